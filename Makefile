@@ -1,0 +1,64 @@
+# categorize: PGXS build.  `make`, `make install`, `make installcheck`
+# (pg_regress and TAP against a throwaway server started by pg_regress
+# itself, see test/categorize.conf), and the project targets below.
+
+EXTENSION = categorize
+MODULE_big = categorize
+DATA = $(wildcard sql/categorize--*.sql)
+
+CORE_SRCS = $(wildcard src/core/*.c)
+GLUE_SRCS = $(wildcard src/*.c)
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+
+PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core
+PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+# pg_regress starts its own server with the library preloaded
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/categorize.conf \
+	--inputdir=$(srcdir)
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/categorize--%,$(wildcard sql/*.sql))))
+TAP_TESTS = 1
+PROVE_FLAGS = -I $(srcdir)/test/perl
+
+EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs regression.out log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# TAP tests live in test/t (PGXS looks in t/)
+prove_installcheck = \
+	rm -rf '$(CURDIR)'/tmp_check && \
+	$(MKDIR_P) '$(CURDIR)'/tmp_check && \
+	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$(CURDIR):$$PATH" \
+	PGPORT='6$(DEF_PGPORT)' top_builddir='$(top_builddir)' \
+	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+
+.PHONY: unit fuzz test demo bench eval
+
+unit:
+	$(MAKE) -C test/unit check
+
+fuzz:
+	$(MAKE) -C test/fuzz run SECONDS=$(or $(FUZZ_SECONDS),60)
+
+test:
+	./test/run_all.sh
+
+demo:
+	./bench/demo.sh
+
+eval:
+	./bench/eval.sh
+
+bench:
+	./bench/run
+
+# The two halves of installcheck, for test/run_all.sh
+.PHONY: installcheck-regress installcheck-tap
+installcheck-regress: submake $(REGRESS_PREP)
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+installcheck-tap:
+	$(prove_installcheck)
