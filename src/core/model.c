@@ -1,0 +1,921 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.c
+ *	  The token model: multinomial naive Bayes over hashed text features.
+ *
+ * The model guesses categories for merchants no pattern knows.  It is
+ * trained from corrections only (one document per correction), which is
+ * what a user's feedback gives us.  Features are 64-bit hashes of each word
+ * and of each character 4-gram of each word padded with ^ and $, so that a
+ * new merchant that shares words or word pieces with corrected ones
+ * ("tesco stores" / "tesco express", "travelodge" / "lodge") gets their
+ * categories.
+ *
+ * Blob layout (all offsets from the start of the blob, 8-byte aligned):
+ *	CatzModelHeader
+ *	CatzModelCategory[ncats]	sorted by category_id
+ *	CatzModelSlot[nslots]		open addressing by feature hash, nslots a
+ *								power of two, feature 0 = empty
+ *	CatzModelPosting[npostings] per feature, (category index, count)
+ *
+ * Models are additive: catz_model_predict() sums the weighted counts of
+ * several models (a large base and a small delta of recent corrections),
+ * so that learning never rebuilds the large model.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "catz_core.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CATZ_MODEL_MAGIC	0x4D5A5443u /* "CTZM" */
+#define CATZ_MODEL_VERSION	1
+
+/* Seeds that separate the feature namespaces */
+#define SEED_WORD	0x9E3779B97F4A7C15ull
+#define SEED_GRAM	0xC2B2AE3D27D4EB4Full
+
+typedef struct CatzModelHeader
+{
+	uint32_t	magic;
+	uint32_t	version;
+	uint64_t	size;			/* total blob size in bytes */
+	uint32_t	ndocs;
+	uint32_t	ncats;
+	uint32_t	nslots;
+	uint32_t	nfeatures;		/* distinct features (vocabulary size) */
+	uint32_t	npostings;
+	uint32_t	cats_off;
+	uint32_t	slots_off;
+	uint32_t	postings_off;
+} CatzModelHeader;
+
+typedef struct CatzModelCategory
+{
+	int64_t		category_id;
+	uint32_t	ndocs;			/* documents of this category */
+	uint32_t	pad;
+	uint64_t	ntokens;		/* feature occurrences in its documents */
+} CatzModelCategory;
+
+typedef struct CatzModelSlot
+{
+	uint64_t	feature;		/* 0 = empty slot */
+	uint32_t	post_start;
+	uint32_t	post_count;
+} CatzModelSlot;
+
+typedef struct CatzModelPosting
+{
+	uint32_t	cat;			/* index into the category array */
+	uint32_t	count;
+} CatzModelPosting;
+
+struct CatzModel
+{
+	CatzModelHeader hdr;
+};
+
+#define MODEL_CATS(m)	((const CatzModelCategory *) ((const char *) (m) + (m)->hdr.cats_off))
+#define MODEL_SLOTS(m)	((const CatzModelSlot *) ((const char *) (m) + (m)->hdr.slots_off))
+#define MODEL_POSTS(m)	((const CatzModelPosting *) ((const char *) (m) + (m)->hdr.postings_off))
+
+/* Round up to a multiple of 8 */
+static size_t
+align8(size_t n)
+{
+	return (n + 7) & ~(size_t) 7;
+}
+
+/* Make a feature hash non-zero (0 marks empty slots) */
+static uint64_t
+nonzero(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+/* Compare two uint64 values for qsort */
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *) a;
+	uint64_t	y = *(const uint64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Append a feature unless the buffer is full; returns the new count */
+static size_t
+add_feature(uint64_t *out, size_t n, size_t cap, uint64_t f)
+{
+	if (n < cap)
+		out[n++] = nonzero(f);
+	return n;
+}
+
+size_t
+catz_features(const char *norm, size_t len, uint64_t *out, size_t cap)
+{
+	size_t		pos = 0;
+	size_t		n = 0;
+	const char *word;
+	size_t		wlen;
+
+	while (n < cap && catz_next_word(norm, len, &pos, &word, &wlen))
+	{
+		char		gram[4];
+		size_t		i;
+
+		n = add_feature(out, n, cap, catz_hash_bytes(word, wlen, SEED_WORD));
+
+		/* 4-grams of "^word$"; a word of 1-2 bytes has none beyond itself */
+		if (wlen + 2 < 4)
+			continue;
+		for (i = 0; i + 4 <= wlen + 2 && n < cap; i++)
+		{
+			size_t		j;
+
+			for (j = 0; j < 4; j++)
+			{
+				size_t		p = i + j;
+
+				gram[j] = (p == 0) ? '^' : (p == wlen + 1) ? '$' : word[p - 1];
+			}
+			n = add_feature(out, n, cap, catz_hash_bytes(gram, 4, SEED_GRAM));
+		}
+	}
+
+	/* Sort and deduplicate */
+	if (n > 1)
+	{
+		size_t		w = 1;
+		size_t		i;
+
+		qsort(out, n, sizeof(uint64_t), cmp_u64);
+		for (i = 1; i < n; i++)
+			if (out[i] != out[w - 1])
+				out[w++] = out[i];
+		n = w;
+	}
+	return n;
+}
+
+/* A (feature, category index) pair collected during a build */
+typedef struct FeatCat
+{
+	uint64_t	feature;
+	uint32_t	cat;
+	uint32_t	pad;
+} FeatCat;
+
+/* Order pairs by feature, then category */
+static int
+cmp_featcat(const void *a, const void *b)
+{
+	const FeatCat *x = a;
+	const FeatCat *y = b;
+
+	if (x->feature != y->feature)
+		return (x->feature > y->feature) - (x->feature < y->feature);
+	return (x->cat > y->cat) - (x->cat < y->cat);
+}
+
+/* Compare two int64 values for qsort */
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a;
+	int64_t		y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Index of category_id in the sorted array, or -1 */
+static int64_t
+find_category(const int64_t *ids, uint32_t n, int64_t id)
+{
+	uint32_t	lo = 0;
+	uint32_t	hi = n;
+
+	while (lo < hi)
+	{
+		uint32_t	mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else if (ids[mid] > id)
+			hi = mid;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+CatzStatus
+catz_model_build(const CatzModelDoc *docs, size_t n,
+				 const CatzAllocator *alloc,
+				 CatzModel **model_out, size_t *size_out)
+{
+	int64_t    *ids = NULL;
+	FeatCat    *pairs = NULL;
+	size_t		npairs = 0;
+	size_t		ncats = 0;
+	size_t		nfeat = 0;
+	size_t		npost = 0;
+	size_t		nslots;
+	size_t		size;
+	size_t		i;
+	CatzModel  *m;
+	CatzModelCategory *cats;
+	CatzModelSlot *slots;
+	CatzModelPosting *posts;
+	char	   *base;
+
+	*model_out = NULL;
+	*size_out = 0;
+	if (n > UINT32_MAX / 2)
+		return CATZ_ETOOBIG;
+
+	/* Distinct categories, sorted */
+	ids = alloc->alloc(alloc->ctx, (n ? n : 1) * sizeof(int64_t));
+	if (ids == NULL)
+		return CATZ_ENOMEM;
+	for (i = 0; i < n; i++)
+	{
+		ids[i] = docs[i].category_id;
+		npairs += docs[i].nfeatures;
+	}
+	qsort(ids, n, sizeof(int64_t), cmp_i64);
+	for (i = 0; i < n; i++)
+		if (ncats == 0 || ids[i] != ids[ncats - 1])
+			ids[ncats++] = ids[i];
+
+	/* Every (feature, category) occurrence, sorted, then counted */
+	if (npairs > UINT32_MAX / 2)
+	{
+		alloc->free(alloc->ctx, ids);
+		return CATZ_ETOOBIG;
+	}
+	pairs = alloc->alloc(alloc->ctx, (npairs ? npairs : 1) * sizeof(FeatCat));
+	if (pairs == NULL)
+	{
+		alloc->free(alloc->ctx, ids);
+		return CATZ_ENOMEM;
+	}
+	npairs = 0;
+	for (i = 0; i < n; i++)
+	{
+		uint32_t	cat = (uint32_t) find_category(ids, (uint32_t) ncats, docs[i].category_id);
+		uint32_t	j;
+
+		for (j = 0; j < docs[i].nfeatures; j++)
+		{
+			pairs[npairs].feature = nonzero(docs[i].features[j]);
+			pairs[npairs].cat = cat;
+			pairs[npairs].pad = 0;
+			npairs++;
+		}
+	}
+	qsort(pairs, npairs, sizeof(FeatCat), cmp_featcat);
+	for (i = 0; i < npairs; i++)
+	{
+		if (i == 0 || pairs[i].feature != pairs[i - 1].feature)
+			nfeat++;
+		if (i == 0 || pairs[i].feature != pairs[i - 1].feature ||
+			pairs[i].cat != pairs[i - 1].cat)
+			npost++;
+	}
+
+	/* Load factor at most 1/2 */
+	nslots = 16;
+	while (nslots < nfeat * 2)
+		nslots <<= 1;
+
+	size = align8(sizeof(CatzModelHeader)) +
+		align8(ncats * sizeof(CatzModelCategory)) +
+		align8(nslots * sizeof(CatzModelSlot)) +
+		align8(npost * sizeof(CatzModelPosting));
+	if (size > CATZ_MAX_BLOB_BYTES)
+	{
+		alloc->free(alloc->ctx, pairs);
+		alloc->free(alloc->ctx, ids);
+		return CATZ_ETOOBIG;
+	}
+	base = alloc->alloc(alloc->ctx, size);
+	if (base == NULL)
+	{
+		alloc->free(alloc->ctx, pairs);
+		alloc->free(alloc->ctx, ids);
+		return CATZ_ENOMEM;
+	}
+	memset(base, 0, size);
+	m = (CatzModel *) base;
+	m->hdr.magic = CATZ_MODEL_MAGIC;
+	m->hdr.version = CATZ_MODEL_VERSION;
+	m->hdr.size = size;
+	m->hdr.ndocs = (uint32_t) n;
+	m->hdr.ncats = (uint32_t) ncats;
+	m->hdr.nslots = (uint32_t) nslots;
+	m->hdr.nfeatures = (uint32_t) nfeat;
+	m->hdr.npostings = (uint32_t) npost;
+	m->hdr.cats_off = (uint32_t) align8(sizeof(CatzModelHeader));
+	m->hdr.slots_off = m->hdr.cats_off + (uint32_t) align8(ncats * sizeof(CatzModelCategory));
+	m->hdr.postings_off = m->hdr.slots_off + (uint32_t) align8(nslots * sizeof(CatzModelSlot));
+
+	cats = (CatzModelCategory *) (base + m->hdr.cats_off);
+	slots = (CatzModelSlot *) (base + m->hdr.slots_off);
+	posts = (CatzModelPosting *) (base + m->hdr.postings_off);
+
+	for (i = 0; i < ncats; i++)
+		cats[i].category_id = ids[i];
+	for (i = 0; i < n; i++)
+	{
+		int64_t		c = find_category(ids, (uint32_t) ncats, docs[i].category_id);
+
+		cats[c].ndocs++;
+		cats[c].ntokens += docs[i].nfeatures;
+	}
+
+	/* Postings grouped by feature; one slot per feature */
+	npost = 0;
+	for (i = 0; i < npairs;)
+	{
+		size_t		j = i;
+		uint64_t	f = pairs[i].feature;
+		size_t		h = (size_t) (f & (nslots - 1));
+		uint32_t	start = (uint32_t) npost;
+
+		while (j < npairs && pairs[j].feature == f)
+		{
+			size_t		k = j;
+
+			while (k < npairs && pairs[k].feature == f && pairs[k].cat == pairs[j].cat)
+				k++;
+			posts[npost].cat = pairs[j].cat;
+			posts[npost].count = (uint32_t) (k - j);
+			npost++;
+			j = k;
+		}
+		while (slots[h].feature != 0)
+			h = (h + 1) & (nslots - 1);
+		slots[h].feature = f;
+		slots[h].post_start = start;
+		slots[h].post_count = (uint32_t) (npost - start);
+		i = j;
+	}
+
+	alloc->free(alloc->ctx, pairs);
+	alloc->free(alloc->ctx, ids);
+	*model_out = m;
+	*size_out = size;
+	return CATZ_OK;
+}
+
+CatzStatus
+catz_model_validate(const void *blob, size_t size)
+{
+	const CatzModel *m = blob;
+	const CatzModelSlot *slots;
+	const CatzModelPosting *posts;
+	size_t		i;
+	size_t		empty = 0;
+
+	if (size < sizeof(CatzModelHeader) || ((uintptr_t) blob & 7) != 0)
+		return CATZ_ECORRUPT;
+	if (m->hdr.magic != CATZ_MODEL_MAGIC || m->hdr.version != CATZ_MODEL_VERSION ||
+		m->hdr.size != size)
+		return CATZ_ECORRUPT;
+	if (m->hdr.nslots == 0 || (m->hdr.nslots & (m->hdr.nslots - 1)) != 0)
+		return CATZ_ECORRUPT;
+	if ((m->hdr.cats_off & 7) || (m->hdr.slots_off & 7) || (m->hdr.postings_off & 7))
+		return CATZ_ECORRUPT;
+	if (m->hdr.cats_off < sizeof(CatzModelHeader) ||
+		(uint64_t) m->hdr.cats_off + (uint64_t) m->hdr.ncats * sizeof(CatzModelCategory) > m->hdr.slots_off ||
+		(uint64_t) m->hdr.slots_off + (uint64_t) m->hdr.nslots * sizeof(CatzModelSlot) > m->hdr.postings_off ||
+		(uint64_t) m->hdr.postings_off + (uint64_t) m->hdr.npostings * sizeof(CatzModelPosting) > size)
+		return CATZ_ECORRUPT;
+
+	slots = MODEL_SLOTS(m);
+	posts = MODEL_POSTS(m);
+	for (i = 0; i < m->hdr.nslots; i++)
+	{
+		if (slots[i].feature == 0)
+		{
+			empty++;
+			continue;
+		}
+		if ((uint64_t) slots[i].post_start + slots[i].post_count > m->hdr.npostings)
+			return CATZ_ECORRUPT;
+	}
+	if (empty == 0)
+		return CATZ_ECORRUPT;	/* lookups would never terminate */
+	for (i = 0; i < m->hdr.npostings; i++)
+		if (posts[i].cat >= m->hdr.ncats)
+			return CATZ_ECORRUPT;
+	return CATZ_OK;
+}
+
+uint32_t
+catz_model_docs(const CatzModel *model)
+{
+	return model ? model->hdr.ndocs : 0;
+}
+
+/* ----------------------------------------------------------------
+ * Delta models
+ *
+ * Layout: CatzDeltaHeader, CatzModelCategory[max_docs] (in insertion
+ * order), CatzDeltaSlot[nslots] (open addressing by feature), and
+ * CatzDeltaPosting[max_features] chained per feature (next is an index + 1,
+ * 0 ends a chain).  Adding a document is O(features); nothing moves.
+ * ----------------------------------------------------------------
+ */
+#define CATZ_DELTA_MAGIC	0x445A5443u /* "CTZD" */
+
+typedef struct CatzDeltaHeader
+{
+	uint32_t	magic;
+	uint32_t	version;
+	uint64_t	size;			/* total blob size in bytes */
+	uint32_t	max_docs;
+	uint32_t	max_features;
+	uint32_t	ndocs;
+	uint32_t	ncats;
+	uint32_t	nfeatures;		/* distinct features */
+	uint32_t	npostings;
+	uint32_t	nslots;
+	uint32_t	cats_off;
+	uint32_t	slots_off;
+	uint32_t	postings_off;
+} CatzDeltaHeader;
+
+typedef struct CatzDeltaSlot
+{
+	uint64_t	feature;		/* 0 = empty slot */
+	uint32_t	head;			/* first posting + 1 */
+	uint32_t	pad;
+} CatzDeltaSlot;
+
+typedef struct CatzDeltaPosting
+{
+	uint32_t	cat;			/* index into the category array */
+	uint32_t	count;
+	uint32_t	next;			/* next posting of the feature + 1, or 0 */
+	uint32_t	pad;
+} CatzDeltaPosting;
+
+struct CatzModelDelta
+{
+	CatzDeltaHeader hdr;
+};
+
+#define DELTA_CATS(d)	((CatzModelCategory *) ((char *) (d) + (d)->hdr.cats_off))
+#define DELTA_SLOTS(d)	((CatzDeltaSlot *) ((char *) (d) + (d)->hdr.slots_off))
+#define DELTA_POSTS(d)	((CatzDeltaPosting *) ((char *) (d) + (d)->hdr.postings_off))
+
+/* Slot count for a delta: a power of two at least twice max_features */
+static uint32_t
+delta_slots(uint32_t max_features)
+{
+	uint32_t	n = 16;
+
+	while (n < (uint64_t) max_features * 2 && n < (1u << 30))
+		n <<= 1;
+	return n;
+}
+
+size_t
+catz_model_delta_size(uint32_t max_docs, uint32_t max_features)
+{
+	return align8(sizeof(CatzDeltaHeader)) +
+		align8((size_t) max_docs * sizeof(CatzModelCategory)) +
+		align8((size_t) delta_slots(max_features) * sizeof(CatzDeltaSlot)) +
+		align8((size_t) max_features * sizeof(CatzDeltaPosting));
+}
+
+CatzModelDelta *
+catz_model_delta_init(void *blob, size_t size, uint32_t max_docs, uint32_t max_features)
+{
+	CatzModelDelta *d = blob;
+
+	if (size < catz_model_delta_size(max_docs, max_features) ||
+		size > CATZ_MAX_BLOB_BYTES || ((uintptr_t) blob & 7) != 0 ||
+		max_features >= (1u << 30))
+		return NULL;
+	memset(blob, 0, catz_model_delta_size(max_docs, max_features));
+	d->hdr.magic = CATZ_DELTA_MAGIC;
+	d->hdr.version = CATZ_MODEL_VERSION;
+	d->hdr.size = catz_model_delta_size(max_docs, max_features);
+	d->hdr.max_docs = max_docs;
+	d->hdr.max_features = max_features;
+	d->hdr.nslots = delta_slots(max_features);
+	d->hdr.cats_off = (uint32_t) align8(sizeof(CatzDeltaHeader));
+	d->hdr.slots_off = d->hdr.cats_off + (uint32_t) align8((size_t) max_docs * sizeof(CatzModelCategory));
+	d->hdr.postings_off = d->hdr.slots_off + (uint32_t) align8((size_t) d->hdr.nslots * sizeof(CatzDeltaSlot));
+	return d;
+}
+
+CatzStatus
+catz_model_delta_validate(const void *blob, size_t size)
+{
+	const CatzModelDelta *d = blob;
+	const CatzDeltaSlot *slots;
+	const CatzDeltaPosting *posts;
+	uint32_t	i;
+
+	if (size < sizeof(CatzDeltaHeader) || ((uintptr_t) blob & 7) != 0)
+		return CATZ_ECORRUPT;
+	if (d->hdr.magic != CATZ_DELTA_MAGIC || d->hdr.version != CATZ_MODEL_VERSION ||
+		d->hdr.max_features >= (1u << 30) ||
+		d->hdr.size != catz_model_delta_size(d->hdr.max_docs, d->hdr.max_features) ||
+		d->hdr.size > size ||
+		d->hdr.nslots != delta_slots(d->hdr.max_features) ||
+		d->hdr.cats_off != align8(sizeof(CatzDeltaHeader)) ||
+		d->hdr.slots_off != d->hdr.cats_off + align8((size_t) d->hdr.max_docs * sizeof(CatzModelCategory)) ||
+		d->hdr.postings_off != d->hdr.slots_off + align8((size_t) d->hdr.nslots * sizeof(CatzDeltaSlot)))
+		return CATZ_ECORRUPT;
+	if (d->hdr.ndocs > d->hdr.max_docs || d->hdr.ncats > d->hdr.max_docs ||
+		d->hdr.npostings > d->hdr.max_features ||
+		d->hdr.nfeatures > d->hdr.max_features)
+		return CATZ_ECORRUPT;
+	slots = DELTA_SLOTS((CatzModelDelta *) d);
+	posts = DELTA_POSTS((CatzModelDelta *) d);
+	for (i = 0; i < d->hdr.nslots; i++)
+		if (slots[i].feature != 0 && (slots[i].head == 0 || slots[i].head > d->hdr.npostings))
+			return CATZ_ECORRUPT;
+	/* Chains only point forward... not required; bound walks instead */
+	for (i = 0; i < d->hdr.npostings; i++)
+		if (posts[i].cat >= d->hdr.ncats || posts[i].next > d->hdr.npostings)
+			return CATZ_ECORRUPT;
+	return CATZ_OK;
+}
+
+uint32_t
+catz_model_delta_docs(const CatzModelDelta *delta)
+{
+	return delta ? delta->hdr.ndocs : 0;
+}
+
+/* The slot of a feature in a delta: where it is, or the empty slot for it */
+static CatzDeltaSlot *
+delta_slot(const CatzModelDelta *d, uint64_t feature)
+{
+	CatzDeltaSlot *slots = DELTA_SLOTS((CatzModelDelta *) d);
+	uint32_t	mask = d->hdr.nslots - 1;
+	uint32_t	h = (uint32_t) (feature & mask);
+	uint32_t	probes;
+
+	for (probes = 0; probes < d->hdr.nslots; probes++)
+	{
+		if (slots[h].feature == feature || slots[h].feature == 0)
+			return &slots[h];
+		h = (h + 1) & mask;
+	}
+	return NULL;
+}
+
+CatzStatus
+catz_model_delta_add(CatzModelDelta *d, const CatzModelDoc *doc)
+{
+	CatzModelCategory *cats = DELTA_CATS(d);
+	CatzDeltaPosting *posts = DELTA_POSTS(d);
+	uint32_t	cat;
+	uint32_t	i;
+
+	/* Worst case: every feature is new; refuse before changing anything */
+	if (d->hdr.ndocs >= d->hdr.max_docs ||
+		(uint64_t) d->hdr.npostings + doc->nfeatures > d->hdr.max_features)
+		return CATZ_ETOOBIG;
+
+	for (cat = 0; cat < d->hdr.ncats; cat++)
+		if (cats[cat].category_id == doc->category_id)
+			break;
+	if (cat == d->hdr.ncats)
+	{
+		cats[cat].category_id = doc->category_id;
+		cats[cat].ndocs = 0;
+		cats[cat].ntokens = 0;
+		d->hdr.ncats++;
+	}
+	cats[cat].ndocs++;
+	cats[cat].ntokens += doc->nfeatures;
+	d->hdr.ndocs++;
+
+	for (i = 0; i < doc->nfeatures; i++)
+	{
+		uint64_t	f = nonzero(doc->features[i]);
+		CatzDeltaSlot *slot = delta_slot(d, f);
+		uint32_t	p;
+		uint32_t	steps = 0;
+
+		if (slot == NULL)
+			return CATZ_ECORRUPT;	/* cannot happen: slots > 2 * postings */
+		if (slot->feature == 0)
+		{
+			slot->feature = f;
+			slot->head = 0;
+			d->hdr.nfeatures++;
+		}
+		for (p = slot->head; p != 0 && steps <= d->hdr.npostings; p = posts[p - 1].next, steps++)
+			if (posts[p - 1].cat == cat)
+				break;
+		if (p != 0 && steps <= d->hdr.npostings)
+			posts[p - 1].count++;
+		else
+		{
+			CatzDeltaPosting *np = &posts[d->hdr.npostings];
+
+			np->cat = cat;
+			np->count = 1;
+			np->next = slot->head;
+			d->hdr.npostings++;
+			slot->head = d->hdr.npostings;
+		}
+	}
+	return CATZ_OK;
+}
+
+/* ----------------------------------------------------------------
+ * Prediction over models and deltas
+ * ----------------------------------------------------------------
+ */
+
+/* Number of categories of a source */
+static uint32_t
+source_ncats(const CatzWeightedModel *s)
+{
+	return s->model ? s->model->hdr.ncats : s->delta->hdr.ncats;
+}
+
+/* Category i of a source */
+static const CatzModelCategory *
+source_cat(const CatzWeightedModel *s, uint32_t i)
+{
+	return s->model ? MODEL_CATS(s->model) + i : DELTA_CATS(s->delta) + i;
+}
+
+/* Vocabulary size of a source */
+static uint32_t
+source_vocab(const CatzWeightedModel *s)
+{
+	return s->model ? s->model->hdr.nfeatures : s->delta->hdr.nfeatures;
+}
+
+/* Postings of a feature in a model, or NULL */
+static const CatzModelSlot *
+model_lookup(const CatzModel *m, uint64_t feature)
+{
+	const CatzModelSlot *slots = MODEL_SLOTS(m);
+	uint32_t	mask = m->hdr.nslots - 1;
+	uint32_t	h = (uint32_t) (feature & mask);
+
+	for (;;)
+	{
+		if (slots[h].feature == feature)
+			return &slots[h];
+		if (slots[h].feature == 0)
+			return NULL;
+		h = (h + 1) & mask;
+	}
+}
+
+/* Per-category accumulator of a prediction */
+typedef struct PredCat
+{
+	int64_t		category_id;
+	double		docs;			/* weighted documents */
+	double		tokens;			/* weighted feature occurrences */
+	double		sum;			/* sum over features of log((n+a)/a) */
+	double		feat_count;		/* this feature's weighted count */
+	double		score;
+} PredCat;
+
+/* A category of one model, for merging the models' category lists */
+typedef struct CatRef
+{
+	int64_t		category_id;
+	int			model;
+	uint32_t	index;
+} CatRef;
+
+/* Order category references by id, then model */
+static int
+cmp_catref(const void *a, const void *b)
+{
+	const CatRef *x = a;
+	const CatRef *y = b;
+
+	if (x->category_id != y->category_id)
+		return (x->category_id > y->category_id) - (x->category_id < y->category_id);
+	return x->model - y->model;
+}
+
+/* Order predictions by probability, then category id */
+static int
+cmp_prediction(const void *a, const void *b)
+{
+	const CatzPrediction *x = a;
+	const CatzPrediction *y = b;
+
+	if (x->probability != y->probability)
+		return x->probability < y->probability ? 1 : -1;
+	return (x->category_id > y->category_id) - (x->category_id < y->category_id);
+}
+
+int
+catz_model_predict(const CatzWeightedModel *models, int nmodels,
+				   const uint64_t *features, size_t nfeatures,
+				   double alpha,
+				   bool (*allowed) (void *arg, int64_t category_id),
+				   void *allowed_arg,
+				   const CatzAllocator *alloc,
+				   CatzPrediction *out, int k,
+				   uint32_t *known_features)
+{
+	size_t		total_cats = 0;
+	size_t		ncats = 0;
+	size_t		nrefs = 0;
+	PredCat    *cats = NULL;
+	CatRef	   *refs = NULL;
+	int32_t   **maps = NULL;
+	CatzPrediction *all = NULL;
+	double		vocab = 0;
+	double		total_docs = 0;
+	uint32_t	known = 0;
+	size_t		f;
+	size_t		i;
+	int			mi;
+	int			nout = 0;
+	double		maxscore = -HUGE_VAL;
+	double		z = 0;
+
+	*known_features = 0;
+	if (k <= 0 || nmodels <= 0)
+		return 0;
+	for (mi = 0; mi < nmodels; mi++)
+		if ((models[mi].model || models[mi].delta) && models[mi].weight > 0)
+			total_cats += source_ncats(&models[mi]);
+	if (total_cats == 0)
+		return 0;
+
+	cats = alloc->alloc(alloc->ctx, total_cats * sizeof(PredCat));
+	refs = alloc->alloc(alloc->ctx, total_cats * sizeof(CatRef));
+	all = alloc->alloc(alloc->ctx, total_cats * sizeof(CatzPrediction));
+	maps = alloc->alloc(alloc->ctx, (size_t) nmodels * sizeof(int32_t *));
+	if (cats == NULL || refs == NULL || all == NULL || maps == NULL)
+		goto done;
+	memset(maps, 0, (size_t) nmodels * sizeof(int32_t *));
+
+	/*
+	 * Union of the allowed categories, and a map from each source's category
+	 * index into it: sort (id, source, index) triples by id.
+	 */
+	for (mi = 0; mi < nmodels; mi++)
+	{
+		const CatzWeightedModel *src = &models[mi];
+		uint32_t	n;
+
+		if ((src->model == NULL && src->delta == NULL) || src->weight <= 0)
+			continue;
+		n = source_ncats(src);
+		maps[mi] = alloc->alloc(alloc->ctx, (n ? n : 1) * sizeof(int32_t));
+		if (maps[mi] == NULL)
+			goto done;
+		vocab += source_vocab(src);
+		for (i = 0; i < n; i++)
+		{
+			int64_t		id = source_cat(src, (uint32_t) i)->category_id;
+
+			maps[mi][i] = -1;
+			if (allowed && !allowed(allowed_arg, id))
+				continue;
+			refs[nrefs].category_id = id;
+			refs[nrefs].model = mi;
+			refs[nrefs].index = (uint32_t) i;
+			nrefs++;
+		}
+	}
+	qsort(refs, nrefs, sizeof(CatRef), cmp_catref);
+	for (i = 0; i < nrefs; i++)
+	{
+		const CatzModelCategory *mc = source_cat(&models[refs[i].model], refs[i].index);
+		double		w = models[refs[i].model].weight;
+
+		if (ncats == 0 || cats[ncats - 1].category_id != refs[i].category_id)
+		{
+			memset(&cats[ncats], 0, sizeof(PredCat));
+			cats[ncats].category_id = refs[i].category_id;
+			ncats++;
+		}
+		maps[refs[i].model][refs[i].index] = (int32_t) (ncats - 1);
+		cats[ncats - 1].docs += w * mc->ndocs;
+		cats[ncats - 1].tokens += w * (double) mc->ntokens;
+		total_docs += w * mc->ndocs;
+	}
+	if (ncats == 0 || total_docs <= 0)
+		goto done;
+
+	/* Sum log((n + alpha) / alpha) over the known features */
+	for (f = 0; f < nfeatures; f++)
+	{
+		uint64_t	feat = nonzero(features[f]);
+		bool		seen = false;
+
+		for (mi = 0; mi < nmodels; mi++)
+		{
+			const CatzWeightedModel *src = &models[mi];
+			double		w = src->weight;
+
+			if (maps[mi] == NULL)
+				continue;
+			if (src->model)
+			{
+				const CatzModelSlot *slot = model_lookup(src->model, feat);
+				const CatzModelPosting *posts;
+				uint32_t	p;
+
+				if (slot == NULL)
+					continue;
+				seen = true;
+				posts = MODEL_POSTS(src->model) + slot->post_start;
+				for (p = 0; p < slot->post_count; p++)
+				{
+					int32_t		c = maps[mi][posts[p].cat];
+
+					if (c >= 0)
+						cats[c].feat_count += w * posts[p].count;
+				}
+			}
+			else
+			{
+				const CatzDeltaSlot *slot = delta_slot(src->delta, feat);
+				const CatzDeltaPosting *posts = DELTA_POSTS((CatzModelDelta *) src->delta);
+				uint32_t	p;
+				uint32_t	steps = 0;
+
+				if (slot == NULL || slot->feature == 0)
+					continue;
+				seen = true;
+				for (p = slot->head; p != 0 && steps <= src->delta->hdr.npostings;
+					 p = posts[p - 1].next, steps++)
+				{
+					int32_t		c = maps[mi][posts[p - 1].cat];
+
+					if (c >= 0)
+						cats[c].feat_count += w * posts[p - 1].count;
+				}
+			}
+		}
+		if (!seen)
+			continue;
+		known++;
+		for (i = 0; i < ncats; i++)
+		{
+			if (cats[i].feat_count > 0)
+			{
+				cats[i].sum += log((cats[i].feat_count + alpha) / alpha);
+				cats[i].feat_count = 0;
+			}
+		}
+	}
+
+	/* log P(c) + sum_f log((n_fc + a) / (tokens_c + a V)) */
+	for (i = 0; i < ncats; i++)
+	{
+		PredCat    *c = &cats[i];
+
+		c->score = log(c->docs / total_docs) + c->sum +
+			known * (log(alpha) - log(c->tokens + alpha * (vocab + 1)));
+		if (c->score > maxscore)
+			maxscore = c->score;
+	}
+	for (i = 0; i < ncats; i++)
+		z += exp(cats[i].score - maxscore);
+	for (i = 0; i < ncats; i++)
+	{
+		all[i].category_id = cats[i].category_id;
+		all[i].probability = exp(cats[i].score - maxscore) / z;
+	}
+	qsort(all, ncats, sizeof(CatzPrediction), cmp_prediction);
+	nout = (int) (ncats < (size_t) k ? ncats : (size_t) k);
+	memcpy(out, all, (size_t) nout * sizeof(CatzPrediction));
+	*known_features = known;
+
+done:
+	if (maps)
+	{
+		for (mi = 0; mi < nmodels; mi++)
+			if (maps[mi])
+				alloc->free(alloc->ctx, maps[mi]);
+		alloc->free(alloc->ctx, maps);
+	}
+	if (cats)
+		alloc->free(alloc->ctx, cats);
+	if (refs)
+		alloc->free(alloc->ctx, refs);
+	if (all)
+		alloc->free(alloc->ctx, all);
+	return nout;
+}
