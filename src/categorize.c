@@ -1,0 +1,203 @@
+/*-------------------------------------------------------------------------
+ *
+ * categorize.c
+ *	  Module entry point: GUCs, shared memory hooks and the callbacks that
+ *	  keep every backend's compiled state fresh.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+
+#include "categorize.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* GUC variables */
+bool		catz_enabled = true;
+double		catz_min_confidence = 0.5;
+int			catz_promote_min_users = 3;
+int			catz_learning = CATZ_LEARNING_ON;
+int			catz_backend_cache_kb = 65536;
+
+bool		catz_preloaded = false;
+
+static bool warned_not_preloaded = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static const struct config_enum_entry learning_options[] = {
+	{"on", CATZ_LEARNING_ON, false},
+	{"owner_only", CATZ_LEARNING_OWNER_ONLY, false},
+	{"off", CATZ_LEARNING_OFF, false},
+	{"true", CATZ_LEARNING_ON, true},
+	{"false", CATZ_LEARNING_OFF, true},
+	{NULL, 0, false}
+};
+
+/* palloc-based allocator callbacks for the core */
+static void *
+palloc_cb(void *ctx, size_t size)
+{
+	return palloc_extended(size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+static void
+pfree_cb(void *ctx, void *ptr)
+{
+	pfree(ptr);
+}
+
+const CatzAllocator catz_palloc_allocator = {palloc_cb, pfree_cb, NULL};
+
+void
+catz_report_status(CatzStatus status, const char *what)
+{
+	int			code;
+
+	switch (status)
+	{
+		case CATZ_ENOMEM:
+			code = ERRCODE_OUT_OF_MEMORY;
+			break;
+		case CATZ_ETOOBIG:
+			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			break;
+		case CATZ_ECORRUPT:
+			code = ERRCODE_DATA_CORRUPTED;
+			break;
+		default:
+			code = ERRCODE_INVALID_PARAMETER_VALUE;
+			break;
+	}
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("categorize: %s failed: %s", what, catz_status_string(status))));
+}
+
+void
+catz_warn_not_preloaded(void)
+{
+	if (catz_preloaded || warned_not_preloaded)
+		return;
+	warned_not_preloaded = true;
+	ereport(WARNING,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("categorize is not loaded through shared_preload_libraries"),
+			 errdetail("Every session compiles its own copy of the patterns and keeps its own statistics."),
+			 errhint("Add 'categorize' to shared_preload_libraries in postgresql.conf and restart the server to share them.")));
+}
+
+/* shmem_request_hook: ask for our shared memory */
+static void
+categorize_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	catz_shmem_request();
+}
+
+/* shmem_startup_hook: attach to (or create) our shared memory */
+static void
+categorize_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	catz_shmem_startup();
+}
+
+/* Transaction callback adapter */
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	catz_xact_callback((int) event, arg);
+}
+
+/* Subtransaction callback adapter */
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	catz_subxact_callback((int) event, mySubid, parentSubid, arg);
+}
+
+/* Define the GUCs, install hooks and callbacks */
+void
+_PG_init(void)
+{
+	DefineCustomBoolVariable("categorize.enabled",
+							 "Kill switch: when off, categorize() returns NULL and the trigger does nothing.",
+							 "Settable per session, role or database.",
+							 &catz_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("categorize.min_confidence",
+							 "Confidence below which categorize() returns NULL.",
+							 "Confidence estimates the probability that the category is right; categorize_detail() shows candidates below the threshold too.",
+							 &catz_min_confidence,
+							 0.5,
+							 0.0, 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.promote_min_users",
+							"Distinct users who must teach the same merchant and category before it applies to everyone.",
+							"A superuser setting: one user must not be able to teach everyone.",
+							&catz_promote_min_users,
+							3,
+							1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("categorize.learning",
+							 "What learn_correction() learns: on, owner_only (no promotion to everyone), or off (record only).",
+							 NULL,
+							 &catz_learning,
+							 CATZ_LEARNING_ON,
+							 learning_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.backend_cache_size",
+							"Memory for owners' compiled patterns kept by one session.",
+							"Least recently used owners are dropped beyond it.",
+							&catz_backend_cache_kb,
+							65536,
+							1024, INT_MAX / 1024,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("categorize");
+
+	CacheRegisterRelcacheCallback(catz_relcache_callback, (Datum) 0);
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	catz_preloaded = true;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = categorize_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = categorize_shmem_startup;
+}

@@ -1,0 +1,864 @@
+/*-------------------------------------------------------------------------
+ *
+ * scope.c
+ *	  Load, cache and evict the compiled scopes of this backend, and keep
+ *	  the transaction overlay of its own uncommitted writes.
+ *
+ * The global scope (patterns with owner_id NULL and the corrections that
+ * teach everyone) stays loaded.  Owner scopes are loaded on first use, one
+ * owner's rows through an index, and evicted least-recently-used when they
+ * hold more than categorize.backend_cache_size.  A scope is loaded in a
+ * memory context that is a child of the caller's context until it is
+ * complete, so an error while loading leaks nothing.
+ *
+ * Loads read with a fresh snapshot (catz_fresh_snapshot) and leave out the
+ * rows this transaction wrote: those are in the transaction overlay.  A
+ * scope loaded by a transaction that wrote is marked temporary and dropped
+ * at its end, because the rows that transaction updated are missing from
+ * it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "access/htup_details.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "categorize.h"
+#include "scope.h"
+
+/* Memory context of everything the engine keeps between calls */
+static MemoryContext engine_cxt = NULL;
+
+/* The global scope, and owner scopes by owner_id with their LRU order */
+static CatzScope *global_scope = NULL;
+static HTAB *owner_scopes = NULL;
+static dlist_head owner_lru = DLIST_STATIC_INIT(owner_lru);
+static Size owner_bytes = 0;
+
+/* The transaction overlay */
+static CatzXactOverlay *xact_overlay = NULL;
+
+/* Prepared queries (kept across transactions) */
+static SPIPlanPtr plan_global_patterns = NULL;
+static SPIPlanPtr plan_owner_patterns = NULL;
+static SPIPlanPtr plan_global_docs = NULL;
+static SPIPlanPtr plan_owner_docs = NULL;
+
+/* An owner scope in the hash table */
+typedef struct OwnerScopeEntry
+{
+	int64		owner_id;		/* hash key */
+	CatzScope  *scope;
+} OwnerScopeEntry;
+
+/* The memory context everything cached lives in */
+static MemoryContext
+get_engine_cxt(void)
+{
+	if (engine_cxt == NULL)
+		engine_cxt = AllocSetContextCreate(TopMemoryContext, "categorize engine",
+										   ALLOCSET_DEFAULT_SIZES);
+	return engine_cxt;
+}
+
+/* Allocator callbacks over a memory context */
+static void *
+cxt_alloc(void *ctx, size_t size)
+{
+	return MemoryContextAllocExtended((MemoryContext) ctx, size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+static void
+cxt_free(void *ctx, void *ptr)
+{
+	pfree(ptr);
+}
+
+/* A core allocator that allocates in cxt */
+static CatzAllocator
+allocator_for(MemoryContext cxt)
+{
+	CatzAllocator a;
+
+	a.alloc = cxt_alloc;
+	a.free = cxt_free;
+	a.ctx = cxt;
+	return a;
+}
+
+char *
+catz_normalize_cstring(const char *text, int len, int *outlen)
+{
+	size_t		cap = catz_normalize_bound((size_t) len);
+	char	   *out = palloc(cap + 1);
+	size_t		n = catz_normalize(text, (size_t) len, out, cap);
+
+	out[n] = '\0';
+	if (outlen)
+		*outlen = (int) n;
+	return out;
+}
+
+uint32
+catz_doc_features(const char *merchant, int mlen,
+				  const char *description, int dlen,
+				  uint64 *features, uint32 cap)
+{
+	int			nm = 0;
+	int			nd = 0;
+	char	   *m = catz_normalize_cstring(merchant ? merchant : "", merchant ? mlen : 0, &nm);
+	char	   *d = catz_normalize_cstring(description ? description : "", description ? dlen : 0, &nd);
+	char	   *both = palloc(nm + nd + 2);
+	uint32		n;
+
+	memcpy(both, m, nm);
+	both[nm] = ' ';
+	memcpy(both + nm + 1, d, nd);
+	n = (uint32) catz_features(both, nm + nd + 1, features, cap);
+	pfree(both);
+	pfree(m);
+	pfree(d);
+	return n;
+}
+
+/* Prepare a query once and keep it */
+static SPIPlanPtr
+prepare_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = p;
+	}
+	return *plan;
+}
+
+/* Forget prepared queries (the tables may have been recreated) */
+static void
+forget_plans(void)
+{
+	SPIPlanPtr *plans[] = {&plan_global_patterns, &plan_owner_patterns,
+	&plan_global_docs, &plan_owner_docs};
+	size_t		i;
+
+	for (i = 0; i < lengthof(plans); i++)
+	{
+		if (*plans[i])
+			SPI_freeplan(*plans[i]);
+		*plans[i] = NULL;
+	}
+}
+
+/* Get a column as int64; false if NULL */
+static bool
+col_int64(HeapTuple tup, TupleDesc desc, int col, int64 *out)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	if (isnull)
+		return false;
+	*out = DatumGetInt64(d);
+	return true;
+}
+
+/* Get a column as double; false if NULL or NaN */
+static bool
+col_double(HeapTuple tup, TupleDesc desc, int col, double *out)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	if (isnull)
+		return false;
+	*out = DatumGetFloat8(d);
+	return !isnan(*out);
+}
+
+/* Get a text column as a palloc'd string in the current context, or NULL */
+static char *
+col_text(HeapTuple tup, TupleDesc desc, int col, int *len)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	text	   *t;
+
+	if (isnull)
+	{
+		*len = 0;
+		return NULL;
+	}
+	t = DatumGetTextPP(d);
+	*len = VARSIZE_ANY_EXHDR(t);
+	return pnstrdup(VARDATA_ANY(t), *len);
+}
+
+/* Turn a pattern row into core input (strings in the current context) */
+void
+catz_pattern_from_row(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
+{
+	bool		isnull;
+	char	   *kind;
+	int			len;
+	char	   *value;
+	char	   *norm;
+	int			normlen;
+
+	memset(p, 0, sizeof(*p));
+	col_int64(tup, desc, 1, &p->pattern_id);
+	if (col_int64(tup, desc, 2, &p->owner_id))
+		p->flags |= CATZ_PF_OWNER;
+	col_int64(tup, desc, 3, &p->category_id);
+	kind = col_text(tup, desc, 4, &len);
+	if (strcmp(kind, "merchant") == 0)
+		p->kind = CATZ_KIND_MERCHANT;
+	else if (strcmp(kind, "regex") == 0)
+		p->kind = CATZ_KIND_REGEX;
+	else
+		p->kind = CATZ_KIND_KEYWORD;
+	value = col_text(tup, desc, 5, &len);
+	norm = col_text(tup, desc, 6, &normlen);
+	if (p->kind == CATZ_KIND_REGEX)
+	{
+		p->value = value;
+		p->value_len = (uint32) len;
+	}
+	else
+	{
+		/* value_norm is kept by the trigger; recompute if it was bypassed */
+		if (norm == NULL)
+			norm = catz_normalize_cstring(value, len, &normlen);
+		p->value = norm;
+		p->value_len = (uint32) normlen;
+	}
+	if (col_double(tup, desc, 7, &p->amount_min))
+		p->flags |= CATZ_PF_AMOUNT_MIN;
+	if (col_double(tup, desc, 8, &p->amount_max))
+		p->flags |= CATZ_PF_AMOUNT_MAX;
+	p->priority = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	*active = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
+	if (DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull)))
+		p->flags |= CATZ_PF_LEARNED;
+	col_int64(tup, desc, 12, &p->hits);
+	col_int64(tup, desc, 13, &p->misses);
+}
+
+/* Column of a table tuple by name, as Datum; false if NULL */
+static bool
+tuple_col(HeapTuple tup, TupleDesc desc, const char *name, Datum *out)
+{
+	bool		isnull;
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		elog(ERROR, "categorize: column \"%s\" is missing", name);
+	*out = heap_getattr(tup, attnum, desc, &isnull);
+	return !isnull;
+}
+
+void
+catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
+{
+	Datum		d;
+	char	   *kind;
+	text	   *t;
+
+	memset(p, 0, sizeof(*p));
+	if (tuple_col(tup, desc, "id", &d))
+		p->pattern_id = DatumGetInt64(d);
+	if (tuple_col(tup, desc, "owner_id", &d))
+	{
+		p->owner_id = DatumGetInt64(d);
+		p->flags |= CATZ_PF_OWNER;
+	}
+	if (tuple_col(tup, desc, "category_id", &d))
+		p->category_id = DatumGetInt64(d);
+	kind = tuple_col(tup, desc, "kind", &d) ? TextDatumGetCString(d) : "keyword";
+	p->kind = strcmp(kind, "merchant") == 0 ? CATZ_KIND_MERCHANT :
+		strcmp(kind, "regex") == 0 ? CATZ_KIND_REGEX : CATZ_KIND_KEYWORD;
+	if (tuple_col(tup, desc, p->kind == CATZ_KIND_REGEX ? "value" : "value_norm", &d))
+	{
+		t = DatumGetTextPP(d);
+		p->value = pnstrdup(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		p->value_len = VARSIZE_ANY_EXHDR(t);
+	}
+	else
+		p->value = "";
+	if (tuple_col(tup, desc, "amount_min", &d) && catz_numeric_to_double(d, &p->amount_min))
+		p->flags |= CATZ_PF_AMOUNT_MIN;
+	if (tuple_col(tup, desc, "amount_max", &d) && catz_numeric_to_double(d, &p->amount_max))
+		p->flags |= CATZ_PF_AMOUNT_MAX;
+	if (tuple_col(tup, desc, "priority", &d))
+		p->priority = DatumGetInt32(d);
+	*active = tuple_col(tup, desc, "active", &d) && DatumGetBool(d);
+	if (tuple_col(tup, desc, "source", &d) && strcmp(TextDatumGetCString(d), "learned") == 0)
+		p->flags |= CATZ_PF_LEARNED;
+	if (tuple_col(tup, desc, "hits", &d))
+		p->hits = DatumGetInt64(d);
+	if (tuple_col(tup, desc, "misses", &d))
+		p->misses = DatumGetInt64(d);
+}
+
+/* The full transaction id a row was stamped with (column col) */
+uint64
+catz_row_xid(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetUInt64(d);
+}
+
+/*
+ * Compile the pattern rows of a query result into a set in cxt.  A row the
+ * core refuses (it would have been refused at INSERT, so it bypassed the
+ * trigger) is left out with a WARNING.
+ */
+static CatzSet *
+compile_patterns(SPITupleTable *tt, uint64 nrows, MemoryContext cxt, Size *bytes)
+{
+	CatzPatternInput *pats = palloc0(sizeof(CatzPatternInput) * (nrows ? nrows : 1));
+	size_t		n = 0;
+	uint64		own = catz_own_fxid();
+	uint64		i;
+	CatzAllocator a = allocator_for(cxt);
+
+	for (i = 0; i < nrows; i++)
+	{
+		bool		active;
+
+		CHECK_FOR_INTERRUPTS();
+		if (own != 0 && catz_row_xid(tt->vals[i], tt->tupdesc, 14) == own)
+			continue;			/* in the transaction overlay */
+		catz_pattern_from_row(tt->vals[i], tt->tupdesc, &pats[n], &active);
+		if (active)
+			n++;
+	}
+
+	for (;;)
+	{
+		CatzSet    *set = NULL;
+		size_t		size = 0;
+		size_t		bad = 0;
+		CatzStatus	st = catz_set_build(pats, n, &a, &set, &size, &bad);
+
+		if (st == CATZ_OK)
+		{
+			*bytes += size;
+			return set;
+		}
+		if (st != CATZ_EINVAL || bad >= n)
+			catz_report_status(st, "compiling patterns");
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("categorize: pattern %lld is ignored: its value is empty or too long",
+						(long long) pats[bad].pattern_id),
+				 errhint("Fix the row in categorize.patterns; it bypassed the validation trigger.")));
+		pats[bad] = pats[n - 1];
+		n--;
+	}
+}
+
+/* Build the model of a query result of (merchant, description, category, change_xid) rows */
+static CatzModel *
+compile_docs(SPITupleTable *tt, uint64 nrows, MemoryContext cxt, Size *bytes)
+{
+	CatzModelDoc *docs = palloc(sizeof(CatzModelDoc) * (nrows ? nrows : 1));
+	size_t		n = 0;
+	uint64		own = catz_own_fxid();
+	uint64		i;
+	CatzAllocator a = allocator_for(cxt);
+	CatzModel  *model = NULL;
+	size_t		size = 0;
+	CatzStatus	st;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize docs",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+
+	if (nrows == 0)
+		return NULL;
+	old = MemoryContextSwitchTo(tmp);
+	for (i = 0; i < nrows; i++)
+	{
+		int			mlen;
+		int			dlen;
+		char	   *m;
+		char	   *d;
+		uint64		buf[CATZ_MAX_FEATURES];
+		HeapTuple	tup = tt->vals[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (own != 0 && catz_row_xid(tup, tt->tupdesc, 4) == own)
+			continue;
+		m = col_text(tup, tt->tupdesc, 1, &mlen);
+		d = col_text(tup, tt->tupdesc, 2, &dlen);
+		col_int64(tup, tt->tupdesc, 3, &docs[n].category_id);
+		docs[n].nfeatures = catz_doc_features(m, mlen, d, dlen, buf, CATZ_MAX_FEATURES);
+		docs[n].features = palloc(sizeof(uint64) * (docs[n].nfeatures ? docs[n].nfeatures : 1));
+		memcpy((void *) docs[n].features, buf, sizeof(uint64) * docs[n].nfeatures);
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+	if (n > 0)
+	{
+		st = catz_model_build(docs, n, &a, &model, &size);
+		if (st != CATZ_OK)
+			catz_report_status(st, "building the token model");
+		*bytes += size;
+	}
+	MemoryContextDelete(tmp);
+	pfree(docs);
+	return model;
+}
+
+/* Run a kept plan with a fresh snapshot, read-only */
+static uint64
+run_plan(SPIPlanPtr plan, Datum *args, Snapshot snap)
+{
+	int			rc = SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot,
+										  true, false, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "categorize: SPI_execute_snapshot returned %s",
+			 SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* Load a scope: its patterns and corrections at a fresh snapshot */
+static CatzScope *
+scope_load(bool global, int64 owner_id)
+{
+	MemoryContext cxt;
+	MemoryContext old;
+	CatzScope  *scope;
+	Snapshot	snap;
+	Datum		args[1];
+	Oid			argtypes[1] = {INT8OID};
+	uint64		n;
+	Size		osize;
+	Size		dsize;
+
+	(void) catz_relids();		/* make sure the tables exist */
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "categorize scope",
+								ALLOCSET_DEFAULT_SIZES);
+	scope = MemoryContextAllocZero(cxt, sizeof(CatzScope));
+	scope->global = global;
+	scope->owner_id = owner_id;
+	scope->cxt = cxt;
+	scope->temporary = catz_xact_wrote();
+	scope->loaded_at = GetCurrentTimestamp();
+
+	snap = RegisterSnapshot(catz_fresh_snapshot());
+	if (!catz_snapshot_copy(snap, cxt, &scope->base_snap))
+		scope->temporary = true;	/* cannot tell what it holds: do not keep */
+	args[0] = Int64GetDatum(owner_id);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "categorize: SPI_connect failed");
+	if (global)
+	{
+		n = run_plan(prepare_kept(&plan_global_patterns,
+								  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
+								  "WHERE owner_id IS NULL AND active", 0, NULL),
+					 NULL, snap);
+		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
+		n = run_plan(prepare_kept(&plan_global_docs,
+								  "SELECT merchant_name, description, to_category_id, change_xid "
+								  "FROM categorize.corrections "
+								  "WHERE owner_id IS NULL AND learn_scope <> 'none'",
+								  0, NULL),
+					 NULL, snap);
+		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
+	}
+	else
+	{
+		n = run_plan(prepare_kept(&plan_owner_patterns,
+								  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
+								  "WHERE owner_id = $1 AND active", 1, argtypes),
+					 args, snap);
+		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
+		n = run_plan(prepare_kept(&plan_owner_docs,
+								  "SELECT merchant_name, description, to_category_id, change_xid "
+								  "FROM categorize.corrections "
+								  "WHERE owner_id = $1 AND learn_scope <> 'none'", 1, argtypes),
+					 args, snap);
+		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
+	}
+	SPI_finish();
+	UnregisterSnapshot(snap);
+
+	/* Room for what commits after the snapshot */
+	osize = catz_overlay_size(CATZ_OVERLAY_PATTERNS, CATZ_OVERLAY_POOL);
+	old = MemoryContextSwitchTo(cxt);
+	scope->overlay = catz_overlay_init(palloc(osize), osize,
+									   CATZ_OVERLAY_PATTERNS, CATZ_OVERLAY_POOL);
+	dsize = catz_model_delta_size(CATZ_DELTA_DOCS, CATZ_DELTA_FEATURES);
+	scope->delta = catz_model_delta_init(palloc(dsize), dsize,
+										 CATZ_DELTA_DOCS, CATZ_DELTA_FEATURES);
+	MemoryContextSwitchTo(old);
+	if (scope->overlay == NULL || scope->delta == NULL)
+		elog(ERROR, "categorize: could not initialize a scope overlay");
+	scope->bytes += osize + dsize;
+
+	/* Complete: keep it */
+	MemoryContextSetParent(cxt, get_engine_cxt());
+	return scope;
+}
+
+/* Free a scope */
+static void
+scope_free(CatzScope *scope)
+{
+	MemoryContextDelete(scope->cxt);
+}
+
+CatzScope *
+catz_scope_global_if_loaded(void)
+{
+	return global_scope;
+}
+
+CatzScope *
+catz_scope_global(void)
+{
+	if (global_scope && global_scope->needs_reload)
+	{
+		scope_free(global_scope);
+		global_scope = NULL;
+	}
+	if (global_scope == NULL)
+		global_scope = scope_load(true, 0);
+	return global_scope;
+}
+
+/* The owner scope hash table */
+static HTAB *
+owner_table(void)
+{
+	if (owner_scopes == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(OwnerScopeEntry);
+		ctl.hcxt = get_engine_cxt();
+		owner_scopes = hash_create("categorize owner scopes", 256, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return owner_scopes;
+}
+
+/* Remove an owner scope from the cache and free it */
+static void
+owner_evict(CatzScope *scope)
+{
+	int64		key = scope->owner_id;
+
+	dlist_delete(&scope->lru);
+	owner_bytes -= scope->bytes;
+	hash_search(owner_table(), &key, HASH_REMOVE, NULL);
+	scope_free(scope);
+}
+
+CatzScope *
+catz_scope_owner(int64 owner_id, bool load)
+{
+	OwnerScopeEntry *e;
+	bool		found;
+	CatzScope  *scope;
+
+	e = hash_search(owner_table(), &owner_id, HASH_FIND, &found);
+	if (found && e->scope->needs_reload)
+	{
+		owner_evict(e->scope);
+		found = false;
+	}
+	if (found)
+	{
+		/* Most recently used goes to the head */
+		dlist_move_head(&owner_lru, &e->scope->lru);
+		return e->scope;
+	}
+	if (!load)
+		return NULL;
+
+	scope = scope_load(false, owner_id);
+	e = hash_search(owner_table(), &owner_id, HASH_ENTER, &found);
+	e->scope = scope;
+	dlist_push_head(&owner_lru, &scope->lru);
+	owner_bytes += scope->bytes;
+
+	/* Stay within the budget; the scope just loaded is never evicted */
+	while (owner_bytes > (Size) catz_backend_cache_kb * 1024 && !dlist_is_empty(&owner_lru))
+	{
+		CatzScope  *victim = dlist_tail_element(CatzScope, lru, &owner_lru);
+
+		if (victim == scope)
+			break;
+		owner_evict(victim);
+	}
+	return scope;
+}
+
+void
+catz_scope_foreach_loaded(void (*fn) (CatzScope *scope, void *arg), void *arg)
+{
+	HASH_SEQ_STATUS status;
+	OwnerScopeEntry *e;
+
+	if (global_scope)
+		fn(global_scope, arg);
+	if (owner_scopes == NULL)
+		return;
+	hash_seq_init(&status, owner_scopes);
+	while ((e = hash_seq_search(&status)) != NULL)
+		fn(e->scope, arg);
+}
+
+void
+catz_scope_drop_all(void)
+{
+	if (global_scope)
+		scope_free(global_scope);
+	global_scope = NULL;
+	while (!dlist_is_empty(&owner_lru))
+		owner_evict(dlist_head_element(CatzScope, lru, &owner_lru));
+	forget_plans();
+}
+
+void
+catz_scope_drop_temporary(void)
+{
+	dlist_mutable_iter iter;
+
+	if (global_scope && global_scope->temporary)
+	{
+		scope_free(global_scope);
+		global_scope = NULL;
+	}
+	dlist_foreach_modify(iter, &owner_lru)
+	{
+		CatzScope  *s = dlist_container(CatzScope, lru, iter.cur);
+
+		if (s->temporary)
+			owner_evict(s);
+	}
+}
+
+void
+catz_scope_put_pattern(CatzScope *scope, const CatzPatternInput *p)
+{
+	CatzStatus	st = catz_overlay_put(scope->overlay, p);
+
+	if (st == CATZ_ETOOBIG)
+		scope->needs_reload = true; /* fold: reload at next use */
+	else if (st != CATZ_OK)
+		ereport(WARNING,
+				(errmsg("categorize: pattern %lld is ignored: %s",
+						(long long) p->pattern_id, catz_status_string(st))));
+}
+
+void
+catz_scope_delete_pattern(CatzScope *scope, int64 pattern_id)
+{
+	if (catz_overlay_delete(scope->overlay, pattern_id) != CATZ_OK)
+		scope->needs_reload = true;
+}
+
+void
+catz_scope_add_doc(CatzScope *scope, const CatzModelDoc *doc)
+{
+	if (catz_model_delta_add(scope->delta, doc) != CATZ_OK)
+		scope->needs_reload = true;
+}
+
+/* ----------------------------------------------------------------
+ * The transaction overlay
+ * ----------------------------------------------------------------
+ */
+
+/* A new delta model with room for max_docs documents, in the overlay's context */
+static CatzModelDelta *
+new_delta(CatzXactOverlay *xo, uint32 max_docs)
+{
+	Size		size = catz_model_delta_size(max_docs, max_docs * 64);
+
+	return catz_model_delta_init(MemoryContextAllocZero(xo->cxt, size), size,
+								 max_docs, max_docs * 64);
+}
+
+CatzXactOverlay *
+catz_xact_overlay(bool create)
+{
+	if (xact_overlay == NULL && create)
+	{
+		MemoryContext cxt = AllocSetContextCreate(get_engine_cxt(), "categorize transaction overlay",
+												  ALLOCSET_SMALL_SIZES);
+
+		xact_overlay = MemoryContextAllocZero(cxt, sizeof(CatzXactOverlay));
+		xact_overlay->cxt = cxt;
+	}
+	if (xact_overlay && xact_overlay->overlay == NULL && create)
+	{
+		xact_overlay->max_patterns = 64;
+		xact_overlay->overlay_size = catz_overlay_size(64, 64 * 256);
+		xact_overlay->overlay = catz_overlay_init(MemoryContextAllocZero(xact_overlay->cxt,
+																		 xact_overlay->overlay_size),
+												  xact_overlay->overlay_size, 64, 64 * 256);
+	}
+	return xact_overlay;
+}
+
+/* Grow the transaction's pattern overlay fourfold */
+static void
+xact_grow_overlay(CatzXactOverlay *xo)
+{
+	uint32		max = xo->max_patterns * 4;
+	Size		size = catz_overlay_size(max, max * 256);
+	CatzOverlay *bigger = catz_overlay_init(MemoryContextAllocZero(xo->cxt, size), size,
+											max, max * 256);
+
+	if (bigger == NULL || catz_overlay_copy(bigger, xo->overlay) != CATZ_OK)
+		elog(ERROR, "categorize: could not grow the transaction overlay");
+	pfree(xo->overlay);
+	xo->overlay = bigger;
+	xo->overlay_size = size;
+	xo->max_patterns = max;
+}
+
+void
+catz_xact_put_pattern(const CatzPatternInput *p)
+{
+	CatzXactOverlay *xo = catz_xact_overlay(true);
+	CatzStatus	st;
+
+	while ((st = catz_overlay_put(xo->overlay, p)) == CATZ_ETOOBIG)
+		xact_grow_overlay(xo);
+	if (st != CATZ_OK)
+		catz_report_status(st, "recording a pattern change");
+}
+
+void
+catz_xact_delete_pattern(int64 pattern_id)
+{
+	CatzXactOverlay *xo = catz_xact_overlay(true);
+	CatzStatus	st;
+
+	while ((st = catz_overlay_delete(xo->overlay, pattern_id)) == CATZ_ETOOBIG)
+		xact_grow_overlay(xo);
+	if (st != CATZ_OK)
+		catz_report_status(st, "recording a pattern deletion");
+}
+
+/* Add a doc to a delta, growing it (rebuilt from matching docs) when full */
+static CatzModelDelta *
+delta_add_growing(CatzXactOverlay *xo, CatzModelDelta *delta, const CatzModelDoc *doc,
+				  bool global, int64 owner_id)
+{
+	uint32		max = 16;
+
+	if (delta == NULL)
+		delta = new_delta(xo, max);
+	while (catz_model_delta_add(delta, doc) == CATZ_ETOOBIG)
+	{
+		ListCell   *lc;
+
+		max = catz_model_delta_docs(delta) * 4 + 16;
+		delta = new_delta(xo, max);
+		foreach(lc, xo->docs)
+		{
+			CatzXactDoc *d = lfirst(lc);
+
+			if (global ? d->teaches_global : (d->has_owner && d->owner_id == owner_id))
+				(void) catz_model_delta_add(delta, &d->doc);
+		}
+	}
+	return delta;
+}
+
+void
+catz_xact_add_doc(bool has_owner, int64 owner_id, bool teaches_global,
+				  const CatzModelDoc *doc)
+{
+	CatzXactOverlay *xo = catz_xact_overlay(true);
+	MemoryContext old = MemoryContextSwitchTo(xo->cxt);
+	CatzXactDoc *d = palloc(sizeof(CatzXactDoc));
+	uint64	   *f = palloc(sizeof(uint64) * (doc->nfeatures ? doc->nfeatures : 1));
+
+	memcpy(f, doc->features, sizeof(uint64) * doc->nfeatures);
+	d->has_owner = has_owner;
+	d->owner_id = owner_id;
+	d->teaches_global = teaches_global;
+	d->doc = *doc;
+	d->doc.features = f;
+
+	if (teaches_global)
+		xo->global_delta = delta_add_growing(xo, xo->global_delta, &d->doc, true, 0);
+	if (has_owner)
+	{
+		CatzOwnerDelta *od = NULL;
+		ListCell   *lc;
+
+		foreach(lc, xo->owner_deltas)
+		{
+			if (((CatzOwnerDelta *) lfirst(lc))->owner_id == owner_id)
+				od = lfirst(lc);
+		}
+		if (od == NULL)
+		{
+			od = palloc0(sizeof(CatzOwnerDelta));
+			od->owner_id = owner_id;
+			xo->owner_deltas = lappend(xo->owner_deltas, od);
+		}
+		od->delta = delta_add_growing(xo, od->delta, &d->doc, false, owner_id);
+	}
+	xo->docs = lappend(xo->docs, d);
+	MemoryContextSwitchTo(old);
+}
+
+CatzModelDelta *
+catz_xact_owner_delta(int64 owner_id)
+{
+	ListCell   *lc;
+
+	if (xact_overlay == NULL)
+		return NULL;
+	foreach(lc, xact_overlay->owner_deltas)
+	{
+		CatzOwnerDelta *od = lfirst(lc);
+
+		if (od->owner_id == owner_id)
+			return od->delta;
+	}
+	return NULL;
+}
+
+void
+catz_xact_reset(void)
+{
+	if (xact_overlay)
+	{
+		MemoryContextDelete(xact_overlay->cxt);
+		xact_overlay = NULL;
+	}
+}
