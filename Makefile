@@ -55,6 +55,9 @@ eval:
 bench:
 	./bench/run
 
+# PGXS tracks no header dependencies: every object depends on every header
+$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/core/*.h)
+
 # The two halves of installcheck, for test/run_all.sh
 .PHONY: installcheck-regress installcheck-tap
 installcheck-regress: submake $(REGRESS_PREP)

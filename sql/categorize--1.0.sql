@@ -53,6 +53,7 @@ CREATE TABLE categorize.patterns (
     updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     value_norm  text NULL,
     change_xid  xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    confirmed   bigint NULL,
     CONSTRAINT patterns_kind_check CHECK (kind IN ('merchant', 'keyword', 'regex')),
     CONSTRAINT patterns_source_check CHECK (source IN ('manual', 'learned')),
     CONSTRAINT patterns_amount_range_check
@@ -64,8 +65,12 @@ COMMENT ON TABLE categorize.patterns IS
 'patterns that map expenses to categories; source = ''learned'' rows are written by learn_correction()';
 COMMENT ON COLUMN categorize.patterns.value_norm IS
 'categorize.normalize(value) for merchant and keyword patterns (maintained by a trigger)';
+COMMENT ON COLUMN categorize.patterns.confirmed IS
+'learned patterns: when a correction last confirmed it (from categorize.confirmation_seq); the most recent one of a merchant wins';
 COMMENT ON COLUMN categorize.patterns.change_xid IS
 'transaction that last changed the row (maintained by a trigger); lets backends refresh incrementally';
+
+CREATE SEQUENCE categorize.confirmation_seq;
 
 CREATE INDEX patterns_owner_idx ON categorize.patterns (owner_id) WHERE owner_id IS NOT NULL;
 CREATE INDEX patterns_change_xid_idx ON categorize.patterns (change_xid);
@@ -138,6 +143,7 @@ SELECT pg_catalog.pg_extension_config_dump('categorize.corrections', '');
 SELECT pg_catalog.pg_extension_config_dump('categorize.categories_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('categorize.patterns_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('categorize.corrections_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('categorize.confirmation_seq', '');
 
 --
 -- Change tracking triggers (C): validate, normalize and stamp rows; tell

@@ -127,6 +127,9 @@ extern int64 catz_categorize_counted(const CatzExpense *e, double *confidence);
 /* Count a categorization decided by the top candidate (pattern hits) */
 extern void catz_engine_count_decision(const CatzResult *res);
 
+/* Commit or abort: make this transaction's decisions count, or forget them */
+extern void catz_engine_end_xact(bool commit);
+
 /* Extra hits (decisions) recorded in memory for a pattern */
 extern int64 catz_engine_decisions(int64 pattern_id);
 

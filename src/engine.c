@@ -89,14 +89,102 @@ typedef struct RegexEntry
 static HTAB *regex_cache = NULL;
 static MemoryContext regex_cxt = NULL;
 
-/* Categorizations decided by each pattern, not yet in its hits column */
+/*
+ * Categorizations decided by each pattern, not yet in its hits column.
+ * Decisions of the current transaction are pending until it commits, so
+ * that categorize() answers the same way within a transaction (it is
+ * STABLE) and a rolled-back categorization teaches nothing.
+ */
 typedef struct DecisionEntry
 {
 	int64		pattern_id;
-	int64		decisions;
+	int64		decisions;		/* since this backend started */
+	int64		confirmed;		/* the pattern's confirmed value when ... */
+	int64		since;			/* ... these decisions started counting */
 } DecisionEntry;
 
 static HTAB *decision_counts = NULL;
+static HTAB *pending_decisions = NULL;
+
+/* A pattern_id -> count table in TopMemoryContext */
+static HTAB *
+decision_table(const char *name)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(DecisionEntry);
+	ctl.hcxt = TopMemoryContext;
+	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/* Add n decisions of a pattern confirmed at `confirmed` to a table */
+static void
+add_decisions(HTAB *table, int64 pattern_id, int64 confirmed, int64 n)
+{
+	bool		found;
+	DecisionEntry *d = hash_search(table, &pattern_id, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		d->decisions = 0;
+		d->confirmed = confirmed;
+		d->since = 0;
+	}
+	if (d->confirmed != confirmed)
+	{
+		/* Confirmed again by a correction: the pin is back */
+		d->confirmed = confirmed;
+		d->since = 0;
+	}
+	d->decisions += n;
+	d->since += n;
+}
+
+/* Whether a pattern confirmed at `confirmed` has been applied since */
+static bool
+applied_since_confirmed(int64 pattern_id, int64 confirmed)
+{
+	DecisionEntry *d;
+
+	if (decision_counts == NULL)
+		return false;
+	d = hash_search(decision_counts, &pattern_id, HASH_FIND, NULL);
+	return d != NULL && d->confirmed == confirmed && d->since > 0;
+}
+
+/*
+ * Mark the pinned hits: exact matches of learned patterns confirmed by the
+ * latest correction of their merchant (no learned hit of the same value was
+ * confirmed later) and not applied since that correction
+ */
+static void
+mark_pinned(CatzHit *hits, int nhits)
+{
+	int			i;
+	int			j;
+
+	for (i = 0; i < nhits; i++)
+	{
+		CatzHit    *h = &hits[i];
+		const CatzEntry *e = h->entry;
+
+		h->pinned = false;
+		if (!(e->flags & CATZ_PF_LEARNED) || !h->exact || e->confirmed == 0)
+			continue;
+		for (j = 0; j < nhits; j++)
+		{
+			const CatzEntry *o = hits[j].entry;
+
+			if (j != i && (o->flags & CATZ_PF_LEARNED) && o->confirmed > e->confirmed &&
+				o->owner_id == e->owner_id && o->value_len == e->value_len &&
+				memcmp(catz_entry_value(hits[j].blob, o), catz_entry_value(h->blob, e),
+					   e->value_len) == 0)
+				break;
+		}
+		h->pinned = (j == nhits) && !applied_since_confirmed(e->pattern_id, e->confirmed);
+	}
+}
 
 /* Split a normalized field into words */
 static void
@@ -153,6 +241,13 @@ shadowed(const Source *src, const CatzEntry *entry)
 {
 	return (src->shadow1 && catz_overlay_shadows(src->shadow1, entry->pattern_id)) ||
 		(src->shadow2 && catz_overlay_shadows(src->shadow2, entry->pattern_id));
+}
+
+/* An overlay that can shadow something, or NULL (an empty one cannot) */
+static const CatzOverlay *
+shadowing(const CatzOverlay *ov)
+{
+	return (ov && (catz_overlay_used(ov) > 0 || catz_overlay_tombstones(ov) > 0)) ? ov : NULL;
 }
 
 /* Append a hit */
@@ -316,10 +411,9 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 	int			lens[2] = {e->merchant_len, e->description_len};
 	bool		present[2] = {e->has_merchant, e->has_description};
 	RegexEntry *re = NULL;
+	bool		checked = false;
 	int			i;
 
-	if (!entry_applies(entry, e, ms->src->owner_filter) || shadowed(ms->src, entry))
-		return;
 	for (i = 0; i < 2; i++)
 	{
 		uint32		matched = 0;
@@ -327,9 +421,16 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 
 		if (!present[i])
 			continue;
+		/* The cheap literal prefilter first, then owner, amount, shadowing */
 		if (litlen > 0 && is_ascii(texts[i], lens[i]) &&
 			!catz_contains_ci(texts[i], lens[i], literal, litlen))
 			continue;
+		if (!checked)
+		{
+			if (!entry_applies(entry, e, ms->src->owner_filter) || shadowed(ms->src, entry))
+				return;
+			checked = true;
+		}
 		if (re == NULL)
 			re = get_regex(catz_entry_value(ms->src->blob, entry), entry->value_len);
 		if (!re->valid || !regex_matches(re, texts[i], lens[i], &matched))
@@ -398,34 +499,41 @@ catz_engine_decisions(int64 pattern_id)
 void
 catz_engine_count_decision(const CatzResult *res)
 {
-	DecisionEntry *d;
-	int64		id;
-	bool		found;
+	const CatzEntry *e;
 
 	if (res->ncandidates == 0 || res->candidates[0].source != CATZ_SOURCE_PATTERN)
 		return;
-	id = res->candidates[0].hit->entry->pattern_id;
-	if (decision_counts == NULL)
-	{
-		HASHCTL		ctl;
+	if (pending_decisions == NULL)
+		pending_decisions = decision_table("categorize pending decisions");
+	e = res->candidates[0].hit->entry;
+	add_decisions(pending_decisions, e->pattern_id, e->confirmed, 1);
+}
 
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(DecisionEntry);
-		ctl.hcxt = TopMemoryContext;
-		decision_counts = hash_create("categorize decisions", 1024, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+void
+catz_engine_end_xact(bool commit)
+{
+	HASH_SEQ_STATUS status;
+	DecisionEntry *d;
+
+	if (pending_decisions == NULL || hash_get_num_entries(pending_decisions) == 0)
+		return;
+	if (commit && decision_counts == NULL)
+		decision_counts = decision_table("categorize decisions");
+	hash_seq_init(&status, pending_decisions);
+	while ((d = hash_seq_search(&status)) != NULL)
+	{
+		if (commit)
+			add_decisions(decision_counts, d->pattern_id, d->confirmed, d->decisions);
+		hash_search(pending_decisions, &d->pattern_id, HASH_REMOVE, NULL);
 	}
-	d = hash_search(decision_counts, &id, HASH_ENTER, &found);
-	if (!found)
-		d->decisions = 0;
-	d->decisions++;
 }
 
 /* Token-model predictions for the expense */
 static int
 predict_model(const CatzExpense *e, CatzScope *global, CatzScope *owner,
 			  CatzXactOverlay *xo, const FieldText *m, const FieldText *d,
-			  CatzPrediction *out, int k, uint32 *known, bool *own_model)
+			  CatzPrediction *out, int k, uint32 *known, bool *own_model,
+			  double *docs)
 {
 	CatzWeightedModel models[6];
 	int			n = 0;
@@ -469,9 +577,14 @@ predict_model(const CatzExpense *e, CatzScope *global, CatzScope *owner,
 		int			w = 0;
 		int			i;
 
+		*docs = 0;
 		for (i = 0; i < n; i++)
 			if (models[i].model || models[i].delta)
+			{
+				*docs += models[i].weight * (models[i].model ? catz_model_docs(models[i].model)
+											 : catz_model_delta_docs(models[i].delta));
 				models[w++] = models[i];
+			}
 		n = w;
 	}
 	return catz_model_predict(models, n, features, nf, MODEL_ALPHA, NULL, NULL,
@@ -497,6 +610,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	int			npreds = 0;
 	uint32		known = 0;
 	bool		own_model = false;
+	double		model_docs = 0;
 	int			ncats;
 
 	memset(res, 0, sizeof(*res));
@@ -505,7 +619,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	if (e->has_user)
 		owner = catz_scope_owner(e->user_id, true);
 	xo = catz_xact_overlay(false);
-	xov = xo ? xo->overlay : NULL;
+	xov = xo ? shadowing(xo->overlay) : NULL;
 
 	res->merchant_norm = catz_normalize_cstring(e->merchant, e->has_merchant ? e->merchant_len : 0, &mlen);
 	res->description_norm = catz_normalize_cstring(e->description,
@@ -514,12 +628,14 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	field_init(&description, res->description_norm, dlen, e->has_description);
 
 	/* Sources in order; each shadowed by the overlays above it */
-	sources[nsources++] = (Source) {SOURCE_SET, global->set, global->overlay, xov, false};
-	sources[nsources++] = (Source) {SOURCE_OVERLAY, global->overlay, xov, NULL, false};
+	sources[nsources++] = (Source) {SOURCE_SET, global->set, shadowing(global->overlay), xov, false};
+	if (catz_overlay_used(global->overlay) > 0)
+		sources[nsources++] = (Source) {SOURCE_OVERLAY, global->overlay, xov, NULL, false};
 	if (owner)
 	{
-		sources[nsources++] = (Source) {SOURCE_SET, owner->set, owner->overlay, xov, false};
-		sources[nsources++] = (Source) {SOURCE_OVERLAY, owner->overlay, xov, NULL, false};
+		sources[nsources++] = (Source) {SOURCE_SET, owner->set, shadowing(owner->overlay), xov, false};
+		if (catz_overlay_used(owner->overlay) > 0)
+			sources[nsources++] = (Source) {SOURCE_OVERLAY, owner->overlay, xov, NULL, false};
 	}
 	if (xov)
 		sources[nsources++] = (Source) {SOURCE_OVERLAY, xov, NULL, NULL, true};
@@ -535,6 +651,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	}
 	for (i = 0; i < ms.nhits; i++)
 		ms.hits[i].decisions = catz_engine_decisions(ms.hits[i].entry->pattern_id);
+	mark_pinned(ms.hits, ms.nhits);
 
 	/* Distinct categories among the hits */
 	ncats = 0;
@@ -554,12 +671,12 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	{
 		preds = palloc(sizeof(CatzPrediction) * k);
 		npreds = predict_model(e, global, owner, xo, &merchant, &description,
-							   preds, k, &known, &own_model);
+							   preds, k, &known, &own_model, &model_docs);
 	}
 
 	res->hits = ms.hits;
 	res->nhits = ms.nhits;
 	res->candidates = palloc(sizeof(CatzCandidate) * k);
 	res->ncandidates = catz_rank(res->hits, res->nhits, preds, npreds, known, own_model,
-								 res->candidates, k);
+								 model_docs, res->candidates, k);
 }

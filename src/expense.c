@@ -277,8 +277,18 @@ read_int64(FieldReader reader, Datum v, int64 *out)
 			*out = DatumGetInt64(v);
 			return true;
 		case READ_NUMERIC:
-			*out = DatumGetInt64(DirectFunctionCall1(numeric_int8, v));
-			return true;
+			{
+				Datum		rounded = DirectFunctionCall1(numeric_int8, v);
+
+				if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+													  DirectFunctionCall1(int8_numeric, rounded))) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("user_id %s is not an integer",
+									DatumGetCString(DirectFunctionCall1(numeric_out, v)))));
+				*out = DatumGetInt64(rounded);
+				return true;
+			}
 		default:
 			return false;
 	}

@@ -80,12 +80,27 @@ catz_categorize_counted(const CatzExpense *e, double *confidence)
 	PG_TRY();
 	{
 		catz_engine_categorize(e, 1, &res);
-		if (res.ncandidates > 0 && res.candidates[0].confidence >= catz_min_confidence)
+
+		/*
+		 * The first choice counts a hit for its pattern even below the
+		 * threshold: hits count the times a pattern was the engine's answer,
+		 * misses the corrections against it, so reliability is its observed
+		 * precision.
+		 */
+		catz_engine_count_decision(&res);
+
+		/*
+		 * A pinned pattern (what the user's latest correction of this
+		 * merchant taught) is applied whatever its confidence: the learning
+		 * contract.  Its confidence is still reported as estimated.
+		 */
+		if (res.ncandidates > 0 &&
+			(res.candidates[0].confidence >= catz_min_confidence ||
+			 (res.candidates[0].source == CATZ_SOURCE_PATTERN && res.candidates[0].hit->pinned)))
 		{
 			category = res.candidates[0].category_id;
 			if (confidence)
 				*confidence = res.candidates[0].confidence;
-			catz_engine_count_decision(&res);
 		}
 	}
 	PG_FINALLY();
@@ -193,6 +208,8 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 			if (en->flags & CATZ_PF_AMOUNT_MAX)
 				appendStringInfo(&buf, " <= %g", en->amount_max);
 		}
+		if (h->pinned)
+			appendStringInfoString(&buf, "; taught by the latest correction of this merchant");
 		appendStringInfo(&buf, "; %lld hits, %lld misses, reliability %.2f",
 						 (long long) (en->hits + h->decisions), (long long) en->misses,
 						 catz_pattern_reliability(en, h->decisions));

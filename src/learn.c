@@ -190,12 +190,14 @@ upsert_learned(bool has_owner, int64 owner, const char *key, int keylen, int64 c
 	args[1] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
 	args[2] = Int64GetDatum(category_id);
 	exec(prepared(&plan_upsert_learned,
-				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits) "
-				  "VALUES ($1, 'merchant', $2, $3, 'learned', 1) "
+				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, "
+				  "hits, confirmed) "
+				  "VALUES ($1, 'merchant', $2, $3, 'learned', 1, "
+				  "pg_catalog.nextval('categorize.confirmation_seq')) "
 				  "ON CONFLICT (owner_id, value_norm, category_id) "
 				  "WHERE source = 'learned' AND kind = 'merchant' "
 				  "AND amount_min IS NULL AND amount_max IS NULL "
-				  "DO UPDATE SET hits = p.hits + 1, active = true",
+				  "DO UPDATE SET hits = p.hits + 1, active = true, confirmed = excluded.confirmed",
 				  3, types), args, nulls, false, SPI_OK_INSERT);
 }
 
@@ -207,7 +209,11 @@ count_on_pattern(int64 pattern_id, bool hit)
 	Datum		args[1] = {Int64GetDatum(pattern_id)};
 
 	if (hit)
-		exec(prepared(&plan_hit, "UPDATE categorize.patterns SET hits = hits + 1 WHERE id = $1",
+		exec(prepared(&plan_hit,
+					  "UPDATE categorize.patterns SET hits = hits + 1, "
+					  "confirmed = CASE WHEN source = 'learned' "
+					  "THEN pg_catalog.nextval('categorize.confirmation_seq') END "
+					  "WHERE id = $1",
 					  1, types), args, NULL, false, SPI_OK_UPDATE);
 	else
 		exec(prepared(&plan_miss, "UPDATE categorize.patterns SET misses = misses + 1 WHERE id = $1",
@@ -229,13 +235,15 @@ maybe_promote(const char *key, int keylen, int64 category_id)
 				  "SELECT count(DISTINCT owner_id) FROM categorize.patterns "
 				  "WHERE source = 'learned' AND kind = 'merchant' AND value_norm = $1 "
 				  "AND category_id = $2 AND owner_id IS NOT NULL AND active",
-				  2, types), args, NULL, true, SPI_OK_SELECT);
+				  2, types), args, NULL, false, SPI_OK_SELECT);	/* sees our upsert */
 	owners = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (owners < catz_promote_min_users)
 		return;
 	exec(prepared(&plan_promote,
-				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits) "
-				  "VALUES (NULL, 'merchant', $1, $2, 'learned', 1) "
+				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, "
+				  "hits, confirmed) "
+				  "VALUES (NULL, 'merchant', $1, $2, 'learned', 1, "
+				  "pg_catalog.nextval('categorize.confirmation_seq')) "
 				  "ON CONFLICT (owner_id, value_norm, category_id) "
 				  "WHERE source = 'learned' AND kind = 'merchant' "
 				  "AND amount_min IS NULL AND amount_max IS NULL "

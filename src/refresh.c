@@ -269,10 +269,12 @@ catz_xact_callback(int event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
 			catz_stats_end_xact(true);
+			catz_engine_end_xact(true);
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			catz_stats_end_xact(false);
+			catz_engine_end_xact(false);
 			break;
 		default:
 			return;

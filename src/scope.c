@@ -260,6 +260,7 @@ catz_pattern_from_row(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *
 		p->flags |= CATZ_PF_LEARNED;
 	col_int64(tup, desc, 12, &p->hits);
 	col_int64(tup, desc, 13, &p->misses);
+	col_int64(tup, desc, 15, &p->confirmed);
 }
 
 /* Column of a table tuple by name, as Datum; false if NULL */
@@ -316,6 +317,8 @@ catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool
 		p->hits = DatumGetInt64(d);
 	if (tuple_col(tup, desc, "misses", &d))
 		p->misses = DatumGetInt64(d);
+	if (tuple_col(tup, desc, "confirmed", &d))
+		p->confirmed = DatumGetInt64(d);
 }
 
 /* The full transaction id a row was stamped with (column col) */
@@ -443,19 +446,44 @@ run_plan(SPIPlanPtr plan, Datum *args, Snapshot snap)
 	return SPI_processed;
 }
 
+/* A new, empty overlay for capacity patterns, in cxt */
+static CatzOverlay *
+new_overlay(MemoryContext cxt, uint32 capacity, Size *size)
+{
+	CatzOverlay *ov;
+
+	*size = catz_overlay_size(capacity, capacity * CATZ_POOL_PER_PATTERN);
+	ov = catz_overlay_init(MemoryContextAllocZero(cxt, *size), *size,
+						   capacity, capacity * CATZ_POOL_PER_PATTERN);
+	if (ov == NULL)
+		elog(ERROR, "categorize: could not initialize an overlay");
+	return ov;
+}
+
+/* A new, empty delta model for capacity documents, in cxt */
+static CatzModelDelta *
+new_scope_delta(MemoryContext cxt, uint32 capacity, Size *size)
+{
+	CatzModelDelta *d;
+
+	*size = catz_model_delta_size(capacity, capacity * CATZ_FEATURES_PER_DOC);
+	d = catz_model_delta_init(MemoryContextAllocZero(cxt, *size), *size,
+							  capacity, capacity * CATZ_FEATURES_PER_DOC);
+	if (d == NULL)
+		elog(ERROR, "categorize: could not initialize a delta model");
+	return d;
+}
+
 /* Load a scope: its patterns and corrections at a fresh snapshot */
 static CatzScope *
 scope_load(bool global, int64 owner_id)
 {
 	MemoryContext cxt;
-	MemoryContext old;
 	CatzScope  *scope;
 	Snapshot	snap;
 	Datum		args[1];
 	Oid			argtypes[1] = {INT8OID};
 	uint64		n;
-	Size		osize;
-	Size		dsize;
 
 	(void) catz_relids();		/* make sure the tables exist */
 
@@ -507,18 +535,12 @@ scope_load(bool global, int64 owner_id)
 	SPI_finish();
 	UnregisterSnapshot(snap);
 
-	/* Room for what commits after the snapshot */
-	osize = catz_overlay_size(CATZ_OVERLAY_PATTERNS, CATZ_OVERLAY_POOL);
-	old = MemoryContextSwitchTo(cxt);
-	scope->overlay = catz_overlay_init(palloc(osize), osize,
-									   CATZ_OVERLAY_PATTERNS, CATZ_OVERLAY_POOL);
-	dsize = catz_model_delta_size(CATZ_DELTA_DOCS, CATZ_DELTA_FEATURES);
-	scope->delta = catz_model_delta_init(palloc(dsize), dsize,
-										 CATZ_DELTA_DOCS, CATZ_DELTA_FEATURES);
-	MemoryContextSwitchTo(old);
-	if (scope->overlay == NULL || scope->delta == NULL)
-		elog(ERROR, "categorize: could not initialize a scope overlay");
-	scope->bytes += osize + dsize;
+	/* Room for what commits after the snapshot: small, grown on demand */
+	scope->overlay = new_overlay(cxt, CATZ_OVERLAY_MIN, &scope->overlay_size);
+	scope->overlay_capacity = CATZ_OVERLAY_MIN;
+	scope->delta = new_scope_delta(cxt, CATZ_DELTA_MIN, &scope->delta_size);
+	scope->delta_capacity = CATZ_DELTA_MIN;
+	scope->bytes += scope->overlay_size + scope->delta_size;
 
 	/* Complete: keep it */
 	MemoryContextSetParent(cxt, get_engine_cxt());
@@ -665,14 +687,80 @@ catz_scope_drop_temporary(void)
 	}
 }
 
+/* Account for a change of a scope's size (owner scopes count against the budget) */
+static void
+scope_resized(CatzScope *scope, Size old_bytes, Size new_bytes)
+{
+	scope->bytes += new_bytes - old_bytes;
+	if (!scope->global)
+		owner_bytes += new_bytes - old_bytes;
+}
+
+/*
+ * Grow a scope's overlay fourfold; false when it is at its largest (the
+ * scope must then be reloaded)
+ */
+static bool
+grow_overlay(CatzScope *scope)
+{
+	uint32		capacity = scope->overlay_capacity * 4;
+	Size		size;
+	CatzOverlay *bigger;
+
+	if (scope->overlay_capacity >= CATZ_OVERLAY_PATTERNS)
+		return false;
+	bigger = new_overlay(scope->cxt, capacity, &size);
+	if (catz_overlay_copy(bigger, scope->overlay) != CATZ_OK)
+	{
+		pfree(bigger);
+		return false;
+	}
+	pfree(scope->overlay);
+	scope_resized(scope, scope->overlay_size, size);
+	scope->overlay = bigger;
+	scope->overlay_size = size;
+	scope->overlay_capacity = capacity;
+	return true;
+}
+
+/* Grow a scope's delta model fourfold; false when it is at its largest */
+static bool
+grow_delta(CatzScope *scope)
+{
+	uint32		capacity = scope->delta_capacity * 4;
+	Size		size;
+	CatzModelDelta *bigger;
+
+	if (scope->delta_capacity >= CATZ_DELTA_DOCS)
+		return false;
+	bigger = new_scope_delta(scope->cxt, capacity, &size);
+	if (catz_model_delta_copy(bigger, scope->delta) != CATZ_OK)
+	{
+		pfree(bigger);
+		return false;
+	}
+	pfree(scope->delta);
+	scope_resized(scope, scope->delta_size, size);
+	scope->delta = bigger;
+	scope->delta_size = size;
+	scope->delta_capacity = capacity;
+	return true;
+}
+
 void
 catz_scope_put_pattern(CatzScope *scope, const CatzPatternInput *p)
 {
-	CatzStatus	st = catz_overlay_put(scope->overlay, p);
+	CatzStatus	st;
 
-	if (st == CATZ_ETOOBIG)
-		scope->needs_reload = true; /* fold: reload at next use */
-	else if (st != CATZ_OK)
+	while ((st = catz_overlay_put(scope->overlay, p)) == CATZ_ETOOBIG)
+	{
+		if (!grow_overlay(scope))
+		{
+			scope->needs_reload = true; /* fold: reload at next use */
+			return;
+		}
+	}
+	if (st != CATZ_OK)
 		ereport(WARNING,
 				(errmsg("categorize: pattern %lld is ignored: %s",
 						(long long) p->pattern_id, catz_status_string(st))));
@@ -681,15 +769,27 @@ catz_scope_put_pattern(CatzScope *scope, const CatzPatternInput *p)
 void
 catz_scope_delete_pattern(CatzScope *scope, int64 pattern_id)
 {
-	if (catz_overlay_delete(scope->overlay, pattern_id) != CATZ_OK)
-		scope->needs_reload = true;
+	while (catz_overlay_delete(scope->overlay, pattern_id) == CATZ_ETOOBIG)
+	{
+		if (!grow_overlay(scope))
+		{
+			scope->needs_reload = true;
+			return;
+		}
+	}
 }
 
 void
 catz_scope_add_doc(CatzScope *scope, const CatzModelDoc *doc)
 {
-	if (catz_model_delta_add(scope->delta, doc) != CATZ_OK)
-		scope->needs_reload = true;
+	while (catz_model_delta_add(scope->delta, doc) == CATZ_ETOOBIG)
+	{
+		if (!grow_delta(scope))
+		{
+			scope->needs_reload = true;
+			return;
+		}
+	}
 }
 
 /* ----------------------------------------------------------------

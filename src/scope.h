@@ -25,11 +25,16 @@
 #include "lib/ilist.h"
 #include "utils/timestamp.h"
 
-/* Capacity of a scope's overlay and delta before it is reloaded */
+/*
+ * A scope's overlay and delta start small and grow fourfold up to these
+ * capacities; beyond them the scope is reloaded (a fold).
+ */
 #define CATZ_OVERLAY_PATTERNS	1024
-#define CATZ_OVERLAY_POOL		(64 * 1024)
+#define CATZ_OVERLAY_MIN		16
+#define CATZ_POOL_PER_PATTERN	64	/* value bytes per pattern of capacity */
 #define CATZ_DELTA_DOCS			512
-#define CATZ_DELTA_FEATURES		(512 * 48)
+#define CATZ_DELTA_MIN			16
+#define CATZ_FEATURES_PER_DOC	48	/* feature occurrences per document of capacity */
 
 /* The compiled state of everyone's patterns or of one owner's */
 typedef struct CatzScope
@@ -44,7 +49,11 @@ typedef struct CatzScope
 	CatzSet    *set;			/* active patterns at base_snap */
 	CatzModel  *model;			/* corrections at base_snap, or NULL */
 	CatzOverlay *overlay;		/* patterns changed after base_snap */
+	uint32		overlay_capacity;	/* patterns */
+	Size		overlay_size;	/* bytes */
 	CatzModelDelta *delta;		/* corrections committed after base_snap */
+	uint32		delta_capacity; /* documents */
+	Size		delta_size;		/* bytes */
 	Size		bytes;			/* memory held, in bytes */
 	dlist_node	lru;			/* owner scopes: position in the LRU list */
 	TimestampTz loaded_at;
@@ -108,12 +117,12 @@ extern Snapshot catz_fresh_snapshot(void);
  * Columns of pattern rows, shared by the loads here and the refresh:
  * 1 id, 2 owner_id, 3 category_id, 4 kind, 5 value, 6 value_norm,
  * 7 amount_min, 8 amount_max, 9 priority, 10 active, 11 learned, 12 hits,
- * 13 misses, 14 change_xid
+ * 13 misses, 14 change_xid, 15 confirmed
  */
 #define PATTERN_COLUMNS \
 	"id, owner_id, category_id, kind, value, value_norm, " \
 	"amount_min::pg_catalog.float8, amount_max::pg_catalog.float8, priority, active, " \
-	"source = 'learned', hits, misses, change_xid"
+	"source = 'learned', hits, misses, change_xid, confirmed"
 
 #define CATZ_PATTERN_XID_COLUMN 14
 extern void catz_pattern_from_row(HeapTuple tup, TupleDesc desc, CatzPatternInput *p,

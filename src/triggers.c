@@ -216,10 +216,13 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 	double		amin;
 	double		amax;
 
-	/* NOT NULL and CHECK constraints run after BEFORE triggers */
+	/* NOT NULL and CHECK constraints run after BEFORE triggers: leave bad rows to them */
 	if (kind == NULL || value == NULL)
 		return PointerGetDatum(tup);
 	kind_s = text_to_cstring(kind);
+	if (strcmp(kind_s, "regex") != 0 && strcmp(kind_s, "merchant") != 0 &&
+		strcmp(kind_s, "keyword") != 0)
+		return PointerGetDatum(tup);
 	v = VARDATA_ANY(value);
 	vlen = VARSIZE_ANY_EXHDR(value);
 
@@ -233,7 +236,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 
 	if (strcmp(kind_s, "regex") == 0)
 		validate_regex(v, vlen);
-	else if (strcmp(kind_s, "merchant") == 0 || strcmp(kind_s, "keyword") == 0)
+	else
 	{
 		size_t		pos = 0;
 		const char *w;
@@ -255,7 +258,6 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 					 errdetail("A %s pattern may have at most %d words and %d bytes once normalized; this one has %d words and %d bytes.",
 							   kind_s, CATZ_MAX_PATTERN_WORDS, CATZ_MAX_PATTERN_BYTES, words, normlen)));
 	}
-	/* else: the CHECK constraint on kind reports it */
 
 	(void) amount_bound(tup, desc, column(desc, "amount_min"), &amin);
 	(void) amount_bound(tup, desc, column(desc, "amount_max"), &amax);

@@ -818,6 +818,7 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 		e->amount_max = p->amount_max;
 		e->hits = p->hits;
 		e->misses = p->misses;
+		e->confirmed = p->confirmed;
 		e->priority = p->priority;
 		e->value_off = str_pos;
 		e->value_len = p->value_len;

@@ -87,8 +87,9 @@ extern const CatzAllocator catz_malloc_allocator;
  *	     (pos, debit, credit, card, purchase, checkcard, visa, mastercard,
  *	     contactless, recurring, ...; see normalize.c), and a 4-digit
  *	     date right after checkcard;
- *	   - a word made only of digits, 3 or more of them (store, terminal and
- *	     reference numbers, dates: "#1234", "0412");
+ *	   - a number written after '#' ("#12", "#1234": store and terminal
+ *	     numbers), and a word made only of digits, 3 or more of them
+ *	     (reference numbers, dates: "0412");
  *	   - a card tail: x or * repeated 2+ times followed by digits
  *	     ("XXXX1234", "****1234");
  *	   - a reference code: a word of 6+ characters holding 3+ digits
@@ -178,6 +179,9 @@ typedef struct CatzPatternInput
 	double		amount_max;		/* meaningful when CATZ_PF_AMOUNT_MAX */
 	int64_t		hits;
 	int64_t		misses;
+	int64_t		confirmed;		/* learned: order of its last confirming
+								 * correction (larger is more recent); 0 if
+								 * never */
 	int32_t		priority;
 	uint8_t		kind;			/* CatzKind */
 	uint8_t		flags;			/* CATZ_PF_* */
@@ -196,6 +200,7 @@ typedef struct CatzEntry
 	double		amount_max;
 	int64_t		hits;
 	int64_t		misses;
+	int64_t		confirmed;		/* see CatzPatternInput */
 	int32_t		priority;
 	uint32_t	value_off;		/* offset of the value bytes from blob start */
 	uint32_t	value_len;
@@ -400,6 +405,12 @@ extern CatzModelDelta *catz_model_delta_init(void *blob, size_t size,
 											 uint32_t max_docs, uint32_t max_features);
 extern CatzStatus catz_model_delta_validate(const void *blob, size_t size);
 
+/*
+ * Copy a delta into a larger one just initialized (for growing a delta
+ * that lives in ordinary memory); CATZ_ETOOBIG if it does not fit
+ */
+extern CatzStatus catz_model_delta_copy(CatzModelDelta *dst, const CatzModelDelta *src);
+
 /* Add a document; CATZ_ETOOBIG (and no change) when the delta is full */
 extern CatzStatus catz_model_delta_add(CatzModelDelta *delta, const CatzModelDoc *doc);
 extern uint32_t catz_model_delta_docs(const CatzModelDelta *delta);
@@ -459,6 +470,8 @@ typedef struct CatzHit
 	uint8_t		field;			/* CATZ_FIELD_* */
 	bool		exact;			/* the match covers the whole field */
 	bool		own;			/* the expense owner's own pattern */
+	bool		pinned;			/* learned, confirmed by the latest correction
+								 * of its merchant, and not applied since */
 } CatzHit;
 
 /* Where a candidate came from */
@@ -484,12 +497,14 @@ extern double catz_pattern_reliability(const CatzEntry *entry, int64_t decisions
  * Rank hits and model predictions into at most k candidates, one per
  * category, best first: the owner's own patterns, then priority, then
  * specificity (merchant > regex > keyword; an exact whole-field match
- * first; longer matches first), then reliability; model predictions follow
- * every pattern candidate.  hits may be reordered.  Returns the count.
+ * first; longer matches first), then a pinned pattern, then learned before
+ * manual, then reliability; model
+ * predictions (from a model of model_docs weighted documents) follow every
+ * pattern candidate.  hits may be reordered.  Returns the count.
  */
 extern int	catz_rank(CatzHit *hits, int nhits,
 					  const CatzPrediction *model, int nmodel,
-					  uint32_t known_features, bool own_model,
+					  uint32_t known_features, bool own_model, double model_docs,
 					  CatzCandidate *out, int k);
 
 #endif							/* CATZ_CORE_H */

@@ -545,7 +545,7 @@ catz_model_delta_validate(const void *blob, size_t size)
 	for (i = 0; i < d->hdr.nslots; i++)
 		if (slots[i].feature != 0 && (slots[i].head == 0 || slots[i].head > d->hdr.npostings))
 			return CATZ_ECORRUPT;
-	/* Chains only point forward... not required; bound walks instead */
+	/* Chains of a hostile blob may loop: every walk is bounded by npostings */
 	for (i = 0; i < d->hdr.npostings; i++)
 		if (posts[i].cat >= d->hdr.ncats || posts[i].next > d->hdr.npostings)
 			return CATZ_ECORRUPT;
@@ -632,6 +632,55 @@ catz_model_delta_add(CatzModelDelta *d, const CatzModelDoc *doc)
 			np->next = slot->head;
 			d->hdr.npostings++;
 			slot->head = d->hdr.npostings;
+		}
+	}
+	return CATZ_OK;
+}
+
+CatzStatus
+catz_model_delta_copy(CatzModelDelta *dst, const CatzModelDelta *src)
+{
+	const CatzModelCategory *scats = DELTA_CATS((CatzModelDelta *) src);
+	const CatzDeltaSlot *sslots = DELTA_SLOTS((CatzModelDelta *) src);
+	const CatzDeltaPosting *sposts = DELTA_POSTS((CatzModelDelta *) src);
+	CatzModelCategory *dcats = DELTA_CATS(dst);
+	CatzDeltaPosting *dposts = DELTA_POSTS(dst);
+	uint32_t	i;
+
+	if (dst->hdr.ndocs != 0 || dst->hdr.npostings != 0 ||
+		src->hdr.ncats > dst->hdr.max_docs || src->hdr.ndocs > dst->hdr.max_docs ||
+		src->hdr.npostings > dst->hdr.max_features)
+		return CATZ_ETOOBIG;
+
+	memcpy(dcats, scats, sizeof(CatzModelCategory) * src->hdr.ncats);
+	dst->hdr.ncats = src->hdr.ncats;
+	dst->hdr.ndocs = src->hdr.ndocs;
+
+	/* Re-insert every feature's chain, keeping posting order */
+	for (i = 0; i < src->hdr.nslots; i++)
+	{
+		uint32_t	p;
+		uint32_t	steps = 0;
+		CatzDeltaSlot *slot;
+
+		if (sslots[i].feature == 0)
+			continue;
+		slot = delta_slot(dst, sslots[i].feature);
+		if (slot == NULL)
+			return CATZ_ECORRUPT;
+		slot->feature = sslots[i].feature;
+		slot->head = 0;
+		dst->hdr.nfeatures++;
+		for (p = sslots[i].head; p != 0 && steps <= src->hdr.npostings;
+			 p = sposts[p - 1].next, steps++)
+		{
+			CatzDeltaPosting *np = &dposts[dst->hdr.npostings];
+
+			np->cat = sposts[p - 1].cat;
+			np->count = sposts[p - 1].count;
+			np->next = slot->head;
+			dst->hdr.npostings++;
+			slot->head = dst->hdr.npostings;
 		}
 	}
 	return CATZ_OK;

@@ -314,6 +314,22 @@ put_code_point(WordWriter *w, uint32_t cp, const char *raw, size_t n)
 }
 
 /*
+ * Is s[i] (a '#') followed by ASCII digits that make a whole word ("#12",
+ * not "#12b", "#12é")?
+ */
+static bool
+is_number_mark(const unsigned char *s, size_t len, size_t i)
+{
+	size_t		j = i + 1;
+
+	if (j >= len || !is_ascii_digit(s[j]))
+		return false;
+	while (j < len && is_ascii_digit(s[j]))
+		j++;
+	return j == len || (s[j] < 0x80 && !is_ascii_alnum(s[j]) && s[j] != '\'');
+}
+
+/*
  * Steps 1, 2 and 4: write the words of in[0..len) to out, joined by single
  * spaces; return the length.  If out is too small, stop before the first
  * word that does not fit.
@@ -342,6 +358,20 @@ split_words(const char *in, size_t len, char *out, size_t outcap)
 			/* ASCII fast path */
 			if (catz_ascii_fold[c] != 0)
 				fits = put_ascii_run(&w, s, len, &i);
+			else if (c == '#' && is_number_mark(s, len, i))
+			{
+				/*
+				 * "#12": a store or terminal number whatever its length.
+				 * Keep the '#' as a marker that remove_noise() drops with
+				 * the word; it never survives into the result.
+				 */
+				end_word(&w);
+				fits = put_word_bytes(&w, "#", 1);
+				i++;
+				if (fits)
+					fits = put_ascii_run(&w, s, len, &i);
+				end_word(&w);
+			}
 			else
 			{
 				if (c == '\'')
@@ -440,6 +470,8 @@ is_noise_word(const char *word, size_t len, size_t digits, size_t chars)
 {
 	size_t		nx = 0;
 
+	if (len > 0 && word[0] == '#')
+		return true;			/* "#12" marked by split_words() */
 	if (digits == 0)
 		return false;
 	if (digits == len && len >= 3)
@@ -508,6 +540,47 @@ remove_noise(char *buf, size_t len, bool drop_first)
 }
 
 /*
+ * The fallback when every word is noise: the words of buf[0..len) without
+ * the "#12" numbers marked by split_words(), or, when nothing else is left,
+ * those numbers without their '#' ("#12" alone gives "12").  Either result
+ * normalizes to itself.  Returns the new length.
+ */
+static size_t
+drop_number_marks(char *buf, size_t len)
+{
+	size_t		i;
+	size_t		w = 0;
+	bool		unmarked = false;
+
+	for (i = 0; i < len; i++)
+		if ((i == 0 || buf[i - 1] == ' ') && buf[i] != '#')
+			unmarked = true;
+	if (!unmarked)
+	{
+		for (i = 0; i < len; i++)
+			if (buf[i] != '#')
+				buf[w++] = buf[i];
+		return w;
+	}
+	for (i = 0; i < len;)
+	{
+		size_t		end = i;
+
+		while (end < len && buf[end] != ' ')
+			end++;
+		if (buf[i] != '#')
+		{
+			if (w > 0)
+				buf[w++] = ' ';
+			memmove(buf + w, buf + i, end - i);
+			w += end - i;
+		}
+		i = end + 1;
+	}
+	return w;
+}
+
+/*
  * Normalize in[0..len) into out (see catz_core.h).
  *
  * When the noise rules would leave nothing, the processor-prefix rule is
@@ -528,5 +601,5 @@ catz_normalize(const char *in, size_t len, char *out, size_t outcap)
 	kept = remove_noise(out, wlen, prefix);
 	if (kept == 0 && prefix)
 		kept = remove_noise(out, wlen, false);
-	return kept > 0 ? kept : wlen;
+	return kept > 0 ? kept : drop_number_marks(out, wlen);
 }

@@ -714,6 +714,7 @@ append_slot(OverlayView *v, const CatzPatternInput *p, const ValueShape *shape)
 	e->amount_max = p->amount_max;
 	e->hits = p->hits;
 	e->misses = p->misses;
+	e->confirmed = p->confirmed;
 	e->priority = p->priority;
 	e->value_off = hdr->section_off[SEC_POOL] + hdr->pool_used;
 	e->value_len = shape->len;
@@ -912,6 +913,7 @@ catz_overlay_copy(CatzOverlay *dst, const CatzOverlay *src)
 		p.amount_max = e->amount_max;
 		p.hits = e->hits;
 		p.misses = e->misses;
+		p.confirmed = e->confirmed;
 		p.priority = e->priority;
 		p.kind = e->kind;
 		p.flags = e->flags;

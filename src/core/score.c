@@ -6,31 +6,52 @@
  * Ranking follows the documented order: the expense owner's own patterns
  * first, then priority, then specificity (merchant > regex > keyword; a
  * match of the whole field before a partial one; more words, then more
- * bytes), then the pattern's reliability, then the lowest pattern id (so
- * that ties are deterministic).  One candidate per category: the best
- * pattern of each category represents it.  Model guesses come after every
- * pattern candidate.
+ * bytes), then the pattern's learned reliability, then the lowest pattern
+ * id (so that ties are deterministic).  At the same level:
+ *	- a pinned pattern first: the learned pattern confirmed by the latest
+ *	  correction of its merchant, until it has been applied once.  What a
+ *	  user just taught is what categorize() answers next (the learning
+ *	  contract); after that, the evidence decides again, because for a
+ *	  merchant filed under several categories the most frequent one is
+ *	  right more often than the latest one;
+ *	- learned before manual: a correction of a merchant overrides a rule;
+ *	- then reliability.
+ * One candidate per category: the best pattern of each category represents
+ * it.  Model guesses come after every pattern candidate.
  *
  * Confidence is an estimate of the probability that the candidate is the
- * category the user wants:
+ * category the user wants.
  *
- *	pattern:  q(kind, exact, learned) * r * (1 - s * r2)
- *		r  = reliability of the deciding pattern, the mean of a Beta
- *			 posterior: (good + a) / (total + a + b), where good = hits -
- *			 misses and total = hits, with hits counting the expenses it
- *			 categorized and the corrections that confirmed it, and misses
- *			 the corrections that overrode it; the prior (a, b) is
- *			 stronger for manual patterns than for learned ones;
- *		q  = how much a match of this kind tells (an exact whole-name
- *			 merchant match tells most);
- *		r2 = reliability of the best competing pattern of another category
- *			 at the same rank level (0 when there is none); s its weight.
- *	model:    m * p^g, p the naive Bayes posterior of the category, damped
- *			  because naive Bayes is over-confident on few documents.
+ * Pattern candidates: q(kind, exact) * r, where r is the pattern's
+ * reliability, predicted from its hits (the times it was the engine's first
+ * choice, plus confirming corrections) and misses (corrections against it):
  *
- * The constants were chosen by maximum likelihood on the first half of the
- * Birmingham data set (bench/eval) and are checked for calibration on the
- * second half and on the Oxford set; see README, "Accuracy".
+ *	manual patterns: the mean of a Beta(good + a, misses + b) posterior,
+ *		good = hits - misses, with a prior that trusts what a person wrote;
+ *	learned patterns: a two-component empirical-Bayes mixture.  Merchants
+ *		are either consistent (the same category almost always, theta_c)
+ *		or ambiguous (right a Beta(a, b) share of the time); the counts give
+ *		the posterior weight of each, and r is the weighted prediction.  A
+ *		single Beta cannot fit what corrections show: a pattern learned
+ *		once is right only about half of the time, one confirmed five times
+ *		more than nine times in ten, and one miss costs far more than one
+ *		hit gains.
+ *
+ * The reliability already counts the times a competitor was right instead
+ * (as misses), so competitors get no separate penalty.  q says how much a
+ * match of this kind tells (an exact whole-name merchant match tells
+ * most; a part of the name tells less for a learned pattern, a whole name
+ * seen once, than for one a person wrote to mean "names with these
+ * words").  Model candidates: sigma(m0 + m1 * logit(p)), p the naive Bayes
+ * posterior, which is over-confident.  Each candidate's confidence is its
+ * own estimate: a candidate ranked below another by priority may have the
+ * higher one.
+ *
+ * The constants were fitted by maximum likelihood on the first half (by
+ * date) of the Birmingham data set streamed through bench/eval.sh, and
+ * checked for calibration on its second half and on the Oxford set (the
+ * reliability tables in the README).  They are no rule about any merchant
+ * or category: four numbers for learned patterns, two for the model.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,56 +66,72 @@ typedef struct CatzCalibration
 {
 	double		manual_a;		/* Beta prior of manual patterns */
 	double		manual_b;
-	double		learned_a;		/* Beta prior of learned patterns */
+	double		learned_consistent; /* P(consistent) a priori */
+	double		learned_theta_c;	/* precision of a consistent merchant */
+	double		learned_a;		/* Beta prior of an ambiguous merchant */
 	double		learned_b;
 	double		q_merchant_exact;
-	double		q_merchant_partial;
+	double		q_merchant_partial; /* manual pattern, part of the name */
+	double		q_learned_partial;	/* learned pattern, part of the name */
 	double		q_regex;
 	double		q_keyword;
-	double		competitor_weight;
-	double		model_scale;
-	double		model_power;
+	double		model_m0;		/* logistic recalibration of the model */
+	double		model_m1;
+	double		model_docs0;	/* documents at which a model is half trusted */
 } CatzCalibration;
 
 static const CatzCalibration calib = {
 	.manual_a = 9.0,
 	.manual_b = 1.0,
-	.learned_a = 1.0,
-	.learned_b = 0.5,
+	.learned_consistent = 0.0625,
+	.learned_theta_c = 0.9925,
+	.learned_a = 2.4,
+	.learned_b = 5.65,
 	.q_merchant_exact = 1.0,
-	.q_merchant_partial = 0.55,
-	.q_regex = 0.9,
-	.q_keyword = 0.8,
-	.competitor_weight = 0.5,
-	.model_scale = 0.6,
-	.model_power = 1.0,
+	.q_merchant_partial = 0.95,
+	.q_learned_partial = 0.55,
+	.q_regex = 0.95,
+	.q_keyword = 0.85,
+	.model_m0 = -0.5,
+	.model_m1 = 0.15,
+	.model_docs0 = 10.0,
 };
+
+/* log of the Beta function */
+static double
+log_beta(double a, double b)
+{
+	return lgamma(a) + lgamma(b) - lgamma(a + b);
+}
 
 double
 catz_pattern_reliability(const CatzEntry *entry, int64_t decisions)
 {
-	double		a;
-	double		b;
 	double		hits = (double) entry->hits + (double) (decisions > 0 ? decisions : 0);
 	double		misses = (double) entry->misses;
 	double		good;
+	double		log_c;
+	double		log_a;
+	double		w;
+	double		r_ambiguous;
 
-	if (entry->flags & CATZ_PF_LEARNED)
-	{
-		a = calib.learned_a;
-		b = calib.learned_b;
-	}
-	else
-	{
-		a = calib.manual_a;
-		b = calib.manual_b;
-	}
-
-	/* A miss is a categorization that was corrected: it counts in both */
+	/* A miss is a first choice that was corrected: it counts in both */
 	if (hits < misses)
 		hits = misses;
 	good = hits - misses;
-	return (good + a) / (hits + a + b);
+
+	if (!(entry->flags & CATZ_PF_LEARNED))
+		return (good + calib.manual_a) / (hits + calib.manual_a + calib.manual_b);
+
+	/* Posterior weight of "consistent" against "ambiguous" */
+	log_c = log(calib.learned_consistent) + good * log(calib.learned_theta_c) +
+		misses * log(1 - calib.learned_theta_c);
+	log_a = log(1 - calib.learned_consistent) +
+		log_beta(calib.learned_a + good, calib.learned_b + misses) -
+		log_beta(calib.learned_a, calib.learned_b);
+	w = (log_a - log_c > 700) ? 0 : 1 / (1 + exp(log_a - log_c));
+	r_ambiguous = (good + calib.learned_a) / (hits + calib.learned_a + calib.learned_b);
+	return w * calib.learned_theta_c + (1 - w) * r_ambiguous;
 }
 
 /* Rank level: everything in the ranking key before reliability */
@@ -123,11 +160,17 @@ hit_cmp(const void *a, const void *b)
 	const CatzHit *x = a;
 	const CatzHit *y = b;
 	int			c = level_cmp(x, y);
+	bool		lx = (x->entry->flags & CATZ_PF_LEARNED) != 0;
+	bool		ly = (y->entry->flags & CATZ_PF_LEARNED) != 0;
 	double		rx;
 	double		ry;
 
 	if (c != 0)
 		return c;
+	if (x->pinned != y->pinned)
+		return x->pinned ? -1 : 1;
+	if (lx != ly)
+		return lx ? -1 : 1;
 	rx = catz_pattern_reliability(x->entry, x->decisions);
 	ry = catz_pattern_reliability(y->entry, y->decisions);
 	if (rx != ry)
@@ -144,12 +187,35 @@ match_quality(const CatzHit *h)
 	switch (h->entry->kind)
 	{
 		case CATZ_KIND_MERCHANT:
-			return h->exact ? calib.q_merchant_exact : calib.q_merchant_partial;
+			if (h->exact)
+				return calib.q_merchant_exact;
+
+			/*
+			 * A person who writes a merchant pattern means "any name with
+			 * these words"; a learned one is a whole name seen once, and a
+			 * text that merely contains it is often another merchant.
+			 */
+			return (h->entry->flags & CATZ_PF_LEARNED) ? calib.q_learned_partial
+				: calib.q_merchant_partial;
 		case CATZ_KIND_REGEX:
 			return calib.q_regex;
 		default:
 			return calib.q_keyword;
 	}
+}
+
+/*
+ * Recalibrated probability of a model guess; a model of few documents
+ * knows too few categories for its posterior to mean much, so it is shrunk
+ * by docs / (docs + model_docs0)
+ */
+static double
+model_confidence(double p, double docs)
+{
+	double		q = p < 1e-6 ? 1e-6 : p > 1 - 1e-6 ? 1 - 1e-6 : p;
+
+	return docs / (docs + calib.model_docs0) /
+		(1 + exp(-(calib.model_m0 + calib.model_m1 * log(q / (1 - q)))));
 }
 
 /* Clamp to [0, 1] */
@@ -164,7 +230,7 @@ clamp01(double x)
 int
 catz_rank(CatzHit *hits, int nhits,
 		  const CatzPrediction *model, int nmodel,
-		  uint32_t known_features, bool own_model,
+		  uint32_t known_features, bool own_model, double model_docs,
 		  CatzCandidate *out, int k)
 {
 	int			n = 0;
@@ -200,26 +266,9 @@ catz_rank(CatzHit *hits, int nhits,
 	for (i = 0; i < n; i++)
 	{
 		const CatzHit *h = out[i].hit;
-		double		r = catz_pattern_reliability(h->entry, h->decisions);
-		double		r2 = 0;
-		int			j;
 
-		/* The strongest competitor of another category at the same level */
-		for (j = 0; j < nhits; j++)
-		{
-			const CatzHit *o = &hits[j];
-
-			if (o->entry->category_id == h->entry->category_id)
-				continue;
-			if (level_cmp(o, h) == 0)
-			{
-				double		ro = catz_pattern_reliability(o->entry, o->decisions);
-
-				if (ro > r2)
-					r2 = ro;
-			}
-		}
-		out[i].confidence = clamp01(match_quality(h) * r * (1 - calib.competitor_weight * r2));
+		out[i].confidence = clamp01(match_quality(h) *
+									catz_pattern_reliability(h->entry, h->decisions));
 	}
 
 	/* Model guesses for the categories no pattern proposed */
@@ -242,8 +291,7 @@ catz_rank(CatzHit *hits, int nhits,
 		out[n].model_probability = model[i].probability;
 		out[n].known_features = known_features;
 		out[n].own_model = own_model;
-		out[n].confidence = clamp01(calib.model_scale *
-									pow(model[i].probability, calib.model_power));
+		out[n].confidence = clamp01(model_confidence(model[i].probability, model_docs));
 		n++;
 	}
 	return n;

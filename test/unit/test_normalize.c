@@ -154,6 +154,14 @@ test_examples(void)
 	CHECK_NORM("tesco pay at pump 4231", "tesco pay at pump");
 	CHECK_NORM("aldi 97", "aldi 97");
 	CHECK_NORM("7-Eleven", "7 eleven");
+	/* a number after '#' is a store number whatever its length */
+	CHECK_NORM("Blue Bottle #12", "blue bottle");
+	CHECK_NORM("BLUE BOTTLE #9 LONDON", "blue bottle london");
+	CHECK_NORM("#12", "12");
+	CHECK_NORM("#1 #2", "1 2");
+	CHECK_NORM("#12b", "12b");
+	CHECK_NORM("Shop #97PAYPAL", "shop 97paypal");
+	CHECK_NORM("z9uj3aep92 #7", "z9uj3aep92");
 }
 
 /* Rule 1: invalid UTF-8 bytes are separators, one each */
