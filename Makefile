@@ -31,7 +31,7 @@ prove_installcheck = \
 	rm -rf '$(CURDIR)'/tmp_check && \
 	$(MKDIR_P) '$(CURDIR)'/tmp_check && \
 	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$(CURDIR):$$PATH" \
-	PGPORT='6$(DEF_PGPORT)' top_builddir='$(top_builddir)' \
+	PGPORT='6$(DEF_PGPORT)' PG_TEST_PORT_DIR='$(CURDIR)/tmp_check' \
 	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
 	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
 

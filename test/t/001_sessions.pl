@@ -1,0 +1,89 @@
+# Two sessions: what one commits, the other's next call uses; what one
+# rolls back, nobody sees; corrections are idempotent; the trigger never
+# overwrites a category that is set.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('sessions');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'categorize'");
+$node->start;
+
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION categorize;
+	INSERT INTO categorize.categories (id, name) VALUES (1, 'Coffee'), (2, 'Books');
+	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (1, 'merchant', 'starbucks');
+});
+
+# Session A keeps its compiled state between calls
+my $a = $node->background_psql('postgres');
+is($a->query_safe(q{SELECT categorize.categorize('Starbucks', NULL)}), '1',
+	'session A categorizes from the initial patterns');
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Daunt Books', NULL, NULL, 7)::text, 'none')}),
+	'none', 'session A does not know Daunt Books yet');
+
+# Session B teaches and commits; A's next call uses it
+$node->safe_psql('postgres',
+	q{SELECT categorize.learn_correction('Daunt Books', NULL, 12, 7, 2)});
+is($a->query_safe(q{SELECT categorize.categorize('DAUNT BOOKS', NULL, NULL, 7)}), '2',
+	'a correction committed in session B is used by session A');
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('DAUNT BOOKS', NULL, NULL, 8)::text, 'none')}),
+	'none', 'another user is not affected');
+
+# A pattern inserted in B is used by A; deleting it is seen too
+$node->safe_psql('postgres',
+	q{INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'keyword', 'waterstones')});
+is($a->query_safe(q{SELECT categorize.categorize(NULL, 'waterstones piccadilly')}), '2',
+	'a pattern committed in session B is used by session A');
+$node->safe_psql('postgres', q{DELETE FROM categorize.patterns WHERE value = 'waterstones'});
+is($a->query_safe(q{SELECT coalesce(categorize.categorize(NULL, 'waterstones piccadilly')::text, 'none')}),
+	'none', 'a pattern deleted in session B is gone for session A');
+
+# Nothing uncommitted is visible to another session
+my $b = $node->background_psql('postgres');
+$b->query_safe(q{BEGIN});
+$b->query_safe(q{INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'merchant', 'foyles')});
+$b->query_safe(q{SELECT categorize.learn_correction('Blackwells', NULL, 20, NULL, 2)});
+is($b->query_safe(q{SELECT categorize.categorize('FOYLES', NULL)}), '2',
+	'session B sees its own uncommitted pattern');
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('FOYLES', NULL)::text, 'none')}),
+	'none', 'session A does not see B\'s uncommitted pattern');
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Blackwells', NULL)::text, 'none')}),
+	'none', 'session A does not see B\'s uncommitted correction');
+$b->query_safe(q{ROLLBACK});
+is($b->query_safe(q{SELECT coalesce(categorize.categorize('FOYLES', NULL)::text, 'none')}),
+	'none', 'after rollback session B does not see the pattern either');
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Blackwells', NULL)::text, 'none')}),
+	'none', 'a rolled-back correction is never seen');
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM categorize.corrections WHERE merchant_name = 'Blackwells'}),
+	'0', 'a rolled-back correction leaves no row');
+
+# Idempotency across sessions
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Hatchards', NULL, 5, 9, 2, 1001)});
+$b->query_safe(q{SELECT categorize.learn_correction('Hatchards', NULL, 5, 9, 2, 1001)});
+is($node->safe_psql('postgres', q{
+	SELECT count(*) || ' ' || (SELECT hits FROM categorize.patterns WHERE value_norm = 'hatchards')
+	  FROM categorize.corrections WHERE expense_id = 1001}),
+	'1 1', 'the same correction twice for one expense changes nothing more');
+
+# The trigger never overwrites a set category, in any session
+$node->safe_psql('postgres', q{
+	CREATE TABLE expenses (id bigserial PRIMARY KEY, user_id bigint, merchant_name text,
+	                       description text, amount numeric, category_id bigint);
+	CREATE TRIGGER c BEFORE INSERT OR UPDATE ON expenses
+	    FOR EACH ROW EXECUTE FUNCTION categorize.auto_categorize();
+});
+$a->query_safe(q{INSERT INTO expenses (merchant_name, category_id) VALUES ('Starbucks', 2)});
+$b->query_safe(q{INSERT INTO expenses (merchant_name) VALUES ('Starbucks')});
+$b->query_safe(q{UPDATE expenses SET amount = 3});
+is($node->safe_psql('postgres', q{SELECT string_agg(category_id::text, ',' ORDER BY id) FROM expenses}),
+	'2,1', 'the trigger fills only the NULL category and keeps the one set by the app');
+
+$a->quit;
+$b->quit;
+$node->stop;
+done_testing();
