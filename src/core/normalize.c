@@ -370,7 +370,8 @@ split_words(const char *in, size_t len, char *out, size_t outcap)
 				i++;
 				if (fits)
 					fits = put_ascii_run(&w, s, len, &i);
-				end_word(&w);
+				if (fits)
+					end_word(&w);	/* on failure the partial word is cut below */
 			}
 			else
 			{
@@ -585,7 +586,8 @@ drop_number_marks(char *buf, size_t len)
  *
  * When the noise rules would leave nothing, the processor-prefix rule is
  * dropped first and the others tried again ("SQ *1234" -> "sq"); only if
- * they still leave nothing is no rule applied ("1234" -> "1234").  Going
+ * they still leave nothing is no rule applied ("1234" -> "1234"), after
+ * "#12" numbers are dropped (see below).  Going
  * straight to "no rule" would give "sq 1234", which normalizes to "sq":
  * the '*' that marked the prefix does not survive normalization, so a
  * result that depended on it would not be stable.
@@ -601,5 +603,16 @@ catz_normalize(const char *in, size_t len, char *out, size_t outcap)
 	kept = remove_noise(out, wlen, prefix);
 	if (kept == 0 && prefix)
 		kept = remove_noise(out, wlen, false);
-	return kept > 0 ? kept : drop_number_marks(out, wlen);
+	if (kept > 0)
+		return kept;
+
+	/*
+	 * Every word is noise.  Without the "#12" numbers (or with them, bare,
+	 * when nothing else is left), apply the rules once more: what they keep
+	 * is a fixed point of normalization; if they keep nothing, every word
+	 * left is noise and stays so, which is a fixed point too.
+	 */
+	wlen = drop_number_marks(out, wlen);
+	kept = remove_noise(out, wlen, false);
+	return kept > 0 ? kept : wlen;
 }
