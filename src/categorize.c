@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 
 #include "categorize.h"
+#include "shared.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,6 +31,13 @@ double		catz_min_confidence = 0.5;
 int			catz_promote_min_users = 3;
 int			catz_learning = CATZ_LEARNING_ON;
 int			catz_backend_cache_kb = 65536;
+int			catz_rollout_percent = 100;
+int			catz_shared_cache_kb = 131072;
+int			catz_owner_cache_ttl_s = 3600;
+int			catz_max_cached_owners = 65536;
+int			catz_max_tracked_patterns = 262144;
+int			catz_fold_threshold = 4096;
+char	   *catz_worker_database = NULL;
 
 bool		catz_preloaded = false;
 
@@ -186,18 +194,96 @@ _PG_init(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("categorize");
+	DefineCustomIntVariable("categorize.rollout_percent",
+							"Share of owners, by a stable hash of user_id, that get categories; the others get NULL.",
+							"For a gradual rollout per database or role with ALTER ... SET.",
+							&catz_rollout_percent,
+							100,
+							0, 100,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.owner_cache_ttl",
+							"Time an owner's compiled patterns stay in the shared cache.",
+							"0 keeps them until evicted for room.",
+							&catz_owner_cache_ttl_s,
+							3600,
+							0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.fold_threshold",
+							"Changed patterns or new corrections after which a compiled scope is rebuilt in the background.",
+							NULL,
+							&catz_fold_threshold,
+							4096,
+							16, 1000000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(catz_relcache_callback, (Datum) 0);
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);
 
 	if (!process_shared_preload_libraries_in_progress)
+	{
+		MarkGUCPrefixReserved("categorize");
 		return;
+	}
 	catz_preloaded = true;
+
+	/*
+	 * Settings of the shared memory, fixed at server start (they can only be
+	 * defined while preloading)
+	 */
+	DefineCustomIntVariable("categorize.shared_cache_size",
+							"Shared memory for compiled patterns of every backend.",
+							"Everyone's patterns stay resident; owners' patterns are evicted least recently used beyond it.",
+							&catz_shared_cache_kb,
+							131072,
+							1024, INT_MAX / 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.max_cached_owners",
+							"Owners whose compiled patterns the shared cache can index.",
+							NULL,
+							&catz_max_cached_owners,
+							65536,
+							16, INT_MAX / 1024,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.max_tracked_patterns",
+							"Patterns whose decision counts are kept in shared memory.",
+							NULL,
+							&catz_max_tracked_patterns,
+							262144,
+							1024, INT_MAX / 1024,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("categorize.worker_database",
+							   "Database the categorize worker connects to.",
+							   "In other databases, backends rebuild grown scopes themselves.",
+							   &catz_worker_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("categorize");
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = categorize_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = categorize_shmem_startup;
+
+	catz_register_worker();
 }

@@ -39,6 +39,7 @@ extern double catz_min_confidence;
 extern int	catz_promote_min_users;
 extern int	catz_learning;
 extern int	catz_backend_cache_kb;
+extern int	catz_rollout_percent;
 
 /* True when the library was loaded by shared_preload_libraries */
 extern bool catz_preloaded;
@@ -124,6 +125,13 @@ extern void catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
  */
 extern int64 catz_categorize_counted(const CatzExpense *e, double *confidence);
 
+/*
+ * Release the shared scopes the last catz_engine_categorize() pinned and
+ * locked.  Call it as soon as the result's hits are no longer needed, and
+ * before running SQL; error paths call it too.
+ */
+extern void catz_engine_release(void);
+
 /* Count a categorization decided by the top candidate (pattern hits) */
 extern void catz_engine_count_decision(const CatzResult *res);
 
@@ -176,6 +184,9 @@ extern bool catz_xact_wrote(void);
 
 /* Top-level full transaction id of this transaction, or 0 if none */
 extern uint64 catz_own_fxid(void);
+
+/* Add our own xid to a saved snapshot, so our rows count as unseen */
+extern void catz_snapshot_add_xid(CatzSnapshot *snap, uint64 xid, MemoryContext cxt);
 
 /* This transaction bumped the reload epoch: drop what it cached */
 extern void catz_own_epoch_bump(void);

@@ -28,6 +28,7 @@
 
 #include "categorize.h"
 #include "scope.h"
+#include "shared.h"
 
 /* Weight of an owner's own corrections against everyone's in the model */
 #define OWNER_MODEL_WEIGHT	3.0
@@ -141,16 +142,39 @@ add_decisions(HTAB *table, int64 pattern_id, int64 confirmed, int64 n)
 	d->since += n;
 }
 
+/* The committed decision counts of a pattern (shared or this backend's) */
+static bool
+get_decisions(int64 pattern_id, DecisionEntry *out)
+{
+	DecisionEntry *d;
+
+	if (catz_shared_enabled())
+	{
+		CatzDecisionEntry e;
+
+		if (!catz_shared_decisions_get(MyDatabaseId, pattern_id, &e))
+			return false;
+		out->pattern_id = pattern_id;
+		out->decisions = e.decisions;
+		out->confirmed = e.confirmed;
+		out->since = e.since;
+		return true;
+	}
+	if (decision_counts == NULL)
+		return false;
+	d = hash_search(decision_counts, &pattern_id, HASH_FIND, NULL);
+	if (d)
+		*out = *d;
+	return d != NULL;
+}
+
 /* Whether a pattern confirmed at `confirmed` has been applied since */
 static bool
 applied_since_confirmed(int64 pattern_id, int64 confirmed)
 {
-	DecisionEntry *d;
+	DecisionEntry d;
 
-	if (decision_counts == NULL)
-		return false;
-	d = hash_search(decision_counts, &pattern_id, HASH_FIND, NULL);
-	return d != NULL && d->confirmed == confirmed && d->since > 0;
+	return get_decisions(pattern_id, &d) && d.confirmed == confirmed && d.since > 0;
 }
 
 /*
@@ -488,12 +512,9 @@ source_has_regexes(const Source *src)
 int64
 catz_engine_decisions(int64 pattern_id)
 {
-	DecisionEntry *d;
+	DecisionEntry d;
 
-	if (decision_counts == NULL)
-		return 0;
-	d = hash_search(decision_counts, &pattern_id, HASH_FIND, NULL);
-	return d ? d->decisions : 0;
+	return get_decisions(pattern_id, &d) ? d.decisions : 0;
 }
 
 void
@@ -517,20 +538,169 @@ catz_engine_end_xact(bool commit)
 
 	if (pending_decisions == NULL || hash_get_num_entries(pending_decisions) == 0)
 		return;
-	if (commit && decision_counts == NULL)
+	if (commit && decision_counts == NULL && !catz_shared_enabled())
 		decision_counts = decision_table("categorize decisions");
 	hash_seq_init(&status, pending_decisions);
 	while ((d = hash_seq_search(&status)) != NULL)
 	{
-		if (commit)
+		if (commit && catz_shared_enabled())
+			catz_shared_decisions_add(MyDatabaseId, d->pattern_id, d->confirmed, d->decisions);
+		else if (commit)
 			add_decisions(decision_counts, d->pattern_id, d->confirmed, d->decisions);
 		hash_search(pending_decisions, &d->pattern_id, HASH_REMOVE, NULL);
 	}
 }
 
+/* A scope as the engine reads it: backend-local, or shared and pinned */
+typedef struct ScopeView
+{
+	const CatzSet *set;
+	const CatzModel *model;
+	const CatzOverlay *overlay;
+	const CatzModelDelta *delta;
+} ScopeView;
+
+/* Shared scopes pinned (and locked SHARED) by the call under way */
+static CatzSharedScope *held[2];
+static int	nheld = 0;
+
+/* A view of a backend-local scope */
+static ScopeView
+local_view(CatzScope *scope)
+{
+	ScopeView	v;
+
+	v.set = scope->set;
+	v.model = scope->model;
+	v.overlay = scope->overlay;
+	v.delta = scope->delta;
+	return v;
+}
+
+/* A view of a pinned shared scope */
+static ScopeView
+shared_view(CatzSharedScope *scope)
+{
+	ScopeView	v;
+
+	v.set = catz_shared_set(scope);
+	v.model = catz_shared_model(scope);
+	v.overlay = catz_shared_overlay(scope);
+	v.delta = catz_shared_delta(scope);
+	return v;
+}
+
+void
+catz_engine_release(void)
+{
+	while (nheld > 0)
+	{
+		CatzSharedScope *s = held[--nheld];
+
+		if (LWLockHeldByMe(&s->lock))
+			LWLockRelease(&s->lock);
+		catz_shared_unpin(s);
+	}
+}
+
+/* Stop sharing this database's scopes: everyone's scope does not fit */
+static void
+disable_shared(CatzSharedDb *db)
+{
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (!db->disabled)
+	{
+		db->disabled = true;
+		db->disabled_at = GetCurrentTimestamp();
+		snprintf(db->disabled_reason, sizeof(db->disabled_reason),
+				 "everyone's patterns do not fit in categorize.shared_cache_size (%d kB)",
+				 catz_shared_cache_kb);
+	}
+	LWLockRelease(catz_shared->lock);
+	ereport(WARNING,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("categorize: the compiled patterns of this database do not fit in shared memory"),
+			 errdetail("Each session now compiles its own copy; categorize.health() reports it."),
+			 errhint("Raise categorize.shared_cache_size and restart the server.")));
+}
+
+/*
+ * Build a scope now and publish it, pinned, catching up with refreshes that
+ * ran meanwhile; NULL when it cannot be shared (no room)
+ */
+static CatzSharedScope *
+build_and_publish(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s = NULL;
+	CatzScope  *local;
+	bool		stale = false;
+	uint64		seen;
+	int			tries;
+
+	seen = catz_shared_quiet_point(db);
+	local = catz_scope_build(global, owner_id);
+	if (global)
+		pg_atomic_write_u64(&db->last_rebuild_us, (uint64) local->build_us);
+	for (tries = 0; tries < 20 && !local->needs_reload; tries++)
+	{
+		s = catz_shared_publish(db, local, seen, &stale);
+		if (s != NULL || !stale)
+			break;
+		catz_catch_up(local, db, &seen);
+	}
+	catz_scope_free(local);
+	if (s == NULL && global && !stale)
+		disable_shared(db);
+	return s;
+}
+
+/* Whether the worker folds this database's scopes */
+static bool
+worker_folds(CatzSharedDb *db)
+{
+	return pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
+		catz_shared->worker_dboid == db->dboid;
+}
+
+/*
+ * The shared scope of everyone (global) or of one owner, pinned: the cached
+ * one, or one built now.  A scope whose overlay asked for a fold is rebuilt
+ * here when no worker folds this database.  NULL when it cannot be shared:
+ * the caller uses a backend-local scope.
+ */
+static CatzSharedScope *
+shared_scope(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s;
+	bool		hit;
+
+	s = global ? catz_shared_pin_global(db) : catz_shared_pin_owner(db, owner_id, &hit);
+	if (s != NULL && !(s->fold_requested && !worker_folds(db) && !catz_xact_wrote()))
+		return s;
+
+	/* What a writing transaction sees must not be published */
+	if (catz_xact_wrote())
+		return s;
+	if (s)
+		catz_shared_unpin(s);
+	return build_and_publish(db, global, owner_id);
+}
+
+void
+catz_engine_fold(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s = build_and_publish(db, global, owner_id);
+
+	if (s)
+	{
+		catz_shared_unpin(s);
+		pg_atomic_fetch_add_u64(&catz_shared->worker_folds, 1);
+	}
+}
+
 /* Token-model predictions for the expense */
 static int
-predict_model(const CatzExpense *e, CatzScope *global, CatzScope *owner,
+predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *owner,
 			  CatzXactOverlay *xo, const FieldText *m, const FieldText *d,
 			  CatzPrediction *out, int k, uint32 *known, bool *own_model,
 			  double *docs)
@@ -591,11 +761,53 @@ predict_model(const CatzExpense *e, CatzScope *global, CatzScope *owner,
 							  &catz_palloc_allocator, out, k, known);
 }
 
+/*
+ * Views of the global scope and, when the expense has an owner, of the
+ * owner's scope: shared ones pinned and locked SHARED until
+ * catz_engine_release(), otherwise this backend's own
+ */
+static bool
+acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
+{
+	CatzSharedDb *db = catz_shared_enabled() ? catz_shared_db(true) : NULL;
+	CatzSharedScope *gs = NULL;
+	CatzSharedScope *os = NULL;
+
+	catz_engine_release();
+	if (db && !db->disabled)
+	{
+		/* pin first (pinning may build and run SQL), lock afterwards */
+		gs = shared_scope(db, true, 0);
+		if (gs && e->has_user)
+			os = shared_scope(db, false, e->user_id);
+	}
+	if (gs)
+	{
+		held[nheld++] = gs;
+		LWLockAcquire(&gs->lock, LW_SHARED);
+		*global = shared_view(gs);
+	}
+	else
+		*global = local_view(catz_scope_global());
+	if (!e->has_user)
+		return false;
+	if (os)
+	{
+		held[nheld++] = os;
+		LWLockAcquire(&os->lock, LW_SHARED);
+		*owner = shared_view(os);
+	}
+	else
+		*owner = local_view(catz_scope_owner(e->user_id, true));
+	return true;
+}
+
 void
 catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 {
-	CatzScope  *global;
-	CatzScope  *owner = NULL;
+	ScopeView	global;
+	ScopeView	owner_view;
+	ScopeView  *owner = NULL;
 	CatzXactOverlay *xo;
 	const CatzOverlay *xov;
 	FieldText	merchant;
@@ -615,9 +827,8 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 
 	memset(res, 0, sizeof(*res));
 	catz_refresh();
-	global = catz_scope_global();
-	if (e->has_user)
-		owner = catz_scope_owner(e->user_id, true);
+	if (acquire_views(e, &global, &owner_view))
+		owner = &owner_view;
 	xo = catz_xact_overlay(false);
 	xov = xo ? shadowing(xo->overlay) : NULL;
 
@@ -628,9 +839,9 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	field_init(&description, res->description_norm, dlen, e->has_description);
 
 	/* Sources in order; each shadowed by the overlays above it */
-	sources[nsources++] = (Source) {SOURCE_SET, global->set, shadowing(global->overlay), xov, false};
-	if (catz_overlay_used(global->overlay) > 0)
-		sources[nsources++] = (Source) {SOURCE_OVERLAY, global->overlay, xov, NULL, false};
+	sources[nsources++] = (Source) {SOURCE_SET, global.set, shadowing(global.overlay), xov, false};
+	if (catz_overlay_used(global.overlay) > 0)
+		sources[nsources++] = (Source) {SOURCE_OVERLAY, global.overlay, xov, NULL, false};
 	if (owner)
 	{
 		sources[nsources++] = (Source) {SOURCE_SET, owner->set, shadowing(owner->overlay), xov, false};
@@ -670,7 +881,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	if (ncats < k)
 	{
 		preds = palloc(sizeof(CatzPrediction) * k);
-		npreds = predict_model(e, global, owner, xo, &merchant, &description,
+		npreds = predict_model(e, &global, owner, xo, &merchant, &description,
 							   preds, k, &known, &own_model, &model_docs);
 	}
 

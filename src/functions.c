@@ -65,6 +65,24 @@ call_leave(MemoryContext old, MemoryContext mine)
 		MemoryContextDelete(mine);
 }
 
+/*
+ * Whether categorize.rollout_percent leaves this expense's owner out: owners
+ * fall in buckets 0-99 by a stable hash of user_id (no user is a bucket of
+ * its own), and buckets below the percentage get categories
+ */
+static bool
+rolled_out(const CatzExpense *e)
+{
+	int64		key;
+	uint64		h;
+
+	if (catz_rollout_percent >= 100)
+		return false;
+	key = e->has_user ? e->user_id : PG_INT64_MIN;
+	h = catz_hash_bytes(&key, sizeof(key), 0x726f6c6c6f7574ull);
+	return (int) (h % 100) >= catz_rollout_percent;
+}
+
 int64
 catz_categorize_counted(const CatzExpense *e, double *confidence)
 {
@@ -76,6 +94,11 @@ catz_categorize_counted(const CatzExpense *e, double *confidence)
 	MemoryContext old;
 
 	INSTR_TIME_SET_CURRENT(start);
+	if (rolled_out(e))
+	{
+		catz_stats_count_call(false, 0);
+		return -1;
+	}
 	old = call_enter(&mine);
 	PG_TRY();
 	{
@@ -105,6 +128,7 @@ catz_categorize_counted(const CatzExpense *e, double *confidence)
 	}
 	PG_FINALLY();
 	{
+		catz_engine_release();
 		call_leave(old, mine);
 	}
 	PG_END_TRY();
@@ -291,39 +315,51 @@ detail_common(FunctionCallInfo fcinfo, CatzExpense *e, int k)
 	PG_TRY();
 	{
 		char	  **names;
+		Datum	  (*values)[7];
+		bool	  (*nulls)[7];
+		int			n;
 		int			i;
 
 		catz_engine_categorize(e, k, &res);
-		names = category_names(&res);
-		for (i = 0; i < res.ncandidates; i++)
+
+		/* Everything from the scopes first: they are released before SQL runs */
+		n = res.ncandidates;
+		values = palloc0(sizeof(*values) * (n ? n : 1));
+		nulls = palloc0(sizeof(*nulls) * (n ? n : 1));
+		for (i = 0; i < n; i++)
 		{
 			const CatzCandidate *c = &res.candidates[i];
-			Datum		values[7];
-			bool		nulls[7] = {false};
 
-			values[0] = Int32GetDatum(i + 1);
-			values[1] = Int64GetDatum(c->category_id);
-			if (names[i])
-				values[2] = CStringGetTextDatum(names[i]);
-			else
-				nulls[2] = true;
-			values[3] = Float4GetDatum((float4) c->confidence);
+			values[i][0] = Int32GetDatum(i + 1);
+			values[i][1] = Int64GetDatum(c->category_id);
+			values[i][3] = Float4GetDatum((float4) c->confidence);
 			if (c->source == CATZ_SOURCE_PATTERN)
 			{
-				values[4] = Int64GetDatum(c->hit->entry->pattern_id);
-				values[5] = CStringGetTextDatum(kind_name(c->hit->entry->kind));
+				values[i][4] = Int64GetDatum(c->hit->entry->pattern_id);
+				values[i][5] = CStringGetTextDatum(kind_name(c->hit->entry->kind));
 			}
 			else
 			{
-				nulls[4] = true;
-				values[5] = CStringGetTextDatum("model");
+				nulls[i][4] = true;
+				values[i][5] = CStringGetTextDatum("model");
 			}
-			values[6] = CStringGetTextDatum(reason_text(c, &res, e));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			values[i][6] = CStringGetTextDatum(reason_text(c, &res, e));
+		}
+		catz_engine_release();
+
+		names = category_names(&res);
+		for (i = 0; i < n; i++)
+		{
+			if (names[i])
+				values[i][2] = CStringGetTextDatum(names[i]);
+			else
+				nulls[i][2] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values[i], nulls[i]);
 		}
 	}
 	PG_FINALLY();
 	{
+		catz_engine_release();
 		call_leave(old, mine);
 	}
 	PG_END_TRY();

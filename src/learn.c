@@ -123,9 +123,19 @@ learning_key(const CatzExpense *e, int *len)
 	return key;
 }
 
+/* What learning needs of the engine's answer before the correction */
+typedef struct TopAnswer
+{
+	bool		present;
+	bool		is_pattern;
+	int64		category_id;
+	double		confidence;
+	int64		pattern_id;		/* when is_pattern */
+} TopAnswer;
+
 /* Insert the correction row; false if this exact correction was made before */
 static bool
-insert_correction(const CatzExpense *e, int64 category_id, const CatzCandidate *top,
+insert_correction(const CatzExpense *e, int64 category_id, const TopAnswer *top,
 				  const char *scope)
 {
 	Oid			types[9] = {INT8OID, INT8OID, TEXTOID, TEXTOID, NUMERICOID, INT8OID,
@@ -155,14 +165,14 @@ insert_correction(const CatzExpense *e, int64 category_id, const CatzCandidate *
 	args[5] = (Datum) 0;
 	nulls[7] = 'n';
 	args[7] = (Datum) 0;
-	if (top && top->confidence >= catz_min_confidence)
+	if (top->present && top->confidence >= catz_min_confidence)
 	{
 		args[5] = Int64GetDatum(top->category_id);
 		nulls[5] = ' ';
 	}
-	if (top && top->source == CATZ_SOURCE_PATTERN)
+	if (top->is_pattern)
 	{
-		args[7] = Int64GetDatum(top->hit->entry->pattern_id);
+		args[7] = Int64GetDatum(top->pattern_id);
 		nulls[7] = ' ';
 	}
 	args[6] = Int64GetDatum(category_id);
@@ -256,7 +266,7 @@ static void
 learn(const CatzExpense *e, int64 category_id)
 {
 	CatzResult	res;
-	const CatzCandidate *top = NULL;
+	TopAnswer	top;
 	const char *scope;
 	char	   *key;
 	int			keylen;
@@ -274,15 +284,31 @@ learn(const CatzExpense *e, int64 category_id)
 	scope = catz_learning == CATZ_LEARNING_OFF ? "none" :
 		catz_learning == CATZ_LEARNING_OWNER_ONLY ? "owner" : "all";
 
-	/* The engine's answer before the correction */
-	catz_engine_categorize(e, 1, &res);
-	if (res.ncandidates > 0)
-		top = &res.candidates[0];
+	/* The engine's answer before the correction (copied: scopes are released) */
+	memset(&top, 0, sizeof(top));
+	PG_TRY();
+	{
+		catz_engine_categorize(e, 1, &res);
+		if (res.ncandidates > 0)
+		{
+			top.present = true;
+			top.category_id = res.candidates[0].category_id;
+			top.confidence = res.candidates[0].confidence;
+			top.is_pattern = res.candidates[0].source == CATZ_SOURCE_PATTERN;
+			if (top.is_pattern)
+				top.pattern_id = res.candidates[0].hit->entry->pattern_id;
+		}
+	}
+	PG_FINALLY();
+	{
+		catz_engine_release();
+	}
+	PG_END_TRY();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "categorize: SPI_connect failed");
 	check_category(category_id, e);
-	if (!insert_correction(e, category_id, top, scope))
+	if (!insert_correction(e, category_id, &top, scope))
 	{
 		SPI_finish();
 		return;					/* this correction was already made */
@@ -291,10 +317,10 @@ learn(const CatzExpense *e, int64 category_id)
 
 	if (catz_learning != CATZ_LEARNING_OFF)
 	{
-		bool		top_is_pattern = top && top->source == CATZ_SOURCE_PATTERN;
+		bool		top_is_pattern = top.is_pattern;
 
-		if (top_is_pattern && top->category_id == category_id)
-			count_on_pattern(top->hit->entry->pattern_id, true);
+		if (top_is_pattern && top.category_id == category_id)
+			count_on_pattern(top.pattern_id, true);
 		else
 		{
 			key = learning_key(e, &keylen);
@@ -321,7 +347,7 @@ learn(const CatzExpense *e, int64 category_id)
 				}
 			}
 			if (top_is_pattern)
-				count_on_pattern(top->hit->entry->pattern_id, false);
+				count_on_pattern(top.pattern_id, false);
 		}
 	}
 	SPI_finish();

@@ -1,33 +1,36 @@
 /*-------------------------------------------------------------------------
  *
  * refresh.c
- *	  Keep this backend's compiled scopes equal to the committed contents
- *	  of categorize.patterns and categorize.corrections.
+ *	  Keep the compiled scopes equal to the committed contents of
+ *	  categorize.patterns and categorize.corrections.
  *
  * Plain DML on a user table sends no invalidation, so every writer (the C
- * triggers on our tables, and therefore learn_correction() too) calls
- * CacheInvalidateRelcacheByRelid() on the table it changed.  That message
+ * triggers on our tables, and therefore learn_correction() too) queues
+ * CacheInvalidateRelcacheByRelid() for the table it changed.  That message
  * is transactional: other backends receive it when the writer commits, and
  * a hot standby replays it from the commit record after the commit became
- * visible there.  Our relcache callback only sets `stale`.
+ * visible there.  Our relcache callback only marks this backend stale.
  *
- * The next call that finds `stale` set reads what changed since the last
- * refresh, and nothing else.  Every row carries change_xid, the transaction
- * that last wrote it.  We remember the snapshot F of the previous refresh;
- * the rows to apply now are those with change_xid >= F.xmin that F could
- * not see.  Both queries run under one fresh snapshot S, which becomes the
- * next F.  This needs no counter that writers would serialize on, and it
- * works on a standby, where snapshots list running transactions too.
+ * The next call that finds it stale reads what changed since the previous
+ * read, and nothing else (changes.c), and applies it to the cached scopes:
  *
- * Rows are applied to the loaded scope they belong to, unless that scope's
- * base snapshot already saw them (a scope loaded after F).  Scopes not
- * loaded are left alone: they load fresh on first use.  A change of the
- * reload epoch (TRUNCATE, corrections updated or deleted) drops every
- * scope instead.
+ *	backend-local mode: this backend's own scopes (scope.c), with the
+ *		snapshot of its previous read as F;
+ *	shared mode: the shared scopes of the database (shared_scope.c), with
+ *		the database's F in shared memory.  One backend refreshes at a time;
+ *		a stale backend first checks whether a refresh that started after it
+ *		became stale has completed (then it has nothing to do), otherwise it
+ *		refreshes or waits for the refresh under way.  So a change costs one
+ *		incremental read for the whole server, however many backends.
  *
- * The transaction's own rows are skipped here: triggers put them in the
- * transaction overlay.  Our own xid is added to the saved snapshot, so the
- * refresh after commit reads them like anyone else's.
+ * Rows are applied to a scope only if its own base snapshot did not see
+ * them (a scope loaded after F).  Scopes not cached are left alone: they
+ * load fresh on first use.  A change of the reload epoch (TRUNCATE,
+ * corrections updated or deleted) drops every cached scope instead.
+ *
+ * The transaction's own rows are never applied here: triggers put them in
+ * the transaction overlay (scope.c), and our own xid is added to the saved
+ * F, so the read after commit returns them like anyone else's.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,23 +40,26 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/builtins.h"
+#include "pgstat.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/xid8.h"
 
 #include "categorize.h"
+#include "changes.h"
 #include "scope.h"
+#include "shared.h"
 
 /* Must look for changes before the next use */
 static bool stale = true;
 
-/* Snapshot of the last refresh (F) */
+/* Shared mode: refresh_started when we last became stale */
+static uint64 stale_mark = 0;
+
+/* Backend-local mode: the snapshot of the last read (F) */
 static CatzSnapshot fetch_snap;
 static MemoryContext fetch_cxt = NULL;
 
@@ -67,14 +73,8 @@ static bool xact_wrote = false;
 /* After a subtransaction abort: rebuild the transaction overlay */
 static bool own_rows_reload = false;
 
-/* Prepared change queries */
-static SPIPlanPtr plan_epoch = NULL;
-static SPIPlanPtr plan_patterns = NULL;
-static SPIPlanPtr plan_tombstones = NULL;
-static SPIPlanPtr plan_corrections = NULL;
-static SPIPlanPtr plan_own_patterns = NULL;
-static SPIPlanPtr plan_own_tombstones = NULL;
-static SPIPlanPtr plan_own_corrections = NULL;
+/* The shared slot of this backend's database, once known */
+static CatzSharedDb *my_db = NULL;
 
 /* Compare two uint64 for qsort and bsearch */
 static int
@@ -144,8 +144,8 @@ catz_snapshot_copy(Snapshot snap, MemoryContext cxt, CatzSnapshot *out)
 }
 
 /* Add our own xid to a saved snapshot, so our rows count as unseen */
-static void
-snapshot_add_xid(CatzSnapshot *snap, uint64 xid, MemoryContext cxt)
+void
+catz_snapshot_add_xid(CatzSnapshot *snap, uint64 xid, MemoryContext cxt)
 {
 	uint64	   *xip;
 
@@ -179,34 +179,6 @@ catz_own_fxid(void)
 	return FullTransactionIdIsValid(fxid) ? U64FromFullTransactionId(fxid) : 0;
 }
 
-/* Forget the prepared change queries */
-static void
-forget_change_plans(void)
-{
-	SPIPlanPtr *plans[] = {&plan_epoch, &plan_patterns, &plan_tombstones, &plan_corrections,
-	&plan_own_patterns, &plan_own_tombstones, &plan_own_corrections};
-	size_t		i;
-
-	for (i = 0; i < lengthof(plans); i++)
-	{
-		if (*plans[i])
-			SPI_freeplan(*plans[i]);
-		*plans[i] = NULL;
-	}
-}
-
-/* Drop every scope and start over at the next refresh */
-static void
-full_reset(void)
-{
-	catz_scope_drop_all();
-	forget_change_plans();
-	if (fetch_cxt)
-		MemoryContextReset(fetch_cxt);
-	fetch_snap.valid = false;
-	stale = true;
-}
-
 const CatzRelids *
 catz_relids(void)
 {
@@ -230,6 +202,15 @@ catz_relids(void)
 	return &relids;
 }
 
+/* Mark this backend stale (and remember where shared refreshes stood) */
+static void
+mark_stale(void)
+{
+	stale = true;
+	if (my_db)
+		stale_mark = pg_atomic_read_u64(&my_db->refresh_started);
+}
+
 void
 catz_relcache_callback(Datum arg, Oid relid)
 {
@@ -238,7 +219,7 @@ catz_relcache_callback(Datum arg, Oid relid)
 		relid == relids.patterns || relid == relids.corrections ||
 		relid == relids.tombstones || relid == relids.epoch ||
 		relid == relids.categories)
-		stale = true;
+		mark_stale();
 }
 
 void
@@ -263,28 +244,32 @@ catz_xact_wrote(void)
 void
 catz_xact_callback(int event, void *arg)
 {
+	bool		commit;
+
 	switch ((XactEvent) event)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			catz_stats_end_xact(true);
-			catz_engine_end_xact(true);
+			commit = true;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			catz_stats_end_xact(false);
-			catz_engine_end_xact(false);
+			commit = false;
 			break;
 		default:
 			return;
 	}
+	catz_stats_end_xact(commit);
+	catz_engine_end_xact(commit);
+	if (!commit)
+		catz_engine_release();	/* pins held when an error struck */
 	if (xact_wrote)
 	{
 		/* Our rows leave the overlay; the next refresh reads them if committed */
 		catz_xact_reset();
 		catz_scope_drop_temporary();
-		stale = true;
+		mark_stale();
 	}
 	xact_wrote = false;
 }
@@ -296,15 +281,18 @@ catz_subxact_callback(int event, SubTransactionId mySubid,
 	/*
 	 * An aborted subtransaction may have put rows in the transaction overlay
 	 * that no longer exist.  Rare: drop what this transaction cached and
-	 * reload what survives on next use.
+	 * read back what survives at the next refresh.
 	 */
-	if ((SubXactEvent) event == SUBXACT_EVENT_ABORT_SUB && xact_wrote)
+	if ((SubXactEvent) event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		catz_xact_reset();
-		catz_scope_drop_temporary();
-		stale = true;
-		/* The surviving rows are read back by the next refresh */
-		own_rows_reload = true;
+		catz_engine_release();
+		if (xact_wrote)
+		{
+			catz_xact_reset();
+			catz_scope_drop_temporary();
+			stale = true;
+			own_rows_reload = true;
+		}
 	}
 }
 
@@ -312,293 +300,372 @@ void
 catz_own_epoch_bump(void)
 {
 	/*
-	 * Everything cached may be gone (TRUNCATE) or changed: reload scopes
-	 * and the transaction overlay from what this transaction now sees.
+	 * Everything cached may be gone (TRUNCATE) or changed: this transaction
+	 * reloads scopes and its overlay from what it now sees.
 	 */
 	catz_scope_drop_all();
-	forget_change_plans();
+	catz_changes_forget_plans();
 	catz_xact_reset();
 	own_rows_reload = true;
 	xact_wrote = true;
 	stale = true;
 }
 
-/* Prepare a change query once */
-static SPIPlanPtr
-prepare_change(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = p;
-	}
-	return *plan;
-}
-
-/* Run a change query from F.xmin under snapshot snap */
-static uint64
-run_change(SPIPlanPtr plan, Snapshot snap)
-{
-	Datum		args[1];
-	int			rc;
-
-	args[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(fetch_snap.xmin));
-	rc = SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot, true, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "categorize: SPI_execute_snapshot returned %s",
-			 SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
-/* The loaded scope a row of owner (has_owner, owner) belongs to, or NULL */
-static CatzScope *
-loaded_scope(bool has_owner, int64 owner)
-{
-	return has_owner ? catz_scope_owner(owner, false) : catz_scope_global_if_loaded();
-}
-
-/* Whether a change stamped xid must be applied to scope */
-static bool
-scope_needs(CatzScope *scope, uint64 xid)
-{
-	return scope != NULL && !scope->needs_reload &&
-		!catz_snapshot_sees(&scope->base_snap, xid);
-}
-
-/* Apply pattern rows that changed after F */
-static void
-apply_pattern_changes(Snapshot snap, uint64 own)
-{
-	Oid			argtypes[1] = {XID8OID};
-	uint64		n = run_change(prepare_change(&plan_patterns,
-											  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
-											  "WHERE change_xid >= $1", 1, argtypes),
-							   snap);
-	uint64		i;
-
-	for (i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		uint64		xid = catz_row_xid(tup, SPI_tuptable->tupdesc, CATZ_PATTERN_XID_COLUMN);
-		CatzPatternInput p;
-		bool		active;
-		CatzScope  *scope;
-
-		CHECK_FOR_INTERRUPTS();
-		if (xid == own || catz_snapshot_sees(&fetch_snap, xid))
-			continue;
-		catz_pattern_from_row(tup, SPI_tuptable->tupdesc, &p, &active);
-		scope = loaded_scope((p.flags & CATZ_PF_OWNER) != 0, p.owner_id);
-		if (!scope_needs(scope, xid))
-			continue;
-		if (active)
-			catz_scope_put_pattern(scope, &p);
-		else
-			catz_scope_delete_pattern(scope, p.pattern_id);
-	}
-}
-
-/* Apply pattern deletions after F */
-static void
-apply_tombstones(Snapshot snap, uint64 own)
-{
-	Oid			argtypes[1] = {XID8OID};
-	uint64		n = run_change(prepare_change(&plan_tombstones,
-											  "SELECT pattern_id, owner_id, change_xid "
-											  "FROM categorize.pattern_tombstones "
-											  "WHERE change_xid >= $1", 1, argtypes),
-							   snap);
-	uint64		i;
-
-	for (i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		uint64		xid = catz_row_xid(tup, desc, 3);
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		Datum		owner = SPI_getbinval(tup, desc, 2, &isnull);
-		CatzScope  *scope;
-
-		if (xid == own || catz_snapshot_sees(&fetch_snap, xid))
-			continue;
-		scope = loaded_scope(!isnull, isnull ? 0 : DatumGetInt64(owner));
-		if (scope_needs(scope, xid))
-			catz_scope_delete_pattern(scope, id);
-	}
-}
-
-/* Apply corrections inserted after F to the models */
-static void
-apply_correction_changes(Snapshot snap, uint64 own)
-{
-	Oid			argtypes[1] = {XID8OID};
-	uint64		n = run_change(prepare_change(&plan_corrections,
-											  "SELECT owner_id, merchant_name, description, to_category_id, "
-											  "learn_scope, change_xid FROM categorize.corrections "
-											  "WHERE change_xid >= $1 AND learn_scope <> 'none'",
-											  1, argtypes),
-							   snap);
-	uint64		i;
-
-	for (i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		uint64		xid = catz_row_xid(tup, desc, 6);
-		bool		isnull;
-		bool		has_owner;
-		int64		owner = 0;
-		CatzScope  *scope;
-		CatzModelDoc doc;
-		uint64		features[CATZ_MAX_FEATURES];
-		char	   *m;
-		char	   *d;
-		int			mlen;
-		int			dlen;
-		Datum		v;
-
-		CHECK_FOR_INTERRUPTS();
-		if (xid == own || catz_snapshot_sees(&fetch_snap, xid))
-			continue;
-		v = SPI_getbinval(tup, desc, 1, &isnull);
-		has_owner = !isnull;
-		if (has_owner)
-			owner = DatumGetInt64(v);
-		scope = loaded_scope(has_owner, owner);
-		if (!scope_needs(scope, xid))
-			continue;
-		m = SPI_getvalue(tup, desc, 2);
-		d = SPI_getvalue(tup, desc, 3);
-		mlen = m ? strlen(m) : 0;
-		dlen = d ? strlen(d) : 0;
-		doc.category_id = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		doc.nfeatures = catz_doc_features(m, mlen, d, dlen, features, CATZ_MAX_FEATURES);
-		doc.features = features;
-		catz_scope_add_doc(scope, &doc);
-	}
-}
-
-/* Run a query for this transaction's own rows */
-static uint64
-run_own(SPIPlanPtr plan, uint64 own)
-{
-	Datum		args[1];
-	int			rc;
-
-	args[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(own));
-	rc = SPI_execute_plan(plan, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "categorize: SPI_execute_plan returned %s", SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
-/*
- * Rebuild the transaction overlay from the rows this transaction wrote and
- * still has (after a subtransaction rolled some back)
+/* ----------------------------------------------------------------
+ * Sinks: where changed rows go
+ * ----------------------------------------------------------------
  */
-static void
-reload_own_rows(uint64 own)
+
+/* Backend-local mode: the loaded scope of a row, if it needs the row */
+static CatzScope *
+local_target(bool has_owner, int64 owner, uint64 xid)
 {
-	Oid			argtypes[1] = {XID8OID};
-	uint64		n;
-	uint64		i;
+	CatzScope  *scope = has_owner ? catz_scope_owner(owner, false) : catz_scope_global_if_loaded();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
-	n = run_own(prepare_change(&plan_own_patterns,
-							   "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
-							   "WHERE change_xid = $1", 1, argtypes), own);
-	for (i = 0; i < n; i++)
-	{
-		CatzPatternInput p;
-		bool		active;
-
-		catz_pattern_from_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &p, &active);
-		if (active)
-			catz_xact_put_pattern(&p);
-		else
-			catz_xact_delete_pattern(p.pattern_id);
-	}
-	n = run_own(prepare_change(&plan_own_tombstones,
-							   "SELECT pattern_id FROM categorize.pattern_tombstones "
-							   "WHERE change_xid = $1", 1, argtypes), own);
-	for (i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		catz_xact_delete_pattern(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-															 SPI_tuptable->tupdesc, 1, &isnull)));
-	}
-	n = run_own(prepare_change(&plan_own_corrections,
-							   "SELECT owner_id, merchant_name, description, to_category_id "
-							   "FROM categorize.corrections "
-							   "WHERE change_xid = $1 AND learn_scope <> 'none'", 1, argtypes), own);
-	for (i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		no_owner;
-		bool		isnull;
-		Datum		owner = SPI_getbinval(tup, desc, 1, &no_owner);
-		char	   *m = SPI_getvalue(tup, desc, 2);
-		char	   *d = SPI_getvalue(tup, desc, 3);
-		uint64		features[CATZ_MAX_FEATURES];
-		CatzModelDoc doc;
-
-		doc.category_id = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		doc.nfeatures = catz_doc_features(m, m ? strlen(m) : 0, d, d ? strlen(d) : 0,
-										  features, CATZ_MAX_FEATURES);
-		doc.features = features;
-		catz_xact_add_doc(!no_owner, no_owner ? 0 : DatumGetInt64(owner), no_owner, &doc);
-	}
-	SPI_finish();
+	if (scope == NULL || scope->needs_reload || catz_snapshot_sees(&scope->base_snap, xid))
+		return NULL;
+	return scope;
 }
 
-/* Whether the reload epoch changed after F */
+static void
+local_pattern(void *arg, bool has_owner, int64 owner, uint64 xid,
+			  const CatzPatternInput *p, bool active)
+{
+	CatzScope  *scope = local_target(has_owner, owner, xid);
+
+	if (scope && active)
+		catz_scope_put_pattern(scope, p);
+	else if (scope)
+		catz_scope_delete_pattern(scope, p->pattern_id);
+}
+
+static void
+local_tombstone(void *arg, bool has_owner, int64 owner, uint64 xid, int64 pattern_id)
+{
+	CatzScope  *scope = local_target(has_owner, owner, xid);
+
+	if (scope)
+		catz_scope_delete_pattern(scope, pattern_id);
+}
+
+static void
+local_doc(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzModelDoc *doc)
+{
+	CatzScope  *scope = local_target(has_owner, owner, xid);
+
+	if (scope)
+		catz_scope_add_doc(scope, doc);
+}
+
+static const CatzChangeSink local_sink = {local_pattern, local_tombstone, local_doc};
+
+/* Shared mode: the published scope of a row, pinned, if it needs the row */
+static CatzSharedScope *
+shared_target(CatzSharedDb *db, bool has_owner, int64 owner, uint64 xid)
+{
+	CatzSharedScope *s = catz_shared_find(db, !has_owner, owner);
+
+	if (s && catz_shared_scope_sees(s, xid))
+	{
+		catz_shared_unpin(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+shared_pattern(void *arg, bool has_owner, int64 owner, uint64 xid,
+			   const CatzPatternInput *p, bool active)
+{
+	CatzSharedScope *s = shared_target(arg, has_owner, owner, xid);
+
+	if (s == NULL)
+		return;
+	if (active)
+		catz_shared_put_pattern(s, p);
+	else
+		catz_shared_delete_pattern(s, p->pattern_id);
+	catz_shared_unpin(s);
+}
+
+static void
+shared_tombstone(void *arg, bool has_owner, int64 owner, uint64 xid, int64 pattern_id)
+{
+	CatzSharedScope *s = shared_target(arg, has_owner, owner, xid);
+
+	if (s == NULL)
+		return;
+	catz_shared_delete_pattern(s, pattern_id);
+	catz_shared_unpin(s);
+}
+
+static void
+shared_doc(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzModelDoc *doc)
+{
+	CatzSharedScope *s = shared_target(arg, has_owner, owner, xid);
+
+	if (s == NULL)
+		return;
+	catz_shared_add_doc(s, doc);
+	catz_shared_unpin(s);
+}
+
+static const CatzChangeSink shared_sink = {shared_pattern, shared_tombstone, shared_doc};
+
+/* The transaction overlay, rebuilt from our surviving rows */
+static void
+own_pattern(void *arg, bool has_owner, int64 owner, uint64 xid,
+			const CatzPatternInput *p, bool active)
+{
+	if (active)
+		catz_xact_put_pattern(p);
+	else
+		catz_xact_delete_pattern(p->pattern_id);
+}
+
+static void
+own_tombstone(void *arg, bool has_owner, int64 owner, uint64 xid, int64 pattern_id)
+{
+	catz_xact_delete_pattern(pattern_id);
+}
+
+static void
+own_doc(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzModelDoc *doc)
+{
+	catz_xact_add_doc(has_owner, owner, !has_owner, doc);
+}
+
+static const CatzChangeSink own_sink = {own_pattern, own_tombstone, own_doc};
+
+/* Catching up a scope being published: rows of its owner that F saw and it did not */
+typedef struct CatchUp
+{
+	CatzScope  *scope;
+	const CatzSnapshot *fetch;
+} CatchUp;
+
+/* Whether a row belongs to the scope being caught up, and is missing from it */
 static bool
-epoch_changed(Snapshot snap)
+catch_up_wants(const CatchUp *c, bool has_owner, int64 owner, uint64 xid)
 {
-	uint64		n;
-	bool		changed = false;
-
-	n = run_change(prepare_change(&plan_epoch,
-								  "SELECT change_xid FROM categorize.reload_epoch WHERE change_xid >= $1",
-								  1, (Oid[]) {XID8OID}),
-				   snap);
-	if (n > 0)
-	{
-		uint64		xid = catz_row_xid(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		changed = xid != catz_own_fxid() && !catz_snapshot_sees(&fetch_snap, xid);
-	}
-	return changed;
+	if (c->scope->global ? has_owner : (!has_owner || owner != c->scope->owner_id))
+		return false;
+	return catz_snapshot_sees(c->fetch, xid) && !catz_snapshot_sees(&c->scope->base_snap, xid);
 }
 
-/* Save snap as F, with our own xid as running */
 static void
-save_fetch_snapshot(Snapshot snap)
+catch_up_pattern(void *arg, bool has_owner, int64 owner, uint64 xid,
+				 const CatzPatternInput *p, bool active)
 {
+	CatchUp    *c = arg;
+
+	if (!catch_up_wants(c, has_owner, owner, xid))
+		return;
+	if (active)
+		catz_scope_put_pattern(c->scope, p);
+	else
+		catz_scope_delete_pattern(c->scope, p->pattern_id);
+}
+
+static void
+catch_up_tombstone(void *arg, bool has_owner, int64 owner, uint64 xid, int64 pattern_id)
+{
+	CatchUp    *c = arg;
+
+	if (catch_up_wants(c, has_owner, owner, xid))
+		catz_scope_delete_pattern(c->scope, pattern_id);
+}
+
+static void
+catch_up_doc(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzModelDoc *doc)
+{
+	CatchUp    *c = arg;
+
+	if (catch_up_wants(c, has_owner, owner, xid))
+		catz_scope_add_doc(c->scope, doc);
+}
+
+static const CatzChangeSink catch_up_sink = {catch_up_pattern, catch_up_tombstone, catch_up_doc};
+
+/* ----------------------------------------------------------------
+ * Refresh
+ * ----------------------------------------------------------------
+ */
+
+/* Drop every cached scope and start over */
+static void
+full_reset(void)
+{
+	catz_scope_drop_all();
+	catz_changes_forget_plans();
+	if (fetch_cxt)
+		MemoryContextReset(fetch_cxt);
+	fetch_snap.valid = false;
+	stale = true;
+}
+
+/* Backend-local refresh: read changes after our own F, apply to our scopes */
+static void
+refresh_local(void)
+{
+	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
+	bool		ok = false;
+
+	if (fetch_snap.valid)
+	{
+		CatzChangeRead r = {&fetch_snap, snap, catz_own_fxid()};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "categorize: SPI_connect failed");
+		ok = catz_changes_read(&r, &local_sink, NULL);
+		SPI_finish();
+	}
+	if (!ok)
+	{
+		catz_scope_drop_all();
+		catz_changes_forget_plans();
+	}
 	if (fetch_cxt == NULL)
 		fetch_cxt = AllocSetContextCreate(TopMemoryContext, "categorize refresh",
 										  ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(fetch_cxt);
 	if (catz_snapshot_copy(snap, fetch_cxt, &fetch_snap))
-		snapshot_add_xid(&fetch_snap, catz_own_fxid(), fetch_cxt);
+		catz_snapshot_add_xid(&fetch_snap, catz_own_fxid(), fetch_cxt);
+	UnregisterSnapshot(snap);
+}
+
+/* One shared refresh; the caller holds the refresh slot */
+static void
+refresh_shared_locked(CatzSharedDb *db)
+{
+	uint64		seq = pg_atomic_add_fetch_u64(&db->refresh_started, 1);
+	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize shared refresh",
+											  ALLOCSET_SMALL_SIZES);
+	CatzSnapshot since;
+	CatzSnapshot next;
+	bool		ok = true;
+
+	catz_shared_get_fetch_snap(db, tmp, &since);
+	if (since.valid)
+	{
+		CatzChangeRead r = {&since, snap, catz_own_fxid()};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "categorize: SPI_connect failed");
+		ok = catz_changes_read(&r, &shared_sink, db);
+		SPI_finish();
+	}
+	if (!ok)
+		catz_shared_retire_all(db);
+
+	(void) catz_snapshot_copy(snap, tmp, &next);
+	catz_snapshot_add_xid(&next, catz_own_fxid(), tmp);
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (since.valid || DsaPointerIsValid(db->global))
+	{
+		/* if F cannot be stored, nothing cached can be trusted any more */
+		if (!catz_shared_set_fetch_snap(db, &next))
+		{
+			LWLockRelease(catz_shared->lock);
+			catz_shared_retire_all(db);
+			LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+		}
+	}
+	pg_atomic_write_u64(&db->refresh_done, seq);
+	LWLockRelease(catz_shared->lock);
+	UnregisterSnapshot(snap);
+	MemoryContextDelete(tmp);
+}
+
+/* Release the refresh slot if we hold it (error and exit paths too) */
+static void
+release_refresh_slot(CatzSharedDb *db)
+{
+	uint32		me = (uint32) MyProcPid;
+
+	if (pg_atomic_compare_exchange_u32(&db->refresh_running, &me, 0))
+		ConditionVariableBroadcast(&db->refresh_cv);
+}
+
+/* Wait until no refresh is running; returns refresh_started then */
+uint64
+catz_shared_quiet_point(CatzSharedDb *db)
+{
+	ConditionVariablePrepareToSleep(&db->refresh_cv);
+	while (pg_atomic_read_u32(&db->refresh_running) != 0)
+		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
+	ConditionVariableCancelSleep();
+	return pg_atomic_read_u64(&db->refresh_started);
+}
+
+/* Shared refresh: unless someone already did it, become the refresher or wait */
+static void
+refresh_shared(CatzSharedDb *db)
+{
+	uint32		expected;
+
+	ConditionVariablePrepareToSleep(&db->refresh_cv);
+	for (;;)
+	{
+		if (pg_atomic_read_u64(&db->refresh_done) > stale_mark)
+		{
+			ConditionVariableCancelSleep();
+			return;				/* a refresh that started after we became stale is done */
+		}
+		expected = 0;
+		if (pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
+			break;
+		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+
+	PG_TRY();
+	{
+		refresh_shared_locked(db);
+	}
+	PG_FINALLY();
+	{
+		release_refresh_slot(db);
+	}
+	PG_END_TRY();
+}
+
+void
+catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
+{
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize catch-up",
+											  ALLOCSET_SMALL_SIZES);
+	CatzSnapshot fetch;
+	Snapshot	snap;
+	CatchUp		c;
+	CatzChangeRead r;
+
+	*seen = catz_shared_quiet_point(db);
+	catz_shared_get_fetch_snap(db, tmp, &fetch);
+	if (fetch.valid && scope->base_snap.valid)
+	{
+		/* read from our base snapshot; keep what F saw */
+		snap = RegisterSnapshot(catz_fresh_snapshot());
+		c.scope = scope;
+		c.fetch = &fetch;
+		r.since = &scope->base_snap;
+		r.snap = snap;
+		r.own = catz_own_fxid();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "categorize: SPI_connect failed");
+		if (!catz_changes_read(&r, &catch_up_sink, &c))
+			scope->needs_reload = true;
+		SPI_finish();
+		UnregisterSnapshot(snap);
+	}
+	MemoryContextDelete(tmp);
 }
 
 void
 catz_refresh(void)
 {
-	Snapshot	snap;
-	uint64		own;
-	bool		reset = false;
+	CatzSharedDb *db;
 
 	if (!stale)
 		return;
@@ -613,45 +680,41 @@ catz_refresh(void)
 		{
 			relids_valid = false;
 			full_reset();
+			if ((db = catz_shared_db(false)) != NULL)
+				catz_shared_retire_all(db);
 		}
 	}
 	(void) catz_relids();
 
-	snap = RegisterSnapshot(catz_fresh_snapshot());
-	own = catz_own_fxid();
-
-	if (fetch_snap.valid)
+	db = catz_shared_db(true);
+	if (db && !my_db)
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "categorize: SPI_connect failed");
-		if (epoch_changed(snap))
-			reset = true;
-		else
-		{
-			apply_pattern_changes(snap, own);
-			apply_tombstones(snap, own);
-			apply_correction_changes(snap, own);
-		}
-		SPI_finish();
+		/*
+		 * A new backend received no invalidation for what committed before
+		 * it started: it needs a refresh that starts from now on.
+		 */
+		my_db = db;
+		stale_mark = pg_atomic_read_u64(&db->refresh_started);
 	}
-	else
-		reset = true;
-
-	if (reset)
-	{
-		catz_scope_drop_all();
-		forget_change_plans();
-	}
-	save_fetch_snapshot(snap);
-	UnregisterSnapshot(snap);
+	if (db)
+		catz_shared_db_bind(db, relids.patterns);
+	if (db && !db->disabled)
+		refresh_shared(db);
+	refresh_local();			/* backend-local scopes (fallbacks, temporary) */
 
 	/* The transaction overlay must hold this transaction's surviving rows */
 	if (own_rows_reload)
 	{
+		uint64		own = catz_own_fxid();
+
 		own_rows_reload = false;
 		if (own != 0)
-			reload_own_rows(own);
+		{
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "categorize: SPI_connect failed");
+			catz_changes_read_own(own, &own_sink, NULL);
+			SPI_finish();
+		}
 	}
-
 	stale = false;
 }

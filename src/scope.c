@@ -474,9 +474,12 @@ new_scope_delta(MemoryContext cxt, uint32 capacity, Size *size)
 	return d;
 }
 
-/* Load a scope: its patterns and corrections at a fresh snapshot */
-static CatzScope *
-scope_load(bool global, int64 owner_id)
+/*
+ * Build a scope: its patterns and corrections at a fresh snapshot, in a new
+ * memory context under engine memory (free it with catz_scope_free)
+ */
+CatzScope *
+catz_scope_build(bool global, int64 owner_id)
 {
 	MemoryContext cxt;
 	CatzScope  *scope;
@@ -542,14 +545,15 @@ scope_load(bool global, int64 owner_id)
 	scope->delta_capacity = CATZ_DELTA_MIN;
 	scope->bytes += scope->overlay_size + scope->delta_size;
 
+	scope->build_us = (double) TimestampDifferenceMilliseconds(scope->loaded_at, GetCurrentTimestamp()) * 1000.0;
+
 	/* Complete: keep it */
 	MemoryContextSetParent(cxt, get_engine_cxt());
 	return scope;
 }
 
-/* Free a scope */
-static void
-scope_free(CatzScope *scope)
+void
+catz_scope_free(CatzScope *scope)
 {
 	MemoryContextDelete(scope->cxt);
 }
@@ -565,11 +569,11 @@ catz_scope_global(void)
 {
 	if (global_scope && global_scope->needs_reload)
 	{
-		scope_free(global_scope);
+		catz_scope_free(global_scope);
 		global_scope = NULL;
 	}
 	if (global_scope == NULL)
-		global_scope = scope_load(true, 0);
+		global_scope = catz_scope_build(true, 0);
 	return global_scope;
 }
 
@@ -599,7 +603,7 @@ owner_evict(CatzScope *scope)
 	dlist_delete(&scope->lru);
 	owner_bytes -= scope->bytes;
 	hash_search(owner_table(), &key, HASH_REMOVE, NULL);
-	scope_free(scope);
+	catz_scope_free(scope);
 }
 
 CatzScope *
@@ -624,7 +628,7 @@ catz_scope_owner(int64 owner_id, bool load)
 	if (!load)
 		return NULL;
 
-	scope = scope_load(false, owner_id);
+	scope = catz_scope_build(false, owner_id);
 	e = hash_search(owner_table(), &owner_id, HASH_ENTER, &found);
 	e->scope = scope;
 	dlist_push_head(&owner_lru, &scope->lru);
@@ -661,7 +665,7 @@ void
 catz_scope_drop_all(void)
 {
 	if (global_scope)
-		scope_free(global_scope);
+		catz_scope_free(global_scope);
 	global_scope = NULL;
 	while (!dlist_is_empty(&owner_lru))
 		owner_evict(dlist_head_element(CatzScope, lru, &owner_lru));
@@ -675,7 +679,7 @@ catz_scope_drop_temporary(void)
 
 	if (global_scope && global_scope->temporary)
 	{
-		scope_free(global_scope);
+		catz_scope_free(global_scope);
 		global_scope = NULL;
 	}
 	dlist_foreach_modify(iter, &owner_lru)

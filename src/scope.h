@@ -57,6 +57,7 @@ typedef struct CatzScope
 	Size		bytes;			/* memory held, in bytes */
 	dlist_node	lru;			/* owner scopes: position in the LRU list */
 	TimestampTz loaded_at;
+	double		build_us;		/* time the build took, in microseconds */
 } CatzScope;
 
 /* The current transaction's own writes */
@@ -87,7 +88,9 @@ typedef struct CatzOwnerDelta
 	CatzModelDelta *delta;
 } CatzOwnerDelta;
 
-/* scope.c: load, look up and evict scopes */
+/* scope.c: build a scope (uncached), and the backend-local cache of scopes */
+extern CatzScope *catz_scope_build(bool global, int64 owner_id);
+extern void catz_scope_free(CatzScope *scope);
 extern CatzScope *catz_scope_global(void);
 extern CatzScope *catz_scope_global_if_loaded(void);
 extern CatzScope *catz_scope_owner(int64 owner_id, bool load);

@@ -1141,6 +1141,13 @@ catz_set_validate(const void *blob, size_t size)
  * ----------------------------------------------------------------
  */
 
+/* Size of the blob in bytes */
+size_t
+catz_set_size(const CatzSet *set)
+{
+	return ((const SetHeader *) set)->total_size;
+}
+
 /* Number of entries */
 uint32_t
 catz_set_count(const CatzSet *set)

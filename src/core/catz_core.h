@@ -233,6 +233,9 @@ extern CatzStatus catz_set_build(const CatzPatternInput *patterns, size_t n,
  */
 extern CatzStatus catz_set_validate(const void *blob, size_t size);
 
+/* Size of a set's blob in bytes */
+extern size_t catz_set_size(const CatzSet *set);
+
 /* Number of entries, and entry i (NULL unless 0 <= i < count) */
 extern uint32_t catz_set_count(const CatzSet *set);
 extern const CatzEntry *catz_set_entry(const CatzSet *set, uint32_t i);
@@ -390,6 +393,7 @@ extern CatzStatus catz_model_build(const CatzModelDoc *docs, size_t n,
 								   CatzModel **model_out, size_t *size_out);
 extern CatzStatus catz_model_validate(const void *blob, size_t size);
 extern uint32_t catz_model_docs(const CatzModel *model);
+extern size_t catz_model_size(const CatzModel *model);
 
 /*
  * A delta model: the same counts in a flat, fixed-capacity blob that is

@@ -423,6 +423,12 @@ catz_model_docs(const CatzModel *model)
 	return model ? model->hdr.ndocs : 0;
 }
 
+size_t
+catz_model_size(const CatzModel *model)
+{
+	return model ? (size_t) model->hdr.size : 0;
+}
+
 /* ----------------------------------------------------------------
  * Delta models
  *

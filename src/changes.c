@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes.c
+ *	  Read the rows of patterns and corrections that changed since a
+ *	  snapshot, and hand them to a sink that applies them.
+ *
+ * Every row carries change_xid, the transaction that last wrote it.  Given
+ * the snapshot F of the previous read, the changed rows are those with
+ * change_xid >= F.xmin (an index range) that F could not see.  The query
+ * runs under a fresh snapshot S, which the caller keeps as the next F, so
+ * nothing committed is ever missed and nothing is read twice on purpose
+ * (sinks still check each scope's own base snapshot: a scope loaded after
+ * F already holds some of these rows).
+ *
+ * Rows written by the current transaction are skipped: the triggers put
+ * them in the transaction overlay, and the caller adds our xid to S, so the
+ * read after commit returns them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/xid8.h"
+
+#include "categorize.h"
+#include "changes.h"
+#include "scope.h"
+
+/* Prepared queries, kept across transactions */
+static SPIPlanPtr plan_epoch = NULL;
+static SPIPlanPtr plan_patterns = NULL;
+static SPIPlanPtr plan_tombstones = NULL;
+static SPIPlanPtr plan_corrections = NULL;
+static SPIPlanPtr plan_own_patterns = NULL;
+static SPIPlanPtr plan_own_tombstones = NULL;
+static SPIPlanPtr plan_own_corrections = NULL;
+
+void
+catz_changes_forget_plans(void)
+{
+	SPIPlanPtr *plans[] = {&plan_epoch, &plan_patterns, &plan_tombstones, &plan_corrections,
+	&plan_own_patterns, &plan_own_tombstones, &plan_own_corrections};
+	size_t		i;
+
+	for (i = 0; i < lengthof(plans); i++)
+	{
+		if (*plans[i])
+			SPI_freeplan(*plans[i]);
+		*plans[i] = NULL;
+	}
+}
+
+/* Prepare a query once, with one xid8 parameter */
+static SPIPlanPtr
+prepare_xid(SPIPlanPtr *plan, const char *sql)
+{
+	if (*plan == NULL)
+	{
+		Oid			argtypes[1] = {XID8OID};
+		SPIPlanPtr	p = SPI_prepare(sql, 1, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = p;
+	}
+	return *plan;
+}
+
+/* Run a prepared query with xid as its parameter, under snap (or the current one) */
+static uint64
+run_xid(SPIPlanPtr plan, uint64 xid, Snapshot snap)
+{
+	Datum		args[1];
+	int			rc;
+
+	args[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(xid));
+	if (snap)
+		rc = SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot, true, false, 0);
+	else
+		rc = SPI_execute_plan(plan, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "categorize: reading changes failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* A changed row goes to the sink unless F saw it or it is our own */
+static bool
+wanted(const CatzChangeRead *r, uint64 xid)
+{
+	return xid != r->own && !catz_snapshot_sees(r->since, xid);
+}
+
+/* Owner of a row (column col); false when NULL */
+static bool
+row_owner(HeapTuple tup, TupleDesc desc, int col, int64 *owner)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	*owner = isnull ? 0 : DatumGetInt64(d);
+	return !isnull;
+}
+
+/* A model document from a correction row's texts (columns m, d) */
+static uint32
+row_doc(HeapTuple tup, TupleDesc desc, int m, int d, int category, CatzModelDoc *doc,
+		uint64 *features)
+{
+	char	   *mt = SPI_getvalue(tup, desc, m);
+	char	   *dt = SPI_getvalue(tup, desc, d);
+	bool		isnull;
+
+	doc->category_id = DatumGetInt64(SPI_getbinval(tup, desc, category, &isnull));
+	doc->nfeatures = catz_doc_features(mt, mt ? strlen(mt) : 0, dt, dt ? strlen(dt) : 0,
+									   features, CATZ_MAX_FEATURES);
+	doc->features = features;
+	return doc->nfeatures;
+}
+
+bool
+catz_changes_read(const CatzChangeRead *r, const CatzChangeSink *sink, void *arg)
+{
+	uint64		from = r->since->xmin;
+	uint64		n;
+	uint64		i;
+
+	/* TRUNCATE, or corrections changed other than by insert: reload everything */
+	n = run_xid(prepare_xid(&plan_epoch,
+							"SELECT change_xid FROM categorize.reload_epoch WHERE change_xid >= $1"),
+				from, r->snap);
+	if (n > 0 && wanted(r, catz_row_xid(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)))
+		return false;
+
+	n = run_xid(prepare_xid(&plan_patterns,
+							"SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
+							"WHERE change_xid >= $1"),
+				from, r->snap);
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		uint64		xid = catz_row_xid(tup, SPI_tuptable->tupdesc, CATZ_PATTERN_XID_COLUMN);
+		CatzPatternInput p;
+		bool		active;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!wanted(r, xid))
+			continue;
+		catz_pattern_from_row(tup, SPI_tuptable->tupdesc, &p, &active);
+		sink->pattern(arg, (p.flags & CATZ_PF_OWNER) != 0, p.owner_id, xid, &p, active);
+	}
+
+	n = run_xid(prepare_xid(&plan_tombstones,
+							"SELECT pattern_id, owner_id, change_xid FROM categorize.pattern_tombstones "
+							"WHERE change_xid >= $1"),
+				from, r->snap);
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		uint64		xid = catz_row_xid(tup, desc, 3);
+		bool		isnull;
+		int64		owner;
+		bool		has_owner;
+
+		if (!wanted(r, xid))
+			continue;
+		has_owner = row_owner(tup, desc, 2, &owner);
+		sink->tombstone(arg, has_owner, owner, xid,
+						DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+	}
+
+	n = run_xid(prepare_xid(&plan_corrections,
+							"SELECT owner_id, merchant_name, description, to_category_id, change_xid "
+							"FROM categorize.corrections "
+							"WHERE change_xid >= $1 AND learn_scope <> 'none'"),
+				from, r->snap);
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		uint64		xid = catz_row_xid(tup, desc, 5);
+		uint64		features[CATZ_MAX_FEATURES];
+		CatzModelDoc doc;
+		int64		owner;
+		bool		has_owner;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!wanted(r, xid))
+			continue;
+		has_owner = row_owner(tup, desc, 1, &owner);
+		row_doc(tup, desc, 2, 3, 4, &doc, features);
+		sink->doc(arg, has_owner, owner, xid, &doc);
+	}
+	return true;
+}
+
+void
+catz_changes_read_own(uint64 own, const CatzChangeSink *sink, void *arg)
+{
+	uint64		n;
+	uint64		i;
+
+	n = run_xid(prepare_xid(&plan_own_patterns,
+							"SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
+							"WHERE change_xid = $1"), own, NULL);
+	for (i = 0; i < n; i++)
+	{
+		CatzPatternInput p;
+		bool		active;
+
+		catz_pattern_from_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &p, &active);
+		sink->pattern(arg, (p.flags & CATZ_PF_OWNER) != 0, p.owner_id, own, &p, active);
+	}
+	n = run_xid(prepare_xid(&plan_own_tombstones,
+							"SELECT pattern_id, owner_id FROM categorize.pattern_tombstones "
+							"WHERE change_xid = $1"), own, NULL);
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		owner;
+		bool		has_owner = row_owner(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &owner);
+
+		sink->tombstone(arg, has_owner, owner, own,
+						DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	n = run_xid(prepare_xid(&plan_own_corrections,
+							"SELECT owner_id, merchant_name, description, to_category_id "
+							"FROM categorize.corrections "
+							"WHERE change_xid = $1 AND learn_scope <> 'none'"), own, NULL);
+	for (i = 0; i < n; i++)
+	{
+		uint64		features[CATZ_MAX_FEATURES];
+		CatzModelDoc doc;
+		int64		owner;
+		bool		has_owner = row_owner(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &owner);
+
+		row_doc(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, 3, 4, &doc, features);
+		sink->doc(arg, has_owner, owner, own, &doc);
+	}
+}

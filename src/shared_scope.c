@@ -1,0 +1,628 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared_scope.c
+ *	  Compiled scopes in shared memory: publishing a scope built by a
+ *	  backend, pinning it for a call, applying committed changes to it, and
+ *	  bounding the cache (LRU with TTL).
+ *
+ * A scope is built in backend memory by scope.c (SPI, one owner through an
+ * index), then copied into the DSA area and published: dbs[].global for
+ * everyone's patterns, the owner index for one owner's.  Readers pin it
+ * (a reference count) and match against it where it lies, without copying.
+ * Publishing a newer version retires the old one; the last unpin frees it.
+ * See shmem.c for the locking protocol.
+ *
+ * Owner scopes live at most categorize.owner_cache_ttl seconds; when the
+ * area is full, the least recently used owner scopes that no backend has
+ * pinned are retired until the new one fits.  Everyone's scope is never
+ * evicted; if it cannot fit at all, the database falls back to per-backend
+ * scopes and categorize.health() says so.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "categorize.h"
+#include "shared.h"
+
+/* Scopes this backend has pinned (a call pins two; nesting is rare) */
+#define MAX_PINS 16
+static CatzSharedScope *pins[MAX_PINS];
+static int	npins = 0;
+
+/* Address of a DSA pointer */
+static void *
+addr(dsa_pointer dp)
+{
+	return DsaPointerIsValid(dp) ? dsa_get_address(catz_area(), dp) : NULL;
+}
+
+/* Allocate in the area; InvalidDsaPointer when it is full */
+static dsa_pointer
+area_alloc(Size size)
+{
+	dsa_pointer dp = dsa_allocate_extended(catz_area(), size,
+										   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+
+	if (!DsaPointerIsValid(dp) && catz_shared_make_room(size))
+		dp = dsa_allocate_extended(catz_area(), size,
+								   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+	if (!DsaPointerIsValid(dp))
+		pg_atomic_fetch_add_u64(&catz_shared->alloc_failures, 1);
+	return dp;
+}
+
+/* Copy size bytes into a new allocation */
+static dsa_pointer
+area_copy(const void *src, Size size)
+{
+	dsa_pointer dp;
+
+	if (src == NULL)
+		return InvalidDsaPointer;
+	dp = area_alloc(size);
+	if (DsaPointerIsValid(dp))
+		memcpy(addr(dp), src, size);
+	return dp;
+}
+
+/* Free a scope and everything it holds */
+static void
+free_scope(CatzSharedScope *s)
+{
+	dsa_area   *a = catz_area();
+	dsa_pointer blobs[5] = {s->set, s->model, s->overlay, s->delta, s->snap_xip};
+	int			i;
+
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, s->bytes);
+	for (i = 0; i < 5; i++)
+		if (DsaPointerIsValid(blobs[i]))
+			dsa_free(a, blobs[i]);
+	dsa_free(a, s->self);
+}
+
+/* Add a pin; the caller holds catz_shared->lock */
+static void
+pin_locked(CatzSharedScope *s)
+{
+	if (npins >= MAX_PINS)
+		elog(ERROR, "categorize: too many shared scopes pinned at once");
+	pg_atomic_fetch_add_u32(&s->refcount, 1);
+	pg_atomic_write_u64(&s->last_used, (uint64) GetCurrentTimestamp());
+	pins[npins++] = s;
+}
+
+void
+catz_shared_unpin(CatzSharedScope *s)
+{
+	int			i;
+
+	for (i = npins - 1; i >= 0; i--)
+		if (pins[i] == s)
+		{
+			pins[i] = pins[--npins];
+			break;
+		}
+	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
+		free_scope(s);
+}
+
+void
+catz_shared_unpin_all(void)
+{
+	while (npins > 0)
+		catz_shared_unpin(pins[npins - 1]);
+}
+
+/* Unpublish a scope; caller holds catz_shared->lock EXCLUSIVE */
+static void
+retire_locked(CatzSharedScope *s)
+{
+	if (s->retired)
+		return;
+	s->retired = true;
+	if (!s->global)
+		pg_atomic_fetch_sub_u64(&catz_shared->owner_scopes, 1);
+	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
+		free_scope(s);
+}
+
+CatzSharedScope *
+catz_shared_pin_global(CatzSharedDb *db)
+{
+	CatzSharedScope *s = NULL;
+
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	if (DsaPointerIsValid(db->global))
+	{
+		s = addr(db->global);
+		pin_locked(s);
+	}
+	LWLockRelease(catz_shared->lock);
+	return s;
+}
+
+/* An owner index key (padding zeroed for hashing) */
+static CatzOwnerKey
+owner_key(Oid dboid, int64 owner_id)
+{
+	CatzOwnerKey key;
+
+	memset(&key, 0, sizeof(key));
+	key.dboid = dboid;
+	key.owner_id = owner_id;
+	key.zero = 0;
+	return key;
+}
+
+/* Whether an owner scope outlived categorize.owner_cache_ttl */
+static bool
+expired(CatzSharedScope *s, TimestampTz now)
+{
+	return catz_owner_cache_ttl_s > 0 &&
+		TimestampDifferenceExceeds(s->loaded_at, now, catz_owner_cache_ttl_s * 1000);
+}
+
+CatzSharedScope *
+catz_shared_pin_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
+{
+	CatzOwnerKey key = owner_key(db->dboid, owner_id);
+	CatzOwnerEntry *e;
+	CatzSharedScope *s = NULL;
+
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	e = hash_search(catz_owner_index, &key, HASH_FIND, NULL);
+	if (e && DsaPointerIsValid(e->scope))
+	{
+		s = addr(e->scope);
+		if (expired(s, GetCurrentTimestamp()))
+			s = NULL;			/* reloaded by the caller, which replaces it */
+		else
+			pin_locked(s);
+	}
+	LWLockRelease(catz_shared->lock);
+	*hit = (s != NULL);
+	pg_atomic_fetch_add_u64(s ? &catz_shared->cache_hits : &catz_shared->cache_misses, 1);
+	return s;
+}
+
+CatzSharedScope *
+catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s = NULL;
+
+	if (global)
+		return catz_shared_pin_global(db);
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	{
+		CatzOwnerKey key = owner_key(db->dboid, owner_id);
+		CatzOwnerEntry *e = hash_search(catz_owner_index, &key, HASH_FIND, NULL);
+
+		if (e && DsaPointerIsValid(e->scope))
+		{
+			s = addr(e->scope);
+			pin_locked(s);
+		}
+	}
+	LWLockRelease(catz_shared->lock);
+	return s;
+}
+
+/*
+ * Retire least recently used owner scopes that nobody has pinned until
+ * `need` more bytes should fit; true if anything was retired
+ */
+bool
+catz_shared_make_room(Size need)
+{
+	bool		any = false;
+	Size		target;
+	int			rounds;
+
+	target = catz_shared->dsa_size > need ? catz_shared->dsa_size - need : 0;
+	target = target / 10 * 9;	/* leave slack for fragmentation */
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	for (rounds = 0; rounds < 64 &&
+		 pg_atomic_read_u64(&catz_shared->cache_bytes) > target; rounds++)
+	{
+		HASH_SEQ_STATUS status;
+		CatzOwnerEntry *e;
+		CatzOwnerEntry *victim = NULL;
+		uint64		oldest = PG_UINT64_MAX;
+
+		hash_seq_init(&status, catz_owner_index);
+		while ((e = hash_seq_search(&status)) != NULL)
+		{
+			CatzSharedScope *s = addr(e->scope);
+			uint64		used;
+
+			if (s == NULL || pg_atomic_read_u32(&s->refcount) > 1)
+				continue;		/* in use right now */
+			used = pg_atomic_read_u64(&s->last_used);
+			if (used < oldest)
+			{
+				oldest = used;
+				victim = e;
+			}
+		}
+		if (victim == NULL)
+			break;
+		{
+			CatzOwnerKey key = victim->key;
+
+			retire_locked(addr(victim->scope));
+			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+		}
+		pg_atomic_fetch_add_u64(&catz_shared->evictions, 1);
+		any = true;
+	}
+	LWLockRelease(catz_shared->lock);
+	return any;
+}
+
+void
+catz_shared_evict_expired(void)
+{
+	HASH_SEQ_STATUS status;
+	CatzOwnerEntry *e;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, catz_owner_index);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		CatzSharedScope *s = addr(e->scope);
+
+		if (s && expired(s, now))
+		{
+			CatzOwnerKey key = e->key;
+
+			retire_locked(s);
+			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+			pg_atomic_fetch_add_u64(&catz_shared->evictions, 1);
+		}
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+void
+catz_shared_retire_all(CatzSharedDb *db)
+{
+	HASH_SEQ_STATUS status;
+	CatzOwnerEntry *e;
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (DsaPointerIsValid(db->global))
+	{
+		retire_locked(addr(db->global));
+		db->global = InvalidDsaPointer;
+	}
+	hash_seq_init(&status, catz_owner_index);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		if (e->key.dboid == db->dboid)
+		{
+			CatzOwnerKey key = e->key;
+
+			if (DsaPointerIsValid(e->scope))
+				retire_locked(addr(e->scope));
+			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+		}
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+/* Copy a scope built in backend memory into the area; NULL if it does not fit */
+static CatzSharedScope *
+copy_scope(CatzSharedDb *db, CatzScope *local)
+{
+	dsa_pointer self = area_alloc(sizeof(CatzSharedScope));
+	CatzSharedScope *s;
+	Size		set_size = local->set ? catz_set_size(local->set) : 0;
+	Size		model_size = local->model ? catz_model_size(local->model) : 0;
+
+	if (!DsaPointerIsValid(self))
+		return NULL;
+	s = addr(self);
+	s->self = self;
+	s->global = local->global;
+	s->dboid = db->dboid;
+	s->owner_id = local->owner_id;
+	LWLockInitialize(&s->lock, catz_shared->dsa_tranche);
+	s->set = area_copy(local->set, set_size);
+	s->model = area_copy(local->model, model_size);
+	s->overlay = area_copy(local->overlay, local->overlay_size);
+	s->overlay_capacity = local->overlay_capacity;
+	s->delta = area_copy(local->delta, local->delta_size);
+	s->delta_capacity = local->delta_capacity;
+	s->snap_valid = local->base_snap.valid;
+	s->snap_xmin = local->base_snap.xmin;
+	s->snap_xmax = local->base_snap.xmax;
+	s->snap_nxip = local->base_snap.nxip;
+	s->snap_xip = area_copy(local->base_snap.xip, sizeof(uint64) * Max(local->base_snap.nxip, 1));
+	s->bytes = sizeof(CatzSharedScope) + set_size + model_size + local->overlay_size +
+		local->delta_size + sizeof(uint64) * Max(local->base_snap.nxip, 1);
+	s->loaded_at = GetCurrentTimestamp();
+	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
+	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
+
+	if (!DsaPointerIsValid(s->set) || !DsaPointerIsValid(s->overlay) ||
+		!DsaPointerIsValid(s->delta) || !DsaPointerIsValid(s->snap_xip) ||
+		(local->model && !DsaPointerIsValid(s->model)))
+	{
+		s->bytes = 0;
+		free_scope(s);
+		return NULL;
+	}
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, s->bytes);
+	return s;
+}
+
+/*
+ * Publish a scope built by this backend and pin it.  refresh_seen is the
+ * db's refresh_started read, with no refresh running, before the build's
+ * snapshot was taken: if a refresh started since, it may apply changes this
+ * scope lacks, so nothing is published and *stale is set (the caller
+ * catches up and tries again).  The first scope of a database also sets
+ * the database's refresh snapshot F to its base snapshot.  NULL without *stale: the area or the owner index has no
+ * room.
+ */
+CatzSharedScope *
+catz_shared_publish(CatzSharedDb *db, CatzScope *local, uint64 refresh_seen,
+					bool *stale)
+{
+	CatzSharedScope *s = copy_scope(db, local);
+
+	*stale = false;
+	if (s == NULL)
+		return NULL;
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (pg_atomic_read_u64(&db->refresh_started) != refresh_seen)
+	{
+		LWLockRelease(catz_shared->lock);
+		free_scope(s);			/* never published: nobody else can see it */
+		*stale = true;
+		return NULL;
+	}
+	if (local->global)
+	{
+		if (DsaPointerIsValid(db->global))
+			retire_locked(addr(db->global));
+		db->global = s->self;
+		pg_atomic_fetch_add_u64(&db->generation, 1);
+	}
+	else
+	{
+		CatzOwnerKey key = owner_key(db->dboid, local->owner_id);
+		bool		found;
+		CatzOwnerEntry *e = hash_search(catz_owner_index, &key, HASH_ENTER_NULL, &found);
+
+		if (e != NULL && !found)
+			e->scope = InvalidDsaPointer;
+		if (e == NULL)
+		{
+			/* the index is full: the caller serves this owner from local memory */
+			LWLockRelease(catz_shared->lock);
+			free_scope(s);
+			return NULL;
+		}
+		if (DsaPointerIsValid(e->scope) && e->scope != s->self)
+			retire_locked(addr(e->scope));
+		e->scope = s->self;
+		pg_atomic_fetch_add_u64(&catz_shared->owner_scopes, 1);
+	}
+	if (!db->fetch_valid)
+		(void) catz_shared_set_fetch_snap(db, &local->base_snap);
+	pg_atomic_fetch_add_u64(&db->rebuilds, 1);
+	pin_locked(s);
+	LWLockRelease(catz_shared->lock);
+	return s;
+}
+
+bool
+catz_shared_scope_sees(CatzSharedScope *s, uint64 xid)
+{
+	CatzSnapshot snap;
+
+	snap.valid = s->snap_valid;
+	snap.xmin = s->snap_xmin;
+	snap.xmax = s->snap_xmax;
+	snap.nxip = s->snap_nxip;
+	snap.xip = addr(s->snap_xip);
+	return catz_snapshot_sees(&snap, xid);
+}
+
+/* Ask for a fold when the overlay or the delta has grown large */
+static void
+maybe_request_fold(CatzSharedScope *s)
+{
+	const CatzOverlay *ov = addr(s->overlay);
+	const CatzModelDelta *d = addr(s->delta);
+
+	if (!s->fold_requested &&
+		(catz_overlay_used(ov) >= (uint32) catz_fold_threshold ||
+		 catz_model_delta_docs(d) >= (uint32) catz_fold_threshold))
+	{
+		s->fold_requested = true;
+		catz_wake_worker();
+	}
+}
+
+/* Grow a scope's overlay fourfold in the area; false if it cannot grow */
+static bool
+grow_overlay(CatzSharedScope *s)
+{
+	uint32		capacity = s->overlay_capacity * 4;
+	Size		size = catz_overlay_size(capacity, capacity * CATZ_POOL_PER_PATTERN);
+	dsa_pointer dp;
+	CatzOverlay *ov;
+
+	if (size == 0 || s->overlay_capacity >= CATZ_SHARED_OVERLAY_MAX)
+		return false;
+	dp = area_alloc(size);
+	if (!DsaPointerIsValid(dp))
+		return false;
+	ov = catz_overlay_init(addr(dp), size, capacity, capacity * CATZ_POOL_PER_PATTERN);
+	if (ov == NULL || catz_overlay_copy(ov, addr(s->overlay)) != CATZ_OK)
+	{
+		dsa_free(catz_area(), dp);
+		return false;
+	}
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes,
+							catz_overlay_size(s->overlay_capacity,
+											  s->overlay_capacity * CATZ_POOL_PER_PATTERN));
+	s->bytes += size - catz_overlay_size(s->overlay_capacity,
+										 s->overlay_capacity * CATZ_POOL_PER_PATTERN);
+	dsa_free(catz_area(), s->overlay);
+	s->overlay = dp;
+	s->overlay_capacity = capacity;
+	return true;
+}
+
+/* Grow a scope's delta model fourfold in the area; false if it cannot grow */
+static bool
+grow_delta(CatzSharedScope *s)
+{
+	uint32		capacity = s->delta_capacity * 4;
+	Size		old_size = catz_model_delta_size(s->delta_capacity,
+												 s->delta_capacity * CATZ_FEATURES_PER_DOC);
+	Size		size = catz_model_delta_size(capacity, capacity * CATZ_FEATURES_PER_DOC);
+	dsa_pointer dp;
+	CatzModelDelta *d;
+
+	if (s->delta_capacity >= CATZ_SHARED_DELTA_MAX)
+		return false;
+	dp = area_alloc(size);
+	if (!DsaPointerIsValid(dp))
+		return false;
+	d = catz_model_delta_init(addr(dp), size, capacity, capacity * CATZ_FEATURES_PER_DOC);
+	if (d == NULL || catz_model_delta_copy(d, addr(s->delta)) != CATZ_OK)
+	{
+		dsa_free(catz_area(), dp);
+		return false;
+	}
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
+	s->bytes += size - old_size;
+	dsa_free(catz_area(), s->delta);
+	s->delta = dp;
+	s->delta_capacity = capacity;
+	return true;
+}
+
+/* A scope that cannot take a change any more: unpublish it, readers reload */
+static void
+retire_full(CatzSharedScope *s)
+{
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (!s->retired)
+	{
+		if (s->global)
+		{
+			int			i;
+
+			for (i = 0; i < CATZ_MAX_DATABASES; i++)
+				if (catz_shared->dbs[i].dboid == s->dboid &&
+					catz_shared->dbs[i].global == s->self)
+					catz_shared->dbs[i].global = InvalidDsaPointer;
+		}
+		else
+		{
+			CatzOwnerKey key = owner_key(s->dboid, s->owner_id);
+			CatzOwnerEntry *e = hash_search(catz_owner_index, &key, HASH_FIND, NULL);
+
+			if (e && e->scope == s->self)
+				hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+		}
+		retire_locked(s);
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+void
+catz_shared_put_pattern(CatzSharedScope *s, const CatzPatternInput *p)
+{
+	CatzStatus	st;
+	bool		full = false;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	while ((st = catz_overlay_put(addr(s->overlay), p)) == CATZ_ETOOBIG)
+		if (!grow_overlay(s))
+		{
+			full = true;
+			break;
+		}
+	maybe_request_fold(s);
+	LWLockRelease(&s->lock);
+	if (full)
+		retire_full(s);
+}
+
+void
+catz_shared_delete_pattern(CatzSharedScope *s, int64 pattern_id)
+{
+	bool		full = false;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	while (catz_overlay_delete(addr(s->overlay), pattern_id) == CATZ_ETOOBIG)
+		if (!grow_overlay(s))
+		{
+			full = true;
+			break;
+		}
+	maybe_request_fold(s);
+	LWLockRelease(&s->lock);
+	if (full)
+		retire_full(s);
+}
+
+void
+catz_shared_add_doc(CatzSharedScope *s, const CatzModelDoc *doc)
+{
+	bool		full = false;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	while (catz_model_delta_add(addr(s->delta), doc) == CATZ_ETOOBIG)
+		if (!grow_delta(s))
+		{
+			full = true;
+			break;
+		}
+	maybe_request_fold(s);
+	LWLockRelease(&s->lock);
+	if (full)
+		retire_full(s);
+}
+
+const CatzSet *
+catz_shared_set(CatzSharedScope *s)
+{
+	return addr(s->set);
+}
+
+const CatzModel *
+catz_shared_model(CatzSharedScope *s)
+{
+	return addr(s->model);
+}
+
+const CatzOverlay *
+catz_shared_overlay(CatzSharedScope *s)
+{
+	return addr(s->overlay);
+}
+
+const CatzModelDelta *
+catz_shared_delta(CatzSharedScope *s)
+{
+	return addr(s->delta);
+}
