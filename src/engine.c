@@ -168,22 +168,43 @@ get_decisions(int64 pattern_id, DecisionEntry *out)
 	return d != NULL;
 }
 
-/* Whether a pattern confirmed at `confirmed` has been applied since */
-static bool
-applied_since_confirmed(int64 pattern_id, int64 confirmed)
+/* Decision counts of every hit's pattern, in one lookup */
+static DecisionEntry *
+hit_decisions(CatzHit *hits, int nhits)
 {
-	DecisionEntry d;
+	DecisionEntry *d = palloc0(sizeof(DecisionEntry) * (nhits ? nhits : 1));
+	int			i;
 
-	return get_decisions(pattern_id, &d) && d.confirmed == confirmed && d.since > 0;
+	if (catz_shared_enabled() && nhits > 0)
+	{
+		int64	   *ids = palloc(sizeof(int64) * nhits);
+		CatzDecisionEntry *e = palloc(sizeof(CatzDecisionEntry) * nhits);
+
+		for (i = 0; i < nhits; i++)
+			ids[i] = hits[i].entry->pattern_id;
+		catz_shared_decisions_get_many(MyDatabaseId, nhits, ids, e);
+		for (i = 0; i < nhits; i++)
+		{
+			d[i].pattern_id = ids[i];
+			d[i].decisions = e[i].decisions;
+			d[i].confirmed = e[i].confirmed;
+			d[i].since = e[i].since;
+		}
+		return d;
+	}
+	for (i = 0; i < nhits; i++)
+		(void) get_decisions(hits[i].entry->pattern_id, &d[i]);
+	return d;
 }
 
 /*
  * Mark the pinned hits: exact matches of learned patterns confirmed by the
  * latest correction of their merchant (no learned hit of the same value was
- * confirmed later) and not applied since that correction
+ * confirmed later) and not applied since that correction.  d holds each
+ * hit's decision counts.
  */
 static void
-mark_pinned(CatzHit *hits, int nhits)
+mark_pinned(CatzHit *hits, int nhits, const DecisionEntry *d)
 {
 	int			i;
 	int			j;
@@ -206,7 +227,8 @@ mark_pinned(CatzHit *hits, int nhits)
 					   e->value_len) == 0)
 				break;
 		}
-		h->pinned = (j == nhits) && !applied_since_confirmed(e->pattern_id, e->confirmed);
+		h->pinned = (j == nhits) &&
+			!(d[i].confirmed == e->confirmed && d[i].since > 0);
 	}
 }
 
@@ -265,6 +287,13 @@ shadowed(const Source *src, const CatzEntry *entry)
 {
 	return (src->shadow1 && catz_overlay_shadows(src->shadow1, entry->pattern_id)) ||
 		(src->shadow2 && catz_overlay_shadows(src->shadow2, entry->pattern_id));
+}
+
+/* Slots an overlay has used (0 for none) */
+static uint32
+overlay_used(const CatzOverlay *ov)
+{
+	return ov ? catz_overlay_used(ov) : 0;
 }
 
 /* An overlay that can shadow something, or NULL (an empty one cannot) */
@@ -840,12 +869,12 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 
 	/* Sources in order; each shadowed by the overlays above it */
 	sources[nsources++] = (Source) {SOURCE_SET, global.set, shadowing(global.overlay), xov, false};
-	if (catz_overlay_used(global.overlay) > 0)
+	if (overlay_used(global.overlay) > 0)
 		sources[nsources++] = (Source) {SOURCE_OVERLAY, global.overlay, xov, NULL, false};
 	if (owner)
 	{
 		sources[nsources++] = (Source) {SOURCE_SET, owner->set, shadowing(owner->overlay), xov, false};
-		if (catz_overlay_used(owner->overlay) > 0)
+		if (overlay_used(owner->overlay) > 0)
 			sources[nsources++] = (Source) {SOURCE_OVERLAY, owner->overlay, xov, NULL, false};
 	}
 	if (xov)
@@ -860,9 +889,13 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 		if (source_has_regexes(&sources[i]))
 			regex_source(&ms, &sources[i]);
 	}
-	for (i = 0; i < ms.nhits; i++)
-		ms.hits[i].decisions = catz_engine_decisions(ms.hits[i].entry->pattern_id);
-	mark_pinned(ms.hits, ms.nhits);
+	{
+		DecisionEntry *d = hit_decisions(ms.hits, ms.nhits);
+
+		for (i = 0; i < ms.nhits; i++)
+			ms.hits[i].decisions = d[i].decisions;
+		mark_pinned(ms.hits, ms.nhits, d);
+	}
 
 	/* Distinct categories among the hits */
 	ncats = 0;

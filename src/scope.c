@@ -538,12 +538,7 @@ catz_scope_build(bool global, int64 owner_id)
 	SPI_finish();
 	UnregisterSnapshot(snap);
 
-	/* Room for what commits after the snapshot: small, grown on demand */
-	scope->overlay = new_overlay(cxt, CATZ_OVERLAY_MIN, &scope->overlay_size);
-	scope->overlay_capacity = CATZ_OVERLAY_MIN;
-	scope->delta = new_scope_delta(cxt, CATZ_DELTA_MIN, &scope->delta_size);
-	scope->delta_capacity = CATZ_DELTA_MIN;
-	scope->bytes += scope->overlay_size + scope->delta_size;
+	/* The overlay and delta for what commits later are allocated on first use */
 
 	scope->build_us = (double) TimestampDifferenceMilliseconds(scope->loaded_at, GetCurrentTimestamp()) * 1000.0;
 
@@ -707,13 +702,21 @@ scope_resized(CatzScope *scope, Size old_bytes, Size new_bytes)
 static bool
 grow_overlay(CatzScope *scope)
 {
-	uint32		capacity = scope->overlay_capacity * 4;
+	uint32		capacity = scope->overlay ? scope->overlay_capacity * 4 : CATZ_OVERLAY_MIN;
 	Size		size;
 	CatzOverlay *bigger;
 
-	if (scope->overlay_capacity >= CATZ_OVERLAY_PATTERNS)
+	if (scope->overlay && scope->overlay_capacity >= CATZ_OVERLAY_PATTERNS)
 		return false;
 	bigger = new_overlay(scope->cxt, capacity, &size);
+	if (scope->overlay == NULL)
+	{
+		scope_resized(scope, 0, size);
+		scope->overlay = bigger;
+		scope->overlay_size = size;
+		scope->overlay_capacity = capacity;
+		return true;
+	}
 	if (catz_overlay_copy(bigger, scope->overlay) != CATZ_OK)
 	{
 		pfree(bigger);
@@ -731,13 +734,21 @@ grow_overlay(CatzScope *scope)
 static bool
 grow_delta(CatzScope *scope)
 {
-	uint32		capacity = scope->delta_capacity * 4;
+	uint32		capacity = scope->delta ? scope->delta_capacity * 4 : CATZ_DELTA_MIN;
 	Size		size;
 	CatzModelDelta *bigger;
 
-	if (scope->delta_capacity >= CATZ_DELTA_DOCS)
+	if (scope->delta && scope->delta_capacity >= CATZ_DELTA_DOCS)
 		return false;
 	bigger = new_scope_delta(scope->cxt, capacity, &size);
+	if (scope->delta == NULL)
+	{
+		scope_resized(scope, 0, size);
+		scope->delta = bigger;
+		scope->delta_size = size;
+		scope->delta_capacity = capacity;
+		return true;
+	}
 	if (catz_model_delta_copy(bigger, scope->delta) != CATZ_OK)
 	{
 		pfree(bigger);
@@ -756,6 +767,8 @@ catz_scope_put_pattern(CatzScope *scope, const CatzPatternInput *p)
 {
 	CatzStatus	st;
 
+	if (scope->overlay == NULL && !grow_overlay(scope))
+		return;
 	while ((st = catz_overlay_put(scope->overlay, p)) == CATZ_ETOOBIG)
 	{
 		if (!grow_overlay(scope))
@@ -773,6 +786,8 @@ catz_scope_put_pattern(CatzScope *scope, const CatzPatternInput *p)
 void
 catz_scope_delete_pattern(CatzScope *scope, int64 pattern_id)
 {
+	if (scope->overlay == NULL && !grow_overlay(scope))
+		return;
 	while (catz_overlay_delete(scope->overlay, pattern_id) == CATZ_ETOOBIG)
 	{
 		if (!grow_overlay(scope))
@@ -786,6 +801,8 @@ catz_scope_delete_pattern(CatzScope *scope, int64 pattern_id)
 void
 catz_scope_add_doc(CatzScope *scope, const CatzModelDoc *doc)
 {
+	if (scope->delta == NULL && !grow_delta(scope))
+		return;
 	while (catz_model_delta_add(scope->delta, doc) == CATZ_ETOOBIG)
 	{
 		if (!grow_delta(scope))

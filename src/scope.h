@@ -48,10 +48,12 @@ typedef struct CatzScope
 	CatzSnapshot base_snap;		/* snapshot the base was loaded at */
 	CatzSet    *set;			/* active patterns at base_snap */
 	CatzModel  *model;			/* corrections at base_snap, or NULL */
-	CatzOverlay *overlay;		/* patterns changed after base_snap */
+	CatzOverlay *overlay;		/* patterns changed after base_snap, or NULL
+								 * until the first change */
 	uint32		overlay_capacity;	/* patterns */
 	Size		overlay_size;	/* bytes */
-	CatzModelDelta *delta;		/* corrections committed after base_snap */
+	CatzModelDelta *delta;		/* corrections committed after base_snap, or
+								 * NULL until the first one */
 	uint32		delta_capacity; /* documents */
 	Size		delta_size;		/* bytes */
 	Size		bytes;			/* memory held, in bytes */

@@ -196,6 +196,8 @@ extern const CatzModelDelta *catz_shared_delta(CatzSharedScope *scope);
 
 /* shmem.c: decision counts shared by every backend */
 extern bool catz_shared_decisions_get(Oid dboid, int64 pattern_id, CatzDecisionEntry *out);
+extern void catz_shared_decisions_get_many(Oid dboid, int n, const int64 *pattern_ids,
+										   CatzDecisionEntry *out);
 extern void catz_shared_decisions_add(Oid dboid, int64 pattern_id, int64 confirmed, int64 n);
 
 /* refresh.c: shared refreshes and catching up a scope before publishing it */

@@ -215,22 +215,21 @@ catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id)
 }
 
 /*
- * Retire least recently used owner scopes that nobody has pinned until
- * `need` more bytes should fit; true if anything was retired
+ * An allocation of `need` bytes failed: retire least recently used owner
+ * scopes that nobody has pinned until they held `need` bytes plus a tenth
+ * of the area (so that the next allocations find room too, and the area's
+ * fragmentation is absorbed); true if anything was retired
  */
 bool
 catz_shared_make_room(Size need)
 {
 	bool		any = false;
-	Size		target;
+	Size		want = need + catz_shared->dsa_size / 10;
+	Size		freed = 0;
 	int			rounds;
 
-	target = catz_shared->dsa_size > need ? catz_shared->dsa_size - need : 0;
-	target = target / 10 * 9;	/* leave slack for fragmentation */
-
 	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
-	for (rounds = 0; rounds < 64 &&
-		 pg_atomic_read_u64(&catz_shared->cache_bytes) > target; rounds++)
+	for (rounds = 0; rounds < 4096 && freed < want; rounds++)
 	{
 		HASH_SEQ_STATUS status;
 		CatzOwnerEntry *e;
@@ -256,8 +255,10 @@ catz_shared_make_room(Size need)
 			break;
 		{
 			CatzOwnerKey key = victim->key;
+			CatzSharedScope *s = addr(victim->scope);
 
-			retire_locked(addr(victim->scope));
+			freed += s->bytes;
+			retire_locked(s);
 			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
 		}
 		pg_atomic_fetch_add_u64(&catz_shared->evictions, 1);
@@ -353,9 +354,10 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
 
-	if (!DsaPointerIsValid(s->set) || !DsaPointerIsValid(s->overlay) ||
-		!DsaPointerIsValid(s->delta) || !DsaPointerIsValid(s->snap_xip) ||
-		(local->model && !DsaPointerIsValid(s->model)))
+	if (!DsaPointerIsValid(s->set) || !DsaPointerIsValid(s->snap_xip) ||
+		(local->model && !DsaPointerIsValid(s->model)) ||
+		(local->overlay && !DsaPointerIsValid(s->overlay)) ||
+		(local->delta && !DsaPointerIsValid(s->delta)))
 	{
 		s->bytes = 0;
 		free_scope(s);
@@ -448,7 +450,7 @@ maybe_request_fold(CatzSharedScope *s)
 	const CatzModelDelta *d = addr(s->delta);
 
 	if (!s->fold_requested &&
-		(catz_overlay_used(ov) >= (uint32) catz_fold_threshold ||
+		((ov && catz_overlay_used(ov) >= (uint32) catz_fold_threshold) ||
 		 catz_model_delta_docs(d) >= (uint32) catz_fold_threshold))
 	{
 		s->fold_requested = true;
@@ -460,29 +462,30 @@ maybe_request_fold(CatzSharedScope *s)
 static bool
 grow_overlay(CatzSharedScope *s)
 {
-	uint32		capacity = s->overlay_capacity * 4;
+	bool		first = !DsaPointerIsValid(s->overlay);
+	uint32		capacity = first ? CATZ_OVERLAY_MIN : s->overlay_capacity * 4;
+	Size		old_size = first ? 0 : catz_overlay_size(s->overlay_capacity,
+														s->overlay_capacity * CATZ_POOL_PER_PATTERN);
 	Size		size = catz_overlay_size(capacity, capacity * CATZ_POOL_PER_PATTERN);
 	dsa_pointer dp;
 	CatzOverlay *ov;
 
-	if (size == 0 || s->overlay_capacity >= CATZ_SHARED_OVERLAY_MAX)
+	if (size == 0 || (!first && s->overlay_capacity >= CATZ_SHARED_OVERLAY_MAX))
 		return false;
 	dp = area_alloc(size);
 	if (!DsaPointerIsValid(dp))
 		return false;
 	ov = catz_overlay_init(addr(dp), size, capacity, capacity * CATZ_POOL_PER_PATTERN);
-	if (ov == NULL || catz_overlay_copy(ov, addr(s->overlay)) != CATZ_OK)
+	if (ov == NULL || (!first && catz_overlay_copy(ov, addr(s->overlay)) != CATZ_OK))
 	{
 		dsa_free(catz_area(), dp);
 		return false;
 	}
 	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
-	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes,
-							catz_overlay_size(s->overlay_capacity,
-											  s->overlay_capacity * CATZ_POOL_PER_PATTERN));
-	s->bytes += size - catz_overlay_size(s->overlay_capacity,
-										 s->overlay_capacity * CATZ_POOL_PER_PATTERN);
-	dsa_free(catz_area(), s->overlay);
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
+	s->bytes += size - old_size;
+	if (!first)
+		dsa_free(catz_area(), s->overlay);
 	s->overlay = dp;
 	s->overlay_capacity = capacity;
 	return true;
@@ -492,20 +495,21 @@ grow_overlay(CatzSharedScope *s)
 static bool
 grow_delta(CatzSharedScope *s)
 {
-	uint32		capacity = s->delta_capacity * 4;
-	Size		old_size = catz_model_delta_size(s->delta_capacity,
-												 s->delta_capacity * CATZ_FEATURES_PER_DOC);
+	bool		first = !DsaPointerIsValid(s->delta);
+	uint32		capacity = first ? CATZ_DELTA_MIN : s->delta_capacity * 4;
+	Size		old_size = first ? 0 : catz_model_delta_size(s->delta_capacity,
+															s->delta_capacity * CATZ_FEATURES_PER_DOC);
 	Size		size = catz_model_delta_size(capacity, capacity * CATZ_FEATURES_PER_DOC);
 	dsa_pointer dp;
 	CatzModelDelta *d;
 
-	if (s->delta_capacity >= CATZ_SHARED_DELTA_MAX)
+	if (!first && s->delta_capacity >= CATZ_SHARED_DELTA_MAX)
 		return false;
 	dp = area_alloc(size);
 	if (!DsaPointerIsValid(dp))
 		return false;
 	d = catz_model_delta_init(addr(dp), size, capacity, capacity * CATZ_FEATURES_PER_DOC);
-	if (d == NULL || catz_model_delta_copy(d, addr(s->delta)) != CATZ_OK)
+	if (d == NULL || (!first && catz_model_delta_copy(d, addr(s->delta)) != CATZ_OK))
 	{
 		dsa_free(catz_area(), dp);
 		return false;
@@ -513,7 +517,8 @@ grow_delta(CatzSharedScope *s)
 	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
 	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
 	s->bytes += size - old_size;
-	dsa_free(catz_area(), s->delta);
+	if (!first)
+		dsa_free(catz_area(), s->delta);
 	s->delta = dp;
 	s->delta_capacity = capacity;
 	return true;
@@ -555,7 +560,9 @@ catz_shared_put_pattern(CatzSharedScope *s, const CatzPatternInput *p)
 	bool		full = false;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	while ((st = catz_overlay_put(addr(s->overlay), p)) == CATZ_ETOOBIG)
+	if (!DsaPointerIsValid(s->overlay) && !grow_overlay(s))
+		full = true;
+	while (!full && (st = catz_overlay_put(addr(s->overlay), p)) == CATZ_ETOOBIG)
 		if (!grow_overlay(s))
 		{
 			full = true;
@@ -573,7 +580,9 @@ catz_shared_delete_pattern(CatzSharedScope *s, int64 pattern_id)
 	bool		full = false;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	while (catz_overlay_delete(addr(s->overlay), pattern_id) == CATZ_ETOOBIG)
+	if (!DsaPointerIsValid(s->overlay) && !grow_overlay(s))
+		full = true;
+	while (!full && catz_overlay_delete(addr(s->overlay), pattern_id) == CATZ_ETOOBIG)
 		if (!grow_overlay(s))
 		{
 			full = true;
@@ -591,7 +600,9 @@ catz_shared_add_doc(CatzSharedScope *s, const CatzModelDoc *doc)
 	bool		full = false;
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	while (catz_model_delta_add(addr(s->delta), doc) == CATZ_ETOOBIG)
+	if (!DsaPointerIsValid(s->delta) && !grow_delta(s))
+		full = true;
+	while (!full && catz_model_delta_add(addr(s->delta), doc) == CATZ_ETOOBIG)
 		if (!grow_delta(s))
 		{
 			full = true;

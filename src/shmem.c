@@ -218,17 +218,20 @@ catz_area(void)
 CatzSharedDb *
 catz_shared_db(bool create)
 {
+	static CatzSharedDb *mine = NULL;	/* slots are never freed */
 	CatzSharedDb *free_slot = NULL;
 	int			i;
 
 	if (!catz_shared_enabled() || !OidIsValid(MyDatabaseId))
 		return NULL;
+	if (mine && mine->dboid == MyDatabaseId)
+		return mine;
 	LWLockAcquire(catz_shared->lock, LW_SHARED);
 	for (i = 0; i < CATZ_MAX_DATABASES; i++)
 		if (catz_shared->dbs[i].dboid == MyDatabaseId)
 		{
 			LWLockRelease(catz_shared->lock);
-			return &catz_shared->dbs[i];
+			return mine = &catz_shared->dbs[i];
 		}
 	LWLockRelease(catz_shared->lock);
 	if (!create)
@@ -242,7 +245,7 @@ catz_shared_db(bool create)
 		if (db->dboid == MyDatabaseId)
 		{
 			LWLockRelease(catz_shared->lock);
-			return db;
+			return mine = db;
 		}
 		if (db->dboid == InvalidOid && free_slot == NULL)
 			free_slot = db;
@@ -260,7 +263,7 @@ catz_shared_db(bool create)
 		free_slot->fetch_xip = InvalidDsaPointer;
 	}
 	LWLockRelease(catz_shared->lock);
-	return free_slot;
+	return mine = free_slot;
 }
 
 void
@@ -345,6 +348,30 @@ catz_shared_db_bind(CatzSharedDb *db, Oid patterns_relid)
 		db->patterns_relid = patterns_relid;
 	}
 	LWLockRelease(catz_shared->lock);
+}
+
+void
+catz_shared_decisions_get_many(Oid dboid, int n, const int64 *pattern_ids,
+							   CatzDecisionEntry *out)
+{
+	CatzDecisionKey key;
+	int			i;
+
+	memset(&key, 0, sizeof(key));
+	key.dboid = dboid;
+	LWLockAcquire(catz_shared->decision_lock, LW_SHARED);
+	for (i = 0; i < n; i++)
+	{
+		CatzDecisionEntry *e;
+
+		key.pattern_id = pattern_ids[i];
+		e = hash_search(catz_decisions, &key, HASH_FIND, NULL);
+		if (e)
+			out[i] = *e;
+		else
+			memset(&out[i], 0, sizeof(CatzDecisionEntry));
+	}
+	LWLockRelease(catz_shared->decision_lock);
 }
 
 bool

@@ -1,0 +1,78 @@
+# The shared cache: owners' compiled patterns stay within
+# categorize.shared_cache_size when more owners are active than fit, are
+# evicted least recently used and after their TTL; a restart starts clean.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('cache');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'categorize'
+categorize.shared_cache_size = '2MB'
+categorize.max_cached_owners = 100000
+});
+$node->start;
+
+# 3000 owners with a private category and 5 patterns each
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION categorize;
+	INSERT INTO categorize.categories (id, name) VALUES (1, 'Shared');
+	INSERT INTO categorize.categories (id, name, owner_id)
+	    SELECT 1000 + o, 'Mine', o FROM generate_series(1, 3000) o;
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id)
+	    SELECT 1000 + o, 'merchant', 'shop ' || o || ' branch ' || b, o
+	      FROM generate_series(1, 3000) o, generate_series(1, 5) b;
+	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (1, 'merchant', 'everyones shop');
+});
+
+# Every owner gets their own category, whatever was evicted before
+my $wrong = $node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 3000) o
+	 WHERE categorize.categorize('shop ' || o || ' branch 3', NULL, NULL, o) IS DISTINCT FROM 1000 + o
+});
+is($wrong, '0', 'every owner is categorized from their own patterns');
+
+my ($bytes, $limit, $evictions) = split /\|/, $node->safe_psql('postgres',
+	q{SELECT cache_bytes, cache_limit_bytes, evictions FROM categorize.stats});
+cmp_ok($bytes, '<=', $limit, "the cache stays within its budget ($bytes of $limit bytes)");
+cmp_ok($evictions, '>', 0, "owners were evicted to make room ($evictions)");
+is($node->safe_psql('postgres', q{SELECT status FROM categorize.health() WHERE check_name = 'cache_within_budget'}),
+	'ok', 'health reports the cache within budget');
+
+# Everyone's patterns stay resident and correct
+is($node->safe_psql('postgres', q{SELECT categorize.categorize('EVERYONES SHOP', NULL, NULL, 17)}),
+	'1', 'everyone\'s patterns still apply');
+
+# A second pass: least recently used owners were evicted, so the cache keeps working
+$wrong = $node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(3000, 1, -1) o
+	 WHERE categorize.categorize('shop ' || o || ' branch 5', NULL, NULL, o) IS DISTINCT FROM 1000 + o
+});
+is($wrong, '0', 'a second pass in the other order is still right');
+
+# TTL: an owner's scope is reloaded after categorize.owner_cache_ttl
+$node->append_conf('postgresql.conf', "categorize.owner_cache_ttl = 1");
+$node->reload;
+$node->safe_psql('postgres', q{SELECT categorize.categorize('shop 42 branch 1', NULL, NULL, 42)});
+my $misses_before = $node->safe_psql('postgres', q{SELECT cache_misses FROM categorize.stats});
+sleep 2;
+is($node->safe_psql('postgres', q{SELECT categorize.categorize('shop 42 branch 1', NULL, NULL, 42)}),
+	'1042', 'an expired owner scope is reloaded and still right');
+cmp_ok($node->safe_psql('postgres', q{SELECT cache_misses FROM categorize.stats}),
+	'>', $misses_before, 'the expired scope counted as a miss');
+
+# A restart starts clean: nothing compiled, same answers
+$node->restart;
+my ($gen, $cached) = split /\|/, $node->safe_psql('postgres',
+	q{SELECT generation, cache_bytes FROM categorize.stats});
+ok($gen <= 1, "after a restart the generation starts over ($gen)");
+is($node->safe_psql('postgres', q{SELECT categorize.categorize('shop 7 branch 2', NULL, NULL, 7)}),
+	'1007', 'after a restart owners are categorized the same');
+is($node->safe_psql('postgres', q{SELECT categorize.categorize('everyones shop', NULL)}),
+	'1', 'after a restart everyone\'s patterns apply');
+
+$node->stop;
+done_testing();
