@@ -65,3 +65,10 @@ installcheck-regress: submake $(REGRESS_PREP)
 
 installcheck-tap:
 	$(prove_installcheck)
+
+# ---------------------------------------------------------------------------
+# Release: `make dist` writes the PGXN archive categorize-<version>.zip from
+# git HEAD (git archive; debian/ and .ci/ left out by .gitattributes)
+.PHONY: dist
+dist:
+	./tools/dist.sh
