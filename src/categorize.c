@@ -32,6 +32,7 @@ int			catz_promote_min_users = 3;
 int			catz_learning = CATZ_LEARNING_ON;
 int			catz_backend_cache_kb = 65536;
 int			catz_rollout_percent = 100;
+bool		catz_recategorizing = false;
 int			catz_shared_cache_kb = 131072;
 int			catz_owner_cache_ttl_s = 3600;
 int			catz_max_cached_owners = 65536;
@@ -223,6 +224,20 @@ _PG_init(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	/*
+	 * Set (locally) by categorize.recategorize() for its own updates, so
+	 * that auto_categorize() does not take them for a user's.  Not for
+	 * users: hidden from SHOW ALL and the sample file.
+	 */
+	DefineCustomBoolVariable("categorize.recategorizing",
+							 "Marks updates made by categorize.recategorize() (internal).",
+							 NULL,
+							 &catz_recategorizing,
+							 false,
+							 PGC_USERSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL,
+							 NULL, NULL, NULL);
 
 	CacheRegisterRelcacheCallback(catz_relcache_callback, (Datum) 0);
 	RegisterXactCallback(xact_callback, NULL);

@@ -40,6 +40,7 @@ extern int	catz_promote_min_users;
 extern int	catz_learning;
 extern int	catz_backend_cache_kb;
 extern int	catz_rollout_percent;
+extern bool catz_recategorizing;
 
 /* True when the library was loaded by shared_preload_libraries */
 extern bool catz_preloaded;
@@ -81,12 +82,19 @@ typedef struct CatzExpense
 extern void catz_expense_from_record(FunctionCallInfo fcinfo, HeapTupleHeader rec,
 									 CatzExpense *out);
 
+/* The same, with the layout cached in *cache (in fn_mcxt) instead of fn_extra */
+extern void catz_expense_from_record_cached(FunctionCallInfo fcinfo, void **cache,
+											HeapTupleHeader rec, CatzExpense *out);
+
 /* Read an expense from a table row (triggers) */
 extern void catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, TupleDesc desc,
 									CatzExpense *out);
 
 /* Read an expense from the value arguments merchant, description, amount, user_id */
 extern void catz_expense_from_values(FunctionCallInfo fcinfo, CatzExpense *out);
+
+/* Check that a regex pattern compiles (error 2201B if not) */
+extern void catz_validate_regex(const char *pattern, int len);
 
 /* Normalize text into a palloc'd NUL-terminated string */
 extern char *catz_normalize_cstring(const char *text, int len, int *outlen);
@@ -119,11 +127,13 @@ typedef struct CatzResult
 extern void catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res);
 
 /*
- * Categorize for categorize() and the trigger: the category, or -1 below
- * categorize.min_confidence; counts the call and the decision.  The
+ * Categorize for categorize(), the trigger and recategorize(): the
+ * category, or -1 below categorize.min_confidence; counts the call, and the
+ * decision (a hit of the deciding pattern) when count_decision.  The
  * confidence goes to *confidence when not NULL.
  */
-extern int64 catz_categorize_counted(const CatzExpense *e, double *confidence);
+extern int64 catz_categorize_counted(const CatzExpense *e, double *confidence,
+									  bool count_decision);
 
 /*
  * Release the shared scopes the last catz_engine_categorize() pinned and
@@ -131,6 +141,9 @@ extern int64 catz_categorize_counted(const CatzExpense *e, double *confidence);
  * before running SQL; error paths call it too.
  */
 extern void catz_engine_release(void);
+
+/* Match a previewed rule (a one-pattern set) as if it existed; NULL to stop */
+extern void catz_engine_set_extra(const CatzSet *rule);
 
 /* Count a categorization decided by the top candidate (pattern hits) */
 extern void catz_engine_count_decision(const CatzResult *res);

@@ -589,6 +589,15 @@ typedef struct ScopeView
 	const CatzModelDelta *delta;
 } ScopeView;
 
+/* A rule being previewed (categorize.rule_decides), matched as if it existed */
+static const CatzSet *extra_rule = NULL;
+
+void
+catz_engine_set_extra(const CatzSet *rule)
+{
+	extra_rule = rule;
+}
+
 /* Shared scopes pinned (and locked SHARED) by the call under way */
 static CatzSharedScope *held[2];
 static int	nheld = 0;
@@ -844,7 +853,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	int			mlen;
 	int			dlen;
 	MatchState	ms;
-	Source		sources[5];
+	Source		sources[6];
 	int			nsources = 0;
 	int			i;
 	CatzPrediction *preds = NULL;
@@ -879,6 +888,8 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	}
 	if (xov)
 		sources[nsources++] = (Source) {SOURCE_OVERLAY, xov, NULL, NULL, true};
+	if (extra_rule)
+		sources[nsources++] = (Source) {SOURCE_SET, extra_rule, NULL, NULL, false};
 
 	memset(&ms, 0, sizeof(ms));
 	ms.e = e;

@@ -12,7 +12,8 @@
  * field of a type that cannot mean what its name says is an error.
  *
  * The lookup of field positions and converters is cached per row type in
- * fn_extra, so a scan of a million rows does one catalog lookup.
+ * fn_extra (or a slot the caller names), so a scan of a million rows does
+ * one catalog lookup.
  *
  *-------------------------------------------------------------------------
  */
@@ -116,10 +117,10 @@ number_reader(Oid typid, bool allow_fraction)
 
 /* Work out where the fields of a row type are and how to read them */
 static RowLayout *
-layout_for(FunctionCallInfo fcinfo, Oid type_id, int32 typmod)
+layout_for(FunctionCallInfo fcinfo, void **cache, Oid type_id, int32 typmod)
 {
 	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
-	RowLayout  *layout = fcinfo->flinfo->fn_extra;
+	RowLayout  *layout = *cache;
 	TupleDesc	desc;
 	int			f;
 	int			i;
@@ -189,7 +190,7 @@ layout_for(FunctionCallInfo fcinfo, Oid type_id, int32 typmod)
 			break;
 		}
 	}
-	fcinfo->flinfo->fn_extra = layout;
+	*cache = layout;
 	return layout;
 }
 
@@ -346,7 +347,14 @@ read_tuple(RowLayout *layout, HeapTuple tuple, CatzExpense *out)
 void
 catz_expense_from_record(FunctionCallInfo fcinfo, HeapTupleHeader rec, CatzExpense *out)
 {
-	RowLayout  *layout = layout_for(fcinfo, HeapTupleHeaderGetTypeId(rec),
+	catz_expense_from_record_cached(fcinfo, &fcinfo->flinfo->fn_extra, rec, out);
+}
+
+void
+catz_expense_from_record_cached(FunctionCallInfo fcinfo, void **cache, HeapTupleHeader rec,
+								CatzExpense *out)
+{
+	RowLayout  *layout = layout_for(fcinfo, cache, HeapTupleHeaderGetTypeId(rec),
 									HeapTupleHeaderGetTypMod(rec));
 	HeapTupleData tuple;
 
@@ -361,7 +369,8 @@ void
 catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, TupleDesc desc,
 						CatzExpense *out)
 {
-	read_tuple(layout_for(fcinfo, desc->tdtypeid, desc->tdtypmod), tuple, out);
+	read_tuple(layout_for(fcinfo, &fcinfo->flinfo->fn_extra, desc->tdtypeid, desc->tdtypmod),
+			   tuple, out);
 }
 
 void

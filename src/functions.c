@@ -84,7 +84,7 @@ rolled_out(const CatzExpense *e)
 }
 
 int64
-catz_categorize_counted(const CatzExpense *e, double *confidence)
+catz_categorize_counted(const CatzExpense *e, double *confidence, bool count_decision)
 {
 	instr_time	start;
 	instr_time	duration;
@@ -110,7 +110,8 @@ catz_categorize_counted(const CatzExpense *e, double *confidence)
 		 * misses the corrections against it, so reliability is its observed
 		 * precision.
 		 */
-		catz_engine_count_decision(&res);
+		if (count_decision)
+			catz_engine_count_decision(&res);
 
 		/*
 		 * A pinned pattern (what the user's latest correction of this
@@ -144,7 +145,7 @@ categorize_common(FunctionCallInfo fcinfo, CatzExpense *e)
 {
 	int64		category;
 
-	category = catz_categorize_counted(e, NULL);
+	category = catz_categorize_counted(e, NULL, true);
 	if (category < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(category);

@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "regex/regex.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
@@ -81,8 +82,8 @@ get_text(HeapTuple tup, TupleDesc desc, int attnum)
 }
 
 /* Compile a regex to validate it; report a bad one with SQLSTATE 2201B */
-static void
-validate_regex(const char *pattern, int len)
+void
+catz_validate_regex(const char *pattern, int len)
 {
 	pg_wchar   *wide = palloc((len + 1) * sizeof(pg_wchar));
 	int			wlen = pg_mb2wchar_with_len(pattern, wide, len);
@@ -235,7 +236,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 				 errmsg("pattern value must not be empty")));
 
 	if (strcmp(kind_s, "regex") == 0)
-		validate_regex(v, vlen);
+		catz_validate_regex(v, vlen);
 	else
 	{
 		size_t		pos = 0;
@@ -500,12 +501,29 @@ categorize_categories_before_write(PG_FUNCTION_ARGS)
 	return PointerGetDatum(tup);
 }
 
+/* Whether a column differs between two versions of a row */
+static bool
+column_changed(HeapTuple before, HeapTuple after, TupleDesc desc, int attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	bool		null1;
+	bool		null2;
+	Datum		d1 = heap_getattr(before, attnum, desc, &null1);
+	Datum		d2 = heap_getattr(after, attnum, desc, &null2);
+
+	if (null1 || null2)
+		return null1 != null2;
+	return !datumIsEqual(d1, d2, att->attbyval, att->attlen);
+}
+
 /*
  * categorize.auto_categorize(): BEFORE INSERT OR UPDATE FOR EACH ROW on an
  * application's table.  TG_ARGV[0] names the target column (default
  * category_id), TG_ARGV[1] an optional confidence column.  Fills them only
  * when the target is NULL, so a category set by a user or the application
- * is never overwritten.
+ * is never overwritten.  With a confidence column, a row whose confidence
+ * is set was categorized by the engine, and an update that changes the
+ * category alone clears the confidence: the user now owns that category.
  */
 Datum
 categorize_auto_categorize(PG_FUNCTION_ARGS)
@@ -563,15 +581,33 @@ categorize_auto_categorize(PG_FUNCTION_ARGS)
 					 errmsg("column \"%s\" must be real, double precision or numeric to hold a confidence", confcol)));
 	}
 
-	if (!catz_enabled)
-		return PointerGetDatum(tup);
 	(void) heap_getattr(tup, att_target, desc, &isnull);
 	if (!isnull)
-		return PointerGetDatum(tup);	/* set by a user or the app: keep it */
+	{
+		/*
+		 * Set by a user or the app: keep it.  An update that changes the
+		 * category but not its confidence is a user's correction: the
+		 * confidence (the engine's mark) goes, so that recategorize() leaves
+		 * the row alone from now on.
+		 */
+		if (att_conf > 0 && TRIGGER_FIRED_BY_UPDATE(td->tg_event) && !catz_recategorizing &&
+			column_changed(td->tg_trigtuple, tup, desc, att_target) &&
+			!column_changed(td->tg_trigtuple, tup, desc, att_conf))
+		{
+			Datum		null_value = (Datum) 0;
+			bool		null_flag = true;
+
+			return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, 1, &att_conf,
+															 &null_value, &null_flag));
+		}
+		return PointerGetDatum(tup);
+	}
+	if (!catz_enabled)
+		return PointerGetDatum(tup);
 
 	catz_warn_not_preloaded();
 	catz_expense_from_tuple(fcinfo, tup, desc, &e);
-	category = catz_categorize_counted(&e, &confidence);
+	category = catz_categorize_counted(&e, &confidence, true);
 	if (category < 0)
 		return PointerGetDatum(tup);
 
