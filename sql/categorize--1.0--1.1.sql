@@ -498,3 +498,19 @@ CREATE INDEX patterns_value_match_idx ON categorize.patterns USING gin (value ca
 
 COMMENT ON INDEX categorize.patterns_value_match_idx IS
 'finds the patterns whose words appear in a text: value ~@ text';
+
+--
+-- Fixes found by the catalogue of bad input (issue 6)
+--
+
+-- Filing an expense back under a category it had before is a new
+-- correction: the unique key (owner, expense, category) made it a no-op.
+-- learn_correction() now skips only a repeat of the latest correction.
+DROP INDEX categorize.corrections_expense_key;
+CREATE INDEX corrections_expense_idx ON categorize.corrections (expense_id, owner_id, id)
+    WHERE expense_id IS NOT NULL;
+
+-- normalize() now drops invisible format characters (zero-width space,
+-- soft hyphen, bidi marks) instead of splitting words at them
+UPDATE categorize.patterns SET value = value
+ WHERE kind <> 'regex' AND value_norm IS DISTINCT FROM categorize.normalize(value);

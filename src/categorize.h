@@ -96,6 +96,9 @@ extern void catz_expense_from_values(FunctionCallInfo fcinfo, CatzExpense *out);
 /* Check that a regex pattern compiles (error 2201B if not) */
 extern void catz_validate_regex(const char *pattern, int len);
 
+/* Room to normalize len bytes; error 54000 if beyond what palloc can give */
+extern size_t catz_normalize_capacity(size_t len);
+
 /* Normalize text into a palloc'd NUL-terminated string */
 extern char *catz_normalize_cstring(const char *text, int len, int *outlen);
 

@@ -262,9 +262,35 @@ read_double(FieldReader reader, Datum v, double *out)
 	}
 }
 
-/* Read an integer field as int64; false when it has no usable value */
+/* Whether a numeric is an integer that fits int64; it goes to *out */
 static bool
-read_int64(FieldReader reader, Datum v, int64 *out)
+numeric_to_int64(Datum v, int64 *out)
+{
+	Numeric		n = DatumGetNumeric(v);
+	Datum		rounded;
+
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		return false;
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+										  DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT64_MIN)))) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+										  DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT64_MAX)))) > 0)
+		return false;
+	rounded = DirectFunctionCall1(numeric_int8, v);
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+										  DirectFunctionCall1(int8_numeric, rounded))) != 0)
+		return false;
+	*out = DatumGetInt64(rounded);
+	return true;
+}
+
+/*
+ * Read an integer field.  A numeric that is no bigint integer is an error
+ * for a field we need (strict), and for the others (id, read only for
+ * learning) just no value.
+ */
+static bool
+read_int64(FieldReader reader, Datum v, int64 *out, const char *field, bool strict)
 {
 	switch (reader)
 	{
@@ -278,18 +304,14 @@ read_int64(FieldReader reader, Datum v, int64 *out)
 			*out = DatumGetInt64(v);
 			return true;
 		case READ_NUMERIC:
-			{
-				Datum		rounded = DirectFunctionCall1(numeric_int8, v);
-
-				if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
-													  DirectFunctionCall1(int8_numeric, rounded))) != 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("user_id %s is not an integer",
-									DatumGetCString(DirectFunctionCall1(numeric_out, v)))));
-				*out = DatumGetInt64(rounded);
+			if (numeric_to_int64(v, out))
 				return true;
-			}
+			if (strict)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("%s %s is not an integer in the range of bigint", field,
+								DatumGetCString(DirectFunctionCall1(numeric_out, v)))));
+			return false;
 		default:
 			return false;
 	}
@@ -334,13 +356,13 @@ read_tuple(RowLayout *layout, HeapTuple tuple, CatzExpense *out)
 	{
 		v = heap_getattr(tuple, layout->attnum[F_USER], layout->desc, &isnull);
 		if (!isnull)
-			out->has_user = read_int64(layout->reader[F_USER], v, &out->user_id);
+			out->has_user = read_int64(layout->reader[F_USER], v, &out->user_id, "user_id", true);
 	}
 	if (layout->attnum[F_ID])
 	{
 		v = heap_getattr(tuple, layout->attnum[F_ID], layout->desc, &isnull);
 		if (!isnull)
-			out->has_expense_id = read_int64(layout->reader[F_ID], v, &out->expense_id);
+			out->has_expense_id = read_int64(layout->reader[F_ID], v, &out->expense_id, "id", false);
 	}
 }
 

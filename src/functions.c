@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
@@ -192,6 +193,19 @@ kind_name(uint8 kind)
 	}
 }
 
+/* Longest text a reason quotes whole */
+#define REASON_QUOTE_BYTES	200
+
+/* Append "text", cut at a character boundary with "..." when too long */
+static void
+append_quoted(StringInfo buf, const char *text)
+{
+	int			len = strlen(text);
+	int			cut = len > REASON_QUOTE_BYTES ? pg_mbcliplen(text, len, REASON_QUOTE_BYTES) : len;
+
+	appendStringInfo(buf, "\"%.*s%s\"", cut, text, cut < len ? "..." : "");
+}
+
 /* The human-readable reason of a candidate */
 static char *
 reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
@@ -213,10 +227,16 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 		if (en->kind == CATZ_KIND_REGEX)
 			appendStringInfo(&buf, " matched the %s", field);
 		else if (h->exact)
-			appendStringInfo(&buf, " matched the whole %s \"%s\"", field, ftext);
+		{
+			appendStringInfo(&buf, " matched the whole %s ", field);
+			append_quoted(&buf, ftext);
+		}
 		else
-			appendStringInfo(&buf, " matched %u word%s of the %s \"%s\"",
-							 h->match_words, h->match_words == 1 ? "" : "s", field, ftext);
+		{
+			appendStringInfo(&buf, " matched %u word%s of the %s ",
+							 h->match_words, h->match_words == 1 ? "" : "s", field);
+			append_quoted(&buf, ftext);
+		}
 		if (en->flags & CATZ_PF_OWNER)
 			appendStringInfo(&buf, "; owner %lld's own pattern", (long long) en->owner_id);
 		else
@@ -398,7 +418,7 @@ categorize_normalize(PG_FUNCTION_ARGS)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	size_t		len = VARSIZE_ANY_EXHDR(in);
-	size_t		cap = catz_normalize_bound(len);
+	size_t		cap = catz_normalize_capacity(len);
 	text	   *out = palloc(VARHDRSZ + cap);
 	size_t		n;
 

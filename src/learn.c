@@ -48,6 +48,8 @@ static SPIPlanPtr plan_hit = NULL;
 static SPIPlanPtr plan_miss = NULL;
 static SPIPlanPtr plan_count_owners = NULL;
 static SPIPlanPtr plan_promote = NULL;
+static SPIPlanPtr plan_latest_owner = NULL;
+static SPIPlanPtr plan_latest_nobody = NULL;
 
 /* Prepare once and keep */
 static SPIPlanPtr
@@ -133,7 +135,45 @@ typedef struct TopAnswer
 	int64		pattern_id;		/* when is_pattern */
 } TopAnswer;
 
-/* Insert the correction row; false if this exact correction was made before */
+/*
+ * Whether the latest correction of this expense (by this owner) already
+ * filed it under category_id: then a new call is a retry, not news.  Holds
+ * a transaction lock on the expense so that concurrent retries take turns.
+ */
+static bool
+already_filed(const CatzExpense *e, int64 category_id)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+	bool		isnull;
+	uint64		key[2];
+
+	key[0] = (uint64) e->expense_id;
+	key[1] = e->has_user ? (uint64) e->user_id : 0x6e6f626f6479ull;
+	DirectFunctionCall1(pg_advisory_xact_lock_int8,
+						Int64GetDatum((int64) catz_hash_bytes(key, sizeof(key), 0x636f7272ull)));
+
+	args[0] = Int64GetDatum(e->expense_id);
+	args[1] = Int64GetDatum(e->user_id);
+	if (e->has_user)
+		exec(prepared(&plan_latest_owner,
+					  "SELECT to_category_id FROM categorize.corrections "
+					  "WHERE expense_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT 1",
+					  2, types), args, NULL, false, SPI_OK_SELECT);
+	else
+		exec(prepared(&plan_latest_nobody,
+					  "SELECT to_category_id FROM categorize.corrections "
+					  "WHERE expense_id = $1 AND owner_id IS NULL ORDER BY id DESC LIMIT 1",
+					  1, types), args, NULL, false, SPI_OK_SELECT);
+	return SPI_processed > 0 &&
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == category_id;
+}
+
+/*
+ * Insert the correction row; false if it repeats the latest correction of
+ * the same expense (a retry).  Filing an expense back under a category it
+ * had before is a new correction.
+ */
 static bool
 insert_correction(const CatzExpense *e, int64 category_id, const TopAnswer *top,
 				  const char *scope)
@@ -178,12 +218,13 @@ insert_correction(const CatzExpense *e, int64 category_id, const TopAnswer *top,
 	args[6] = Int64GetDatum(category_id);
 	args[8] = CStringGetTextDatum(scope);
 
+	if (e->has_expense_id && already_filed(e, category_id))
+		return false;
+
 	return exec(prepared(&plan_insert_correction,
 						 "INSERT INTO categorize.corrections (owner_id, expense_id, merchant_name, "
 						 "description, amount, from_category_id, to_category_id, from_pattern_id, "
-						 "learn_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-						 "ON CONFLICT (owner_id, expense_id, to_category_id) "
-						 "WHERE expense_id IS NOT NULL DO NOTHING",
+						 "learn_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 						 9, types), args, nulls, false, SPI_OK_INSERT) > 0;
 }
 
@@ -279,7 +320,8 @@ learn(const CatzExpense *e, int64 category_id)
 	if (XactReadOnly)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot learn a correction in a read-only transaction")));
+				 errmsg("cannot learn a correction in a read-only transaction"),
+				 errhint("Learn corrections in a read-write transaction.")));
 
 	scope = catz_learning == CATZ_LEARNING_OFF ? "none" :
 		catz_learning == CATZ_LEARNING_OWNER_ONLY ? "owner" : "all";
@@ -305,6 +347,11 @@ learn(const CatzExpense *e, int64 category_id)
 	}
 	PG_END_TRY();
 
+	/* An expense without words teaches nothing: record it only */
+	key = learning_key(e, &keylen);
+	if (keylen == 0)
+		scope = "none";
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "categorize: SPI_connect failed");
 	check_category(category_id, e);
@@ -315,7 +362,7 @@ learn(const CatzExpense *e, int64 category_id)
 	}
 	catz_stats_count_correction();
 
-	if (catz_learning != CATZ_LEARNING_OFF)
+	if (strcmp(scope, "none") != 0)
 	{
 		bool		top_is_pattern = top.is_pattern;
 
@@ -323,8 +370,7 @@ learn(const CatzExpense *e, int64 category_id)
 			count_on_pattern(top.pattern_id, true);
 		else
 		{
-			key = learning_key(e, &keylen);
-			if (keylen > 0 && keylen <= CATZ_MAX_PATTERN_BYTES)
+			if (keylen <= CATZ_MAX_PATTERN_BYTES)
 			{
 				upsert_learned(e->has_user, e->user_id, key, keylen, category_id);
 				if (e->has_user && catz_learning == CATZ_LEARNING_ON)

@@ -99,10 +99,24 @@ allocator_for(MemoryContext cxt)
 	return a;
 }
 
+size_t
+catz_normalize_capacity(size_t len)
+{
+	size_t		cap = catz_normalize_bound(len);
+
+	if (cap >= MaxAllocSize - VARHDRSZ - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("text of %zu bytes is too long to categorize", len),
+				 errdetail("Texts up to %zu bytes can be normalized.",
+						   (size_t) (MaxAllocSize - VARHDRSZ - 2) / (cap / Max(len, 1)))));
+	return cap;
+}
+
 char *
 catz_normalize_cstring(const char *text, int len, int *outlen)
 {
-	size_t		cap = catz_normalize_bound((size_t) len);
+	size_t		cap = catz_normalize_capacity((size_t) len);
 	char	   *out = palloc(cap + 1);
 	size_t		n = catz_normalize(text, (size_t) len, out, cap);
 

@@ -236,7 +236,16 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 				 errmsg("pattern value must not be empty")));
 
 	if (strcmp(kind_s, "regex") == 0)
+	{
+		/* Before compiling it: compiling a huge regex takes minutes */
+		if (vlen > CATZ_MAX_PATTERN_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("pattern value is too long"),
+					 errdetail("A regex pattern may have at most %d bytes; this one has %d.",
+							   CATZ_MAX_PATTERN_BYTES, vlen)));
 		catz_validate_regex(v, vlen);
+	}
 	else
 	{
 		size_t		pos = 0;
@@ -501,6 +510,24 @@ categorize_categories_before_write(PG_FUNCTION_ARGS)
 	return PointerGetDatum(tup);
 }
 
+/*
+ * Make a value of the column's base type fit the column: the typmod of a
+ * numeric (error 22003 when it does not fit) and the constraints of a
+ * domain (error 23514), as an INSERT of the value would.
+ */
+static Datum
+fit_column(Datum value, Form_pg_attribute att)
+{
+	int32		typmod = att->atttypmod;
+	Oid			base = getBaseTypeAndTypmod(att->atttypid, &typmod);
+
+	if (base == NUMERICOID && typmod >= 0)
+		value = DirectFunctionCall2(numeric, value, Int32GetDatum(typmod));
+	if (base != att->atttypid)
+		domain_check(value, false, att->atttypid, NULL, CurrentMemoryContext);
+	return value;
+}
+
 /* Whether a column differs between two versions of a row */
 static bool
 column_changed(HeapTuple before, HeapTuple after, TupleDesc desc, int attnum)
@@ -625,6 +652,7 @@ categorize_auto_categorize(PG_FUNCTION_ARGS)
 	}
 	else
 		vals[ncols] = DirectFunctionCall1(int8_numeric, Int64GetDatum(category));
+	vals[ncols] = fit_column(vals[ncols], TupleDescAttr(desc, att_target - 1));
 	ncols++;
 	if (att_conf > 0)
 	{
@@ -637,6 +665,7 @@ categorize_auto_categorize(PG_FUNCTION_ARGS)
 			vals[ncols] = Float8GetDatum(confidence);
 		else
 			vals[ncols] = DirectFunctionCall1(float8_numeric, Float8GetDatum(confidence));
+		vals[ncols] = fit_column(vals[ncols], TupleDescAttr(desc, att_conf - 1));
 		ncols++;
 	}
 	return PointerGetDatum(heap_modify_tuple_by_cols(tup, desc, ncols, cols, vals, nulls));

@@ -5,9 +5,11 @@ The tables drive step 2 of catz_normalize() (see the "Normalization" section
 of src/core/catz_core.h).  Every code point except the surrogates falls in
 one class:
 
-    separator   general category P*, S*, Z* or C* (unassigned included):
-                splits words
-    mark        Mn, Mc, Me: dropped without splitting a word
+    separator   general category P*, S*, Z* or C* other than Cf (unassigned
+                included): splits words
+    mark        Mn, Mc, Me, and the invisible format characters Cf (zero
+                width space and joiners, soft hyphen, bidi marks, BOM):
+                dropped without splitting a word
     word        a letter or number (L*, N*) whose mapping is itself
     mapped      a letter or number with a different mapping
     apostrophe  U+0027, U+2019, U+FF07: dropped between two word
@@ -117,7 +119,7 @@ def classify():
         if cp in APOSTROPHES:
             assert not is_word_char(ch)
             values[cp] = V_APOSTROPHE
-        elif cat[0] == 'M':
+        elif cat[0] == 'M' or cat == 'Cf':
             values[cp] = V_MARK
         elif cat[0] in 'LN':
             mapped = mapping_of(ch)
@@ -227,7 +229,7 @@ def write_header(path, version, stats, limit):
 
 /* Character classes returned by catz_unicode_class() */
 #define CATZ_UC_SEPARATOR	0	/* P*, S*, Z*, C*, unassigned: splits words */
-#define CATZ_UC_MARK		1	/* Mn, Mc, Me: dropped, word not split */
+#define CATZ_UC_MARK		1	/* Mn, Mc, Me, Cf: dropped, word not split */
 #define CATZ_UC_WORD		2	/* letter or number that maps to itself */
 #define CATZ_UC_APOSTROPHE	3	/* U+0027, U+2019, U+FF07 */
 #define CATZ_UC_MAPPED		4	/* letter or number with a mapping */

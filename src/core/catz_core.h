@@ -75,7 +75,9 @@ extern const CatzAllocator catz_malloc_allocator;
  *	   the Unicode Character Database: compatibility decomposition (NFKD),
  *	   combining marks dropped ("Café" -> "cafe", "ｓｈｏｐ" -> "shop"), full
  *	   case folding ("Straße" -> "strasse").  Letters and digits are word
- *	   characters; marks are dropped without splitting a word; everything
+ *	   characters; marks and invisible format characters (zero-width
+ *	   space and joiners, soft hyphen, bidi marks) are dropped without
+ *	   splitting a word ("Star<soft hyphen>bucks" -> "starbucks"); everything
  *	   else (punctuation, symbols, spaces, controls) separates words.  An
  *	   apostrophe between two word characters is dropped ("McDonald's" ->
  *	   "mcdonalds").

@@ -30,7 +30,7 @@
 
 /* Character classes returned by catz_unicode_class() */
 #define CATZ_UC_SEPARATOR	0	/* P*, S*, Z*, C*, unassigned: splits words */
-#define CATZ_UC_MARK		1	/* Mn, Mc, Me: dropped, word not split */
+#define CATZ_UC_MARK		1	/* Mn, Mc, Me, Cf: dropped, word not split */
 #define CATZ_UC_WORD		2	/* letter or number that maps to itself */
 #define CATZ_UC_APOSTROPHE	3	/* U+0027, U+2019, U+FF07 */
 #define CATZ_UC_MAPPED		4	/* letter or number with a mapping */

@@ -222,7 +222,11 @@ test_characters(void)
 	CHECK_NORM("€5 off", "5 off");
 	CHECK_NORM("a\tb\nc\rd\x7f" "e", "a b c d e");
 	CHECK_NORM("a\xc2\xa0" "b", "a b");		/* no-break space */
-	CHECK_NORM("a\u00adb", "a b");			/* soft hyphen is a control */
+	/* invisible format characters (Cf) are dropped inside a word */
+	CHECK_NORM("star\u00adbucks", "starbucks");	/* soft hyphen */
+	CHECK_NORM("star\u200bbucks", "starbucks");	/* zero-width space */
+	CHECK_NORM("a\u200d\u2060b", "ab");		/* joiner, word joiner */
+	CHECK_NORM("\u200fcafe\u200e", "cafe");		/* bidi marks */
 	/* emoji */
 	CHECK_NORM("☕ coffee 🍕", "coffee");
 	CHECK_NORM("pizza🍕place", "pizza place");
