@@ -239,6 +239,7 @@ _PG_init(void)
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL,
 							 NULL, NULL, NULL);
 
+	catz_standby_install_hook();
 	CacheRegisterRelcacheCallback(catz_relcache_callback, (Datum) 0);
 	RegisterXactCallback(xact_callback, NULL);
 	RegisterSubXactCallback(subxact_callback, NULL);

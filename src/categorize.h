@@ -93,6 +93,9 @@ extern void catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, Tu
 /* Read an expense from the value arguments merchant, description, amount, user_id */
 extern void catz_expense_from_values(FunctionCallInfo fcinfo, CatzExpense *out);
 
+/* standby.c: clear errors for writes to our tables on a standby */
+extern void catz_standby_install_hook(void);
+
 /* Check that a regex pattern compiles (error 2201B if not) */
 extern void catz_validate_regex(const char *pattern, int len);
 
