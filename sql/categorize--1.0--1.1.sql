@@ -181,6 +181,7 @@ RETURNS TABLE (row_ctid tid, id bigint, merchant_name text, description text,
                amount numeric, current_category_id bigint, engine_category_id bigint,
                rule_decides boolean)
 LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     cols text[];                -- columns of tbl
@@ -311,6 +312,10 @@ DECLARE
     rate numeric;
     blocks_per_batch bigint;
 BEGIN
+    -- Every transaction of the procedure runs with a safe search_path (a
+    -- procedure that commits cannot have a SET clause): set it again after
+    -- each COMMIT
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     IF tbl IS NULL OR target_column IS NULL THEN
         RAISE EXCEPTION 'tbl and target_column must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
@@ -384,6 +389,7 @@ BEGIN
         RAISE NOTICE 'recategorize %: resuming after % of % rows', tbl, run.rows_done, run.rows_total;
     END IF;
     COMMIT;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
     -- eligible: a format() pattern, %1$s the row (s, t) or the column prefix
     IF only_uncategorized THEN
@@ -478,6 +484,7 @@ BEGIN
         WHERE r.relid = tbl AND r.target_column = recategorize.target_column
         RETURNING * INTO run;
         COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
         session_rows := session_rows + n_rows;
         rate := session_rows / greatest(extract(epoch FROM pg_catalog.clock_timestamp() - session_start), 0.001);
@@ -514,3 +521,76 @@ CREATE INDEX corrections_expense_idx ON categorize.corrections (expense_id, owne
 -- soft hyphen, bidi marks) instead of splitting words at them
 UPDATE categorize.patterns SET value = value
  WHERE kind <> 'regex' AND value_norm IS DISTINCT FROM categorize.normalize(value);
+
+--
+-- Privileges (issue 6): three roles, nothing for PUBLIC
+--
+--   categorize_reader  categorize, categorize_detail, normalize, the match
+--                      operators, preview, auto_categorize triggers; read
+--                      categories, stats, health and recategorize progress
+--   categorize_writer  and learn_correction, recategorize
+--   categorize_admin   and change categories and patterns, read and delete
+--                      corrections, reset the stats
+--
+-- The functions read and write the tables as the extension's owner (see
+-- src/spi_guard.c), so the roles need no privilege on the tables behind
+-- them.  Roles belong to the cluster: they are created once and stay after
+-- DROP EXTENSION.
+
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['categorize_reader', 'categorize_writer', 'categorize_admin'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+GRANT categorize_reader TO categorize_writer;
+GRANT categorize_writer TO categorize_admin;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA categorize FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA categorize FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA categorize FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA categorize FROM PUBLIC;
+REVOKE ALL ON SCHEMA categorize FROM PUBLIC;
+REVOKE ALL ON TYPE categorize.categorization FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA categorize TO categorize_reader;
+GRANT USAGE ON TYPE categorize.categorization TO categorize_reader;
+GRANT EXECUTE ON FUNCTION
+    categorize.normalize(text),
+    categorize.categorize(record),
+    categorize.categorize(text, text, numeric, bigint),
+    categorize.categorize_detail(record, int),
+    categorize.categorize_detail(text, text, numeric, bigint, int),
+    categorize.categorize_confidence(record),
+    categorize.auto_categorize(),
+    categorize.match_contains(text, text),
+    categorize.match_contained(text, text),
+    categorize.match_extract_value(text, internal, internal),
+    categorize.match_extract_query(text, internal, int2, internal, internal, internal, internal),
+    categorize.match_consistent(internal, int2, text, int4, internal, internal, internal, internal),
+    categorize.match_triconsistent(internal, int2, text, int4, internal, internal, internal),
+    categorize.preview_rule(record, text, text, numeric, numeric),
+    categorize.preview(text, text, regclass, numeric, numeric, int),
+    categorize.stats_internal(),
+    categorize.health()
+    TO categorize_reader;
+GRANT SELECT ON categorize.categories, categorize.stats, categorize.recategorize_progress
+    TO categorize_reader;
+
+GRANT EXECUTE ON FUNCTION
+    categorize.learn_correction(record, bigint),
+    categorize.learn_correction(text, text, numeric, bigint, bigint, bigint)
+    TO categorize_writer;
+GRANT EXECUTE ON PROCEDURE categorize.recategorize(regclass, name, boolean, int, name)
+    TO categorize_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.recategorize_runs TO categorize_writer;
+
+GRANT EXECUTE ON FUNCTION categorize.stats_reset() TO categorize_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.categories, categorize.patterns TO categorize_admin;
+GRANT SELECT, DELETE ON categorize.corrections TO categorize_admin;
+GRANT USAGE ON SEQUENCE categorize.categories_id_seq, categorize.patterns_id_seq TO categorize_admin;

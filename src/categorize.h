@@ -93,6 +93,20 @@ extern void catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, Tu
 /* Read an expense from the value arguments merchant, description, amount, user_id */
 extern void catz_expense_from_values(FunctionCallInfo fcinfo, CatzExpense *out);
 
+/*
+ * spi_guard.c: SPI as the extension's owner with search_path = pg_catalog,
+ * pg_temp; what catz_spi_finish() restores
+ */
+typedef struct CatzSpi
+{
+	int			nestlevel;
+	Oid			save_user;
+	int			save_sec_context;
+} CatzSpi;
+
+extern CatzSpi catz_spi_connect(void);
+extern void catz_spi_finish(CatzSpi spi);
+
 /* standby.c: clear errors for writes to our tables on a standby */
 extern void catz_standby_install_hook(void);
 

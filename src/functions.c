@@ -275,6 +275,7 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 static char **
 category_names(const CatzResult *res)
 {
+	CatzSpi		spi_level;
 	char	  **names = palloc0(sizeof(char *) * (res->ncandidates ? res->ncandidates : 1));
 	Datum	   *ids;
 	ArrayType  *arr;
@@ -292,8 +293,7 @@ category_names(const CatzResult *res)
 	arr = construct_array(ids, res->ncandidates, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE);
 	args[0] = PointerGetDatum(arr);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	if (SPI_execute_with_args("SELECT id, name FROM categorize.categories WHERE id = ANY ($1)",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "categorize: could not read category names");
@@ -309,7 +309,7 @@ category_names(const CatzResult *res)
 			if (res->candidates[j].category_id == id && name)
 				names[j] = MemoryContextStrdup(callcxt, name);
 	}
-	SPI_finish();
+	catz_spi_finish(spi_level);
 	return names;
 }
 

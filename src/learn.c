@@ -306,6 +306,7 @@ maybe_promote(const char *key, int keylen, int64 category_id)
 static void
 learn(const CatzExpense *e, int64 category_id)
 {
+	CatzSpi		spi_level;
 	CatzResult	res;
 	TopAnswer	top;
 	const char *scope;
@@ -352,12 +353,11 @@ learn(const CatzExpense *e, int64 category_id)
 	if (keylen == 0)
 		scope = "none";
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	check_category(category_id, e);
 	if (!insert_correction(e, category_id, &top, scope))
 	{
-		SPI_finish();
+		catz_spi_finish(spi_level);
 		return;					/* this correction was already made */
 	}
 	catz_stats_count_correction();
@@ -396,7 +396,7 @@ learn(const CatzExpense *e, int64 category_id)
 				count_on_pattern(top.pattern_id, false);
 		}
 	}
-	SPI_finish();
+	catz_spi_finish(spi_level);
 }
 
 /* Read and check the category argument */

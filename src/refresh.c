@@ -508,6 +508,7 @@ full_reset(void)
 static void
 refresh_local(void)
 {
+	CatzSpi		spi_level;
 	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
 	bool		ok = false;
 
@@ -515,10 +516,9 @@ refresh_local(void)
 	{
 		CatzChangeRead r = {&fetch_snap, snap, catz_own_fxid()};
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "categorize: SPI_connect failed");
+		spi_level = catz_spi_connect();
 		ok = catz_changes_read(&r, &local_sink, NULL);
-		SPI_finish();
+		catz_spi_finish(spi_level);
 	}
 	if (!ok)
 	{
@@ -538,6 +538,7 @@ refresh_local(void)
 static void
 refresh_shared_locked(CatzSharedDb *db)
 {
+	CatzSpi		spi_level;
 	uint64		seq = pg_atomic_add_fetch_u64(&db->refresh_started, 1);
 	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize shared refresh",
@@ -551,10 +552,9 @@ refresh_shared_locked(CatzSharedDb *db)
 	{
 		CatzChangeRead r = {&since, snap, catz_own_fxid()};
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "categorize: SPI_connect failed");
+		spi_level = catz_spi_connect();
 		ok = catz_changes_read(&r, &shared_sink, db);
-		SPI_finish();
+		catz_spi_finish(spi_level);
 	}
 	if (!ok)
 		catz_shared_retire_all(db);
@@ -634,6 +634,7 @@ refresh_shared(CatzSharedDb *db)
 void
 catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
 {
+	CatzSpi		spi_level;
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize catch-up",
 											  ALLOCSET_SMALL_SIZES);
 	CatzSnapshot fetch;
@@ -652,11 +653,10 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
 		r.since = &scope->base_snap;
 		r.snap = snap;
 		r.own = catz_own_fxid();
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "categorize: SPI_connect failed");
+		spi_level = catz_spi_connect();
 		if (!catz_changes_read(&r, &catch_up_sink, &c))
 			scope->needs_reload = true;
-		SPI_finish();
+		catz_spi_finish(spi_level);
 		UnregisterSnapshot(snap);
 	}
 	MemoryContextDelete(tmp);
@@ -665,6 +665,7 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
 void
 catz_refresh(void)
 {
+	CatzSpi		spi_level;
 	CatzSharedDb *db;
 
 	if (!stale)
@@ -710,10 +711,9 @@ catz_refresh(void)
 		own_rows_reload = false;
 		if (own != 0)
 		{
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "categorize: SPI_connect failed");
+			spi_level = catz_spi_connect();
 			catz_changes_read_own(own, &own_sink, NULL);
-			SPI_finish();
+			catz_spi_finish(spi_level);
 		}
 	}
 	stale = false;

@@ -495,6 +495,7 @@ new_scope_delta(MemoryContext cxt, uint32 capacity, Size *size)
 CatzScope *
 catz_scope_build(bool global, int64 owner_id)
 {
+	CatzSpi		spi_level;
 	MemoryContext cxt;
 	CatzScope  *scope;
 	Snapshot	snap;
@@ -518,8 +519,7 @@ catz_scope_build(bool global, int64 owner_id)
 		scope->temporary = true;	/* cannot tell what it holds: do not keep */
 	args[0] = Int64GetDatum(owner_id);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	if (global)
 	{
 		n = run_plan(prepare_kept(&plan_global_patterns,
@@ -549,7 +549,7 @@ catz_scope_build(bool global, int64 owner_id)
 					 args, snap);
 		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
 	}
-	SPI_finish();
+	catz_spi_finish(spi_level);
 	UnregisterSnapshot(snap);
 
 	/* The overlay and delta for what commits later are allocated on first use */

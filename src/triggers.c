@@ -114,12 +114,12 @@ catz_validate_regex(const char *pattern, int len)
 static bool
 category_owner(int64 category_id, bool *has_owner, int64 *owner)
 {
+	CatzSpi		spi_level;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(category_id)};
 	bool		found = false;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	if (SPI_execute_with_args("SELECT owner_id FROM categorize.categories WHERE id = $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "categorize: could not read a category");
@@ -132,7 +132,7 @@ category_owner(int64 category_id, bool *has_owner, int64 *owner)
 		*has_owner = !isnull;
 		*owner = isnull ? 0 : DatumGetInt64(d);
 	}
-	SPI_finish();
+	catz_spi_finish(spi_level);
 	return found;
 }
 
@@ -156,16 +156,16 @@ amount_bound(HeapTuple tup, TupleDesc desc, int attnum, double *out)
 static void
 insert_tombstone(int64 pattern_id, bool has_owner, int64 owner)
 {
+	CatzSpi		spi_level;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2] = {Int64GetDatum(pattern_id), Int64GetDatum(owner)};
 	char		nulls[2] = {' ', has_owner ? ' ' : 'n'};
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	if (SPI_execute_with_args("INSERT INTO categorize.pattern_tombstones (pattern_id, owner_id) "
 							  "VALUES ($1, $2)", 2, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "categorize: could not record a pattern change");
-	SPI_finish();
+	catz_spi_finish(spi_level);
 }
 
 /* Note a write of this transaction and tell every backend at commit */
@@ -347,12 +347,12 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 Datum
 categorize_patterns_after_delete(PG_FUNCTION_ARGS)
 {
+	CatzSpi		spi_level;
 	TriggerData *td = check_trigger(fcinfo, "patterns_after_delete", false, false);
 	uint64		i;
 	uint64		n;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "categorize: could not register the transition table");
 	if (SPI_execute("INSERT INTO categorize.pattern_tombstones (pattern_id, owner_id) "
@@ -366,7 +366,7 @@ categorize_patterns_after_delete(PG_FUNCTION_ARGS)
 		catz_xact_delete_pattern(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
 															 SPI_tuptable->tupdesc, 1, &isnull)));
 	}
-	SPI_finish();
+	catz_spi_finish(spi_level);
 	if (n > 0)
 		note_change();
 	return PointerGetDatum(NULL);
@@ -412,10 +412,10 @@ categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 Datum
 categorize_bump_reload_epoch(PG_FUNCTION_ARGS)
 {
+	CatzSpi		spi_level;
 	TriggerData *td = check_trigger(fcinfo, "bump_reload_epoch", false, false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "categorize: SPI_connect failed");
+	spi_level = catz_spi_connect();
 	if (td->tg_oldtable || td->tg_newtable)
 	{
 		/* UPDATE or DELETE: nothing to do when no row changed */
@@ -425,14 +425,14 @@ categorize_bump_reload_epoch(PG_FUNCTION_ARGS)
 			elog(ERROR, "categorize: could not read the transition table");
 		if (SPI_processed == 0)
 		{
-			SPI_finish();
+			catz_spi_finish(spi_level);
 			return PointerGetDatum(NULL);
 		}
 	}
 	if (SPI_execute("UPDATE categorize.reload_epoch SET epoch = epoch + 1, "
 					"change_xid = pg_catalog.pg_current_xact_id()", false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "categorize: could not bump the reload epoch");
-	SPI_finish();
+	catz_spi_finish(spi_level);
 	catz_own_epoch_bump();
 	note_change();
 	return PointerGetDatum(NULL);
@@ -445,6 +445,7 @@ categorize_bump_reload_epoch(PG_FUNCTION_ARGS)
 Datum
 categorize_categories_before_write(PG_FUNCTION_ARGS)
 {
+	CatzSpi		spi_level;
 	TriggerData *td = check_trigger(fcinfo, "categories_before_write", true, true);
 	TupleDesc	desc = td->tg_relation->rd_att;
 	HeapTuple	tup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
@@ -480,14 +481,13 @@ categorize_categories_before_write(PG_FUNCTION_ARGS)
 					 errmsg("category %lld cannot have category %lld as parent", (long long) self,
 							(long long) DatumGetInt64(parent)),
 					 errdetail("The category tree would contain a cycle.")));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "categorize: SPI_connect failed");
+		spi_level = catz_spi_connect();
 		if (SPI_execute_with_args("SELECT parent_id, owner_id FROM categorize.categories WHERE id = $1",
 								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "categorize: could not read a category");
 		if (SPI_processed == 0)
 		{
-			SPI_finish();
+			catz_spi_finish(spi_level);
 			break;				/* the foreign key reports a missing parent */
 		}
 		if (depth == 0)
@@ -502,7 +502,7 @@ categorize_categories_before_write(PG_FUNCTION_ARGS)
 						 errdetail("A category's parent must be shared or belong to the same user.")));
 		}
 		next = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &next_null);
-		SPI_finish();
+		catz_spi_finish(spi_level);
 		if (next_null)
 			break;
 		cur = DatumGetInt64(next);
