@@ -185,6 +185,16 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("categorize.max_corrections_per_minute",
+							"Corrections one owner may make per minute (learn_correction); 0 means no limit.",
+							"A token bucket per owner in shared memory: bursts up to the limit, refilled at the limit per minute. A superuser setting, per role or database.",
+							&catz_max_corrections_per_minute,
+							6000,
+							0, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("categorize.backend_cache_size",
 							"Memory for owners' compiled patterns kept by one session.",
 							"Least recently used owners are dropped beyond it.",

@@ -107,6 +107,12 @@ typedef struct CatzSpi
 extern CatzSpi catz_spi_connect(void);
 extern void catz_spi_finish(CatzSpi spi);
 
+/* ratelimit.c: categorize.max_corrections_per_minute, per owner */
+extern int	catz_max_corrections_per_minute;
+extern Size catz_ratelimit_shmem_size(void);
+extern void catz_ratelimit_shmem_init(void);
+extern void catz_ratelimit_take(bool has_owner, int64 owner);	/* error 53400 */
+
 /* standby.c: clear errors for writes to our tables on a standby */
 extern void catz_standby_install_hook(void);
 

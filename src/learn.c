@@ -348,6 +348,9 @@ learn(const CatzExpense *e, int64 category_id)
 	}
 	PG_END_TRY();
 
+	/* Before anything is written */
+	catz_ratelimit_take(e->has_user, e->user_id);
+
 	/* An expense without words teaches nothing: record it only */
 	key = learning_key(e, &keylen);
 	if (keylen == 0)

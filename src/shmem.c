@@ -81,6 +81,7 @@ shmem_size(void)
 	Size		size = control_size();
 
 	size = add_size(size, catz_stats_shmem_size());
+	size = add_size(size, catz_ratelimit_shmem_size());
 	size = add_size(size, hash_estimate_size(catz_max_cached_owners, sizeof(CatzOwnerEntry)));
 	size = add_size(size, hash_estimate_size(catz_max_tracked_patterns, sizeof(CatzDecisionEntry)));
 	return size;
@@ -154,6 +155,7 @@ catz_shmem_startup(void)
 
 	stats = ShmemInitStruct("categorize stats", catz_stats_shmem_size(), &found);
 	catz_stats_shmem_init(stats, found);
+	catz_ratelimit_shmem_init();
 
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(CatzOwnerKey);
