@@ -4,7 +4,11 @@
 -- meet their transactions: for each expense it takes
 -- categorize_detail(k => 3) and categorize(), and calls learn_correction()
 -- whenever the top-1 is wrong or absent, committing after every expense.
--- eval.report(dataset) and eval.reliability(dataset) summarize the results.
+-- eval.report(dataset) and eval.reliability(dataset) summarize the results;
+-- eval.check_targets(dataset) compares them with the issues' targets
+-- (eval.targets) and eval.summary(dataset) says it in one line.
+-- eval.by_decider(), eval.by_category(), eval.confusions() and
+-- eval.by_tenth() say where accuracy is lost.
 
 CREATE SCHEMA IF NOT EXISTS eval;
 
@@ -128,4 +132,157 @@ LANGUAGE sql AS $$
               FROM eval.results
              WHERE dataset = p_dataset AND predicted IS NOT NULL) s
      GROUP BY b ORDER BY b;
+$$;
+
+-- Targets of the issues, per data set: metric op threshold
+CREATE TABLE IF NOT EXISTS eval.targets (
+    dataset     text NOT NULL,
+    metric      text NOT NULL,
+    op          text NOT NULL CHECK (op IN ('>=', '>', '<=', '<')),
+    threshold   numeric NOT NULL,
+    label       text NOT NULL,
+    PRIMARY KEY (dataset, metric, op, threshold)
+);
+
+INSERT INTO eval.targets VALUES
+    ('birmingham', 'top1_accuracy', '>=', 0.70, 'online top-1 accuracy (issue 4)'),
+    ('birmingham', 'coverage', '>=', 0.45, 'coverage at the default min_confidence (issue 4)'),
+    ('birmingham', 'precision_on_coverage', '>=', 0.90, 'precision on that coverage (issue 4)'),
+    ('birmingham', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08'),
+    ('oxford', 'top1_accuracy', '>=', 0.60, 'online top-1 accuracy (issue 4)'),
+    ('oxford', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08'),
+    ('synthetic', 'top1_accuracy', '>', 0.93, 'accuracy with seeded merchant rules (issue 4)'),
+    ('synthetic', 'correction_rate', '<', 0.07, 'corrections (issue 4)'),
+    ('synthetic', 'coverage', '>', 0.75, 'business: auto-categorized share, categorize() non-NULL'),
+    ('synthetic', 'correction_rate', '<', 0.10, 'business: user corrections'),
+    ('synthetic', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08')
+ON CONFLICT DO NOTHING;
+
+-- Every figure of a data set, by name (what the targets and the summary use)
+CREATE OR REPLACE FUNCTION eval.metrics(p_dataset text)
+RETURNS TABLE (metric text, value numeric)
+LANGUAGE sql AS $$
+    WITH r AS (SELECT * FROM eval.report(p_dataset)),
+         a AS (SELECT count(*) AS n,
+                      avg((categorized AND NOT correct)::int) AS auto_wrong,
+                      avg((NOT (categorized AND correct))::int) AS user_touched
+                 FROM eval.results WHERE dataset = p_dataset),
+         c AS (SELECT max(gap) FILTER (WHERE predictions >= 100) AS max_gap,
+                      count(*) FILTER (WHERE predictions >= 100) AS deciles,
+                      count(*) FILTER (WHERE calibrated = 'yes') AS calibrated
+                 FROM eval.reliability(p_dataset))
+    SELECT m.metric, m.value
+      FROM r, a, c,
+           LATERAL (VALUES ('expenses', r.expenses::numeric),
+                           ('top1_accuracy', r.top1_accuracy),
+                           ('top3_accuracy', r.top3_accuracy),
+                           ('correction_rate', r.correction_rate),
+                           ('coverage', r.coverage),
+                           ('precision_on_coverage', r.precision_on_coverage),
+                           ('auto_wrong_rate', round(a.auto_wrong, 4)),
+                           ('user_touched_rate', round(a.user_touched, 4)),
+                           ('max_calibration_gap', coalesce(c.max_gap, 0)),
+                           ('calibrated_deciles', c.calibrated::numeric),
+                           ('deciles_with_100', c.deciles::numeric),
+                           ('expenses_per_second', r.expenses_per_second)) AS m (metric, value);
+$$;
+
+-- The targets of a data set, with the figure and whether it is met
+CREATE OR REPLACE FUNCTION eval.check_targets(p_dataset text)
+RETURNS TABLE (target text, value numeric, met text)
+LANGUAGE sql AS $$
+    SELECT format('%s %s %s: %s', t.metric, t.op, t.threshold, t.label), m.value,
+           CASE WHEN m.value IS NULL THEN '?'
+                WHEN CASE t.op WHEN '>=' THEN m.value >= t.threshold
+                               WHEN '>' THEN m.value > t.threshold
+                               WHEN '<=' THEN m.value <= t.threshold
+                               ELSE m.value < t.threshold END THEN 'yes'
+                ELSE 'NO' END
+      FROM eval.targets t LEFT JOIN eval.metrics(p_dataset) m USING (metric)
+     WHERE t.dataset = p_dataset
+     ORDER BY t.metric, t.threshold;
+$$;
+
+-- One line per data set for the end of the run
+CREATE OR REPLACE FUNCTION eval.summary(p_dataset text)
+RETURNS text
+LANGUAGE sql AS $$
+    WITH m AS (SELECT jsonb_object_agg(metric, value) AS j FROM eval.metrics(p_dataset)),
+         t AS (SELECT count(*) FILTER (WHERE met = 'yes') AS ok, count(*) AS n,
+                      string_agg(target, '; ') FILTER (WHERE met <> 'yes') AS failed
+                 FROM eval.check_targets(p_dataset))
+    SELECT format('%s: n=%s top1=%s top3=%s corrections=%s coverage=%s precision=%s '
+                  'auto_wrong=%s calib_gap=%s (%s/%s deciles ok) %s/s; targets met %s/%s%s',
+                  p_dataset, j->>'expenses', j->>'top1_accuracy', j->>'top3_accuracy',
+                  j->>'correction_rate', j->>'coverage', j->>'precision_on_coverage',
+                  j->>'auto_wrong_rate', j->>'max_calibration_gap', j->>'calibrated_deciles',
+                  j->>'deciles_with_100', j->>'expenses_per_second', t.ok, t.n,
+                  CASE WHEN t.failed IS NOT NULL THEN ' (missed: ' || t.failed || ')' ELSE '' END)
+      FROM m, t;
+$$;
+
+-- What decided the top-1: a rule (seed/manual), a learned pattern (the
+-- owner's or everyone's), the token model, or nothing
+CREATE OR REPLACE FUNCTION eval.decider(p_kind text, p_reason text)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_kind IS NULL THEN 'none'
+                WHEN p_kind = 'model' THEN 'token model'
+                ELSE CASE WHEN p_reason LIKE 'learned %' THEN 'learned ' ELSE 'rule ' END || p_kind
+                     || CASE WHEN p_reason LIKE '%''s own pattern%' THEN ' (owner)' ELSE '' END
+           END;
+$$;
+
+-- Accuracy by what decided the top-1
+CREATE OR REPLACE FUNCTION eval.by_decider(p_dataset text)
+RETURNS TABLE (decider text, expenses bigint, share numeric, top1_accuracy numeric,
+               categorized bigint, precision_on_coverage numeric)
+LANGUAGE sql AS $$
+    SELECT eval.decider(kind, reason), count(*),
+           round(count(*)::numeric / sum(count(*)) OVER (), 4),
+           round(avg(correct::int), 4),
+           count(*) FILTER (WHERE categorized),
+           round(avg(correct::int) FILTER (WHERE categorized), 4)
+      FROM eval.results WHERE dataset = p_dataset
+     GROUP BY 1 ORDER BY 2 DESC;
+$$;
+
+-- Accuracy by true category
+CREATE OR REPLACE FUNCTION eval.by_category(p_dataset text)
+RETURNS TABLE (category text, expenses bigint, top1_accuracy numeric, top3_accuracy numeric,
+               coverage numeric, precision_on_coverage numeric, share_of_corrections numeric)
+LANGUAGE sql AS $$
+    SELECT c.name, count(*), round(avg(r.correct::int), 3), round(avg(r.top3::int), 3),
+           round(avg(r.categorized::int), 3),
+           round(avg(r.correct::int) FILTER (WHERE r.categorized), 3),
+           round(count(*) FILTER (WHERE r.learned)::numeric
+                 / nullif(sum(count(*) FILTER (WHERE r.learned)) OVER (), 0), 3)
+      FROM eval.results r JOIN categorize.categories c ON c.id = r.truth
+     WHERE r.dataset = p_dataset
+     GROUP BY c.name ORDER BY count(*) DESC;
+$$;
+
+-- The most frequent mistakes: true category -> predicted category
+CREATE OR REPLACE FUNCTION eval.confusions(p_dataset text, p_limit int DEFAULT 15)
+RETURNS TABLE (truth text, predicted text, expenses bigint, auto_categorized bigint)
+LANGUAGE sql AS $$
+    SELECT t.name, coalesce(p.name, '(none)'), count(*), count(*) FILTER (WHERE r.categorized)
+      FROM eval.results r
+      JOIN categorize.categories t ON t.id = r.truth
+      LEFT JOIN categorize.categories p ON p.id = r.predicted
+     WHERE r.dataset = p_dataset AND NOT r.correct
+     GROUP BY 1, 2 ORDER BY 3 DESC LIMIT p_limit;
+$$;
+
+-- Accuracy over the stream, in tenths (does learning catch up?)
+CREATE OR REPLACE FUNCTION eval.by_tenth(p_dataset text)
+RETURNS TABLE (tenth int, expenses bigint, top1_accuracy numeric, correction_rate numeric,
+               coverage numeric, precision_on_coverage numeric)
+LANGUAGE sql AS $$
+    SELECT t, count(*), round(avg(correct::int), 3), round(avg(learned::int), 3),
+           round(avg(categorized::int), 3), round(avg(correct::int) FILTER (WHERE categorized), 3)
+      FROM (SELECT r.*, ntile(10) OVER (ORDER BY e.date, e.seq) AS t
+              FROM eval.results r JOIN eval.rows e USING (dataset, seq)
+             WHERE r.dataset = p_dataset) s
+     GROUP BY t ORDER BY t;
 $$;
