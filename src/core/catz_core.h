@@ -361,6 +361,25 @@ extern size_t catz_regex_required_literal(const char *re, size_t len,
 extern bool catz_contains_ci(const char *hay, size_t hlen,
 							 const char *needle, size_t nlen);
 
+/*
+ * The ASCII-case-folded trigrams of a text, hashed into 4096 bits: a
+ * prefilter for many literals against one text.  A literal of three bytes
+ * or more can be in the text only if all its trigrams are in the set
+ * (false positives are possible, false negatives are not).
+ */
+#define CATZ_TRIGRAM_BITS	4096
+
+typedef struct CatzTrigramSet
+{
+	uint64_t	bits[CATZ_TRIGRAM_BITS / 64];
+} CatzTrigramSet;
+
+extern void catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set);
+
+/* Whether needle (nlen >= 3) may occur in the text of set; true if shorter */
+extern bool catz_trigrams_may_contain(const CatzTrigramSet *set,
+									  const char *needle, size_t nlen);
+
 
 /* ----------------------------------------------------------------
  * Token model (model.c)

@@ -549,3 +549,43 @@ catz_contains_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 	}
 	return false;
 }
+
+/* Bit of the trigram (a, b, c), already folded */
+static inline uint32_t
+trigram_bit(unsigned char a, unsigned char b, unsigned char c)
+{
+	uint32_t	h = ((uint32_t) a * 0x9E3779B1u) ^ ((uint32_t) b * 0x85EBCA77u) ^ ((uint32_t) c * 0xC2B2AE3Du);
+
+	return (h ^ (h >> 15)) % CATZ_TRIGRAM_BITS;
+}
+
+void
+catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set)
+{
+	size_t		i;
+
+	memset(set, 0, sizeof(*set));
+	for (i = 0; i + 3 <= len; i++)
+	{
+		uint32_t	bit = trigram_bit(fold((unsigned char) text[i]), fold((unsigned char) text[i + 1]),
+									  fold((unsigned char) text[i + 2]));
+
+		set->bits[bit / 64] |= (uint64_t) 1 << (bit % 64);
+	}
+}
+
+bool
+catz_trigrams_may_contain(const CatzTrigramSet *set, const char *needle, size_t nlen)
+{
+	size_t		i;
+
+	for (i = 0; i + 3 <= nlen; i++)
+	{
+		uint32_t	bit = trigram_bit(fold((unsigned char) needle[i]), fold((unsigned char) needle[i + 1]),
+									  fold((unsigned char) needle[i + 2]));
+
+		if (!(set->bits[bit / 64] & ((uint64_t) 1 << (bit % 64))))
+			return false;
+	}
+	return true;
+}

@@ -213,6 +213,59 @@ test_contains_ci(void)
 	CHECK(catz_contains_ci("x\0y", 3, "\0Y", 2));
 }
 
+/* The trigram prefilter: never a false negative, few false positives */
+static void
+test_trigrams(void)
+{
+	static const char alphabet[] = "abcAB -1*";
+	CatzTrigramSet set;
+	char		text[64];
+	char		needle[8];
+	int			i;
+	int			positives = 0;
+	int			false_positives = 0;
+	uint64_t	x = 12345;
+
+	catz_trigrams_of("POS STARBUCKS #12", 17, &set);
+	CHECK(catz_trigrams_may_contain(&set, "starbucks", 9));
+	CHECK(catz_trigrams_may_contain(&set, "S ST", 4));
+	CHECK(!catz_trigrams_may_contain(&set, "costa", 5));
+	CHECK(catz_trigrams_may_contain(&set, "zz", 2));	/* too short to say */
+	catz_trigrams_of("", 0, &set);
+	CHECK(!catz_trigrams_may_contain(&set, "abc", 3));
+
+	for (i = 0; i < 20000; i++)
+	{
+		int			tlen;
+		int			nlen;
+		int			j;
+		bool		contains;
+		bool		may;
+
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		tlen = (int) ((x >> 33) % 40);
+		nlen = 3 + (int) ((x >> 20) % 4);
+		for (j = 0; j < tlen; j++)
+		{
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			text[j] = alphabet[(x >> 33) % (sizeof(alphabet) - 1)];
+		}
+		for (j = 0; j < nlen; j++)
+		{
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			needle[j] = alphabet[(x >> 33) % (sizeof(alphabet) - 1)];
+		}
+		catz_trigrams_of(text, tlen, &set);
+		contains = catz_contains_ci(text, tlen, needle, nlen);
+		may = catz_trigrams_may_contain(&set, needle, nlen);
+		CHECK(!contains || may);
+		positives += contains;
+		false_positives += (may && !contains);
+	}
+	CHECK(positives > 100);
+	CHECK(false_positives < positives);
+}
+
 /* Deterministic pseudo-random numbers (splitmix64) */
 static uint64_t rng_state = 0xC0FFEE;
 
@@ -275,6 +328,7 @@ main(void)
 	UNIT_RUN(test_options);
 	UNIT_RUN(test_outcap);
 	UNIT_RUN(test_contains_ci);
+	UNIT_RUN(test_trigrams);
 	UNIT_RUN(test_random_soundness);
 	UNIT_DONE("test_regex_literal");
 }
