@@ -174,11 +174,28 @@ extern void catz_engine_set_extra(const CatzSet *rule);
 /* Count a categorization decided by the top candidate (pattern hits) */
 extern void catz_engine_count_decision(const CatzResult *res);
 
-/* Commit or abort: make this transaction's decisions count, or forget them */
-extern void catz_engine_end_xact(bool commit);
+/* ----------------------------------------------------------------
+ * decisions.c: how many times each pattern was the engine's answer
+ * ----------------------------------------------------------------
+ */
+typedef struct CatzDecisions
+{
+	int64		decisions;		/* committed, since the server started */
+	int64		confirmed;		/* the pattern's confirmed value when ... */
+	int64		since;			/* ... these decisions started counting */
+} CatzDecisions;
 
-/* Extra hits (decisions) recorded in memory for a pattern */
-extern int64 catz_engine_decisions(int64 pattern_id);
+/* The committed counts of n patterns (zeros for unknown ones) */
+extern void catz_decisions_get(int n, const int64 *pattern_ids, CatzDecisions *out);
+
+/* The committed decisions of one pattern */
+extern int64 catz_decisions_of(int64 pattern_id);
+
+/* Count one decision of this transaction (pending until commit) */
+extern void catz_decisions_count(int64 pattern_id, int64 confirmed);
+
+/* Commit or abort: make this transaction's decisions count, or forget them */
+extern void catz_decisions_end_xact(bool commit);
 
 /* ----------------------------------------------------------------
  * Freshness of the compiled state (refresh.c)

@@ -76,6 +76,11 @@ typedef struct MatchState
 	CatzHit    *hits;
 	int			nhits;
 	int			maxhits;
+
+	/* The raw fields' prefilter for regex literals, made at the first regex */
+	bool		prefilter_ready;
+	bool		ascii[2];		/* merchant, description */
+	CatzTrigramSet trigrams[2];
 } MatchState;
 
 /* A compiled regex of a pattern */
@@ -90,110 +95,17 @@ typedef struct RegexEntry
 static HTAB *regex_cache = NULL;
 static MemoryContext regex_cxt = NULL;
 
-/*
- * Categorizations decided by each pattern, not yet in its hits column.
- * Decisions of the current transaction are pending until it commits, so
- * that categorize() answers the same way within a transaction (it is
- * STABLE) and a rolled-back categorization teaches nothing.
- */
-typedef struct DecisionEntry
-{
-	int64		pattern_id;
-	int64		decisions;		/* since this backend started */
-	int64		confirmed;		/* the pattern's confirmed value when ... */
-	int64		since;			/* ... these decisions started counting */
-} DecisionEntry;
-
-static HTAB *decision_counts = NULL;
-static HTAB *pending_decisions = NULL;
-
-/* A pattern_id -> count table in TopMemoryContext */
-static HTAB *
-decision_table(const char *name)
-{
-	HASHCTL		ctl;
-
-	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(DecisionEntry);
-	ctl.hcxt = TopMemoryContext;
-	return hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-}
-
-/* Add n decisions of a pattern confirmed at `confirmed` to a table */
-static void
-add_decisions(HTAB *table, int64 pattern_id, int64 confirmed, int64 n)
-{
-	bool		found;
-	DecisionEntry *d = hash_search(table, &pattern_id, HASH_ENTER, &found);
-
-	if (!found)
-	{
-		d->decisions = 0;
-		d->confirmed = confirmed;
-		d->since = 0;
-	}
-	if (d->confirmed != confirmed)
-	{
-		/* Confirmed again by a correction: the pin is back */
-		d->confirmed = confirmed;
-		d->since = 0;
-	}
-	d->decisions += n;
-	d->since += n;
-}
-
-/* The committed decision counts of a pattern (shared or this backend's) */
-static bool
-get_decisions(int64 pattern_id, DecisionEntry *out)
-{
-	DecisionEntry *d;
-
-	if (catz_shared_enabled())
-	{
-		CatzDecisionEntry e;
-
-		if (!catz_shared_decisions_get(MyDatabaseId, pattern_id, &e))
-			return false;
-		out->pattern_id = pattern_id;
-		out->decisions = e.decisions;
-		out->confirmed = e.confirmed;
-		out->since = e.since;
-		return true;
-	}
-	if (decision_counts == NULL)
-		return false;
-	d = hash_search(decision_counts, &pattern_id, HASH_FIND, NULL);
-	if (d)
-		*out = *d;
-	return d != NULL;
-}
-
-/* Decision counts of every hit's pattern, in one lookup */
-static DecisionEntry *
+/* Decision counts of every hit's pattern */
+static CatzDecisions *
 hit_decisions(CatzHit *hits, int nhits)
 {
-	DecisionEntry *d = palloc0(sizeof(DecisionEntry) * (nhits ? nhits : 1));
+	CatzDecisions *d = palloc(sizeof(CatzDecisions) * (nhits ? nhits : 1));
+	int64	   *ids = palloc(sizeof(int64) * (nhits ? nhits : 1));
 	int			i;
 
-	if (catz_shared_enabled() && nhits > 0)
-	{
-		int64	   *ids = palloc(sizeof(int64) * nhits);
-		CatzDecisionEntry *e = palloc(sizeof(CatzDecisionEntry) * nhits);
-
-		for (i = 0; i < nhits; i++)
-			ids[i] = hits[i].entry->pattern_id;
-		catz_shared_decisions_get_many(MyDatabaseId, nhits, ids, e);
-		for (i = 0; i < nhits; i++)
-		{
-			d[i].pattern_id = ids[i];
-			d[i].decisions = e[i].decisions;
-			d[i].confirmed = e[i].confirmed;
-			d[i].since = e[i].since;
-		}
-		return d;
-	}
 	for (i = 0; i < nhits; i++)
-		(void) get_decisions(hits[i].entry->pattern_id, &d[i]);
+		ids[i] = hits[i].entry->pattern_id;
+	catz_decisions_get(nhits, ids, d);
 	return d;
 }
 
@@ -204,7 +116,7 @@ hit_decisions(CatzHit *hits, int nhits)
  * hit's decision counts.
  */
 static void
-mark_pinned(CatzHit *hits, int nhits, const DecisionEntry *d)
+mark_pinned(CatzHit *hits, int nhits, const CatzDecisions *d)
 {
 	int			i;
 	int			j;
@@ -467,6 +379,17 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 	bool		checked = false;
 	int			i;
 
+	if (!ms->prefilter_ready)
+	{
+		for (i = 0; i < 2; i++)
+		{
+			ms->ascii[i] = present[i] && is_ascii(texts[i], lens[i]);
+			if (ms->ascii[i])
+				catz_trigrams_of(texts[i], lens[i], &ms->trigrams[i]);
+		}
+		ms->prefilter_ready = true;
+	}
+
 	for (i = 0; i < 2; i++)
 	{
 		uint32		matched = 0;
@@ -474,9 +397,14 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 
 		if (!present[i])
 			continue;
-		/* The cheap literal prefilter first, then owner, amount, shadowing */
-		if (litlen > 0 && is_ascii(texts[i], lens[i]) &&
-			!catz_contains_ci(texts[i], lens[i], literal, litlen))
+
+		/*
+		 * The cheap literal prefilter first (trigrams, then the literal
+		 * itself when it is short), then owner, amount, shadowing
+		 */
+		if (litlen > 0 && ms->ascii[i] &&
+			(litlen >= 3 ? !catz_trigrams_may_contain(&ms->trigrams[i], literal, litlen)
+			 : !catz_contains_ci(texts[i], lens[i], literal, litlen)))
 			continue;
 		if (!checked)
 		{
@@ -538,14 +466,6 @@ source_has_regexes(const Source *src)
 	return src->kind == SOURCE_OVERLAY || catz_set_regex_count(src->blob) > 0;
 }
 
-int64
-catz_engine_decisions(int64 pattern_id)
-{
-	DecisionEntry d;
-
-	return get_decisions(pattern_id, &d) ? d.decisions : 0;
-}
-
 void
 catz_engine_count_decision(const CatzResult *res)
 {
@@ -553,31 +473,8 @@ catz_engine_count_decision(const CatzResult *res)
 
 	if (res->ncandidates == 0 || res->candidates[0].source != CATZ_SOURCE_PATTERN)
 		return;
-	if (pending_decisions == NULL)
-		pending_decisions = decision_table("categorize pending decisions");
 	e = res->candidates[0].hit->entry;
-	add_decisions(pending_decisions, e->pattern_id, e->confirmed, 1);
-}
-
-void
-catz_engine_end_xact(bool commit)
-{
-	HASH_SEQ_STATUS status;
-	DecisionEntry *d;
-
-	if (pending_decisions == NULL || hash_get_num_entries(pending_decisions) == 0)
-		return;
-	if (commit && decision_counts == NULL && !catz_shared_enabled())
-		decision_counts = decision_table("categorize decisions");
-	hash_seq_init(&status, pending_decisions);
-	while ((d = hash_seq_search(&status)) != NULL)
-	{
-		if (commit && catz_shared_enabled())
-			catz_shared_decisions_add(MyDatabaseId, d->pattern_id, d->confirmed, d->decisions);
-		else if (commit)
-			add_decisions(decision_counts, d->pattern_id, d->confirmed, d->decisions);
-		hash_search(pending_decisions, &d->pattern_id, HASH_REMOVE, NULL);
-	}
+	catz_decisions_count(e->pattern_id, e->confirmed);
 }
 
 /* A scope as the engine reads it: backend-local, or shared and pinned */
@@ -901,7 +798,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 			regex_source(&ms, &sources[i]);
 	}
 	{
-		DecisionEntry *d = hit_decisions(ms.hits, ms.nhits);
+		CatzDecisions *d = hit_decisions(ms.hits, ms.nhits);
 
 		for (i = 0; i < ms.nhits; i++)
 			ms.hits[i].decisions = d[i].decisions;

@@ -261,7 +261,7 @@ catz_xact_callback(int event, void *arg)
 			return;
 	}
 	catz_stats_end_xact(commit);
-	catz_engine_end_xact(commit);
+	catz_decisions_end_xact(commit);
 	if (!commit)
 		catz_engine_release();	/* pins held when an error struck */
 	if (xact_wrote)
