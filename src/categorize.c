@@ -225,6 +225,16 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("categorize.decisions_save_interval",
+							"Time between saves of the pattern decision counts to disk by the categorize worker.",
+							"The counts shape confidences; a crash loses at most this much of them. 0 saves only at shutdown.",
+							&catz_decisions_save_interval_s,
+							10,
+							0, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("categorize.fold_threshold",
 							"Changed patterns or new corrections after which a compiled scope is rebuilt in the background.",
 							NULL,

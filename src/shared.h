@@ -200,6 +200,12 @@ extern void catz_shared_decisions_get_many(Oid dboid, int n, const int64 *patter
 										   CatzDecisionEntry *out);
 extern void catz_shared_decisions_add(Oid dboid, int64 pattern_id, int64 confirmed, int64 n);
 
+/* decisions_file.c: the decision counts across restarts */
+extern int	catz_decisions_save_interval_s;
+extern void catz_decisions_save(void);
+extern void catz_decisions_load(void);
+extern void catz_decisions_file_startup(bool found);
+
 /* refresh.c: shared refreshes and catching up a scope before publishing it */
 extern uint64 catz_shared_quiet_point(CatzSharedDb *db);
 extern void catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen);

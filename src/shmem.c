@@ -98,12 +98,14 @@ void
 catz_shmem_startup(void)
 {
 	bool		found;
+	bool		fresh;
 	void	   *stats;
 	HASHCTL		info;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 
 	catz_shared = ShmemInitStruct("categorize", control_size(), &found);
+	fresh = !found;
 	if (!found)
 	{
 		LWLockPadded *locks = GetNamedLWLockTranche("categorize");
@@ -168,6 +170,7 @@ catz_shmem_startup(void)
 	catz_decisions = ShmemInitHash("categorize decisions",
 								   catz_max_tracked_patterns, catz_max_tracked_patterns,
 								   &info, HASH_ELEM | HASH_BLOBS);
+	catz_decisions_file_startup(!fresh);
 
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -71,6 +71,7 @@ catz_wake_worker(void)
 static void
 worker_exit(int code, Datum arg)
 {
+	catz_decisions_save();
 	catz_shared->worker_latch = NULL;
 	pg_atomic_write_u32(&catz_shared->worker_pid, 0);
 }
@@ -150,6 +151,7 @@ void
 catz_worker_main(Datum arg)
 {
 	MemoryContext round_cxt;
+	TimestampTz last_save = GetCurrentTimestamp();
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -168,9 +170,16 @@ catz_worker_main(Datum arg)
 	for (;;)
 	{
 		MemoryContext old;
+		TimestampTz now = GetCurrentTimestamp();
 
-		pg_atomic_write_u64(&catz_shared->worker_heartbeat, (uint64) GetCurrentTimestamp());
+		pg_atomic_write_u64(&catz_shared->worker_heartbeat, (uint64) now);
 		catz_shared_evict_expired();
+		if (catz_decisions_save_interval_s > 0 &&
+			TimestampDifferenceExceeds(last_save, now, catz_decisions_save_interval_s * 1000))
+		{
+			catz_decisions_save();
+			last_save = now;
+		}
 
 		old = MemoryContextSwitchTo(round_cxt);
 		PG_TRY();
