@@ -330,6 +330,14 @@ BEGIN
             USING ERRCODE = 'undefined_column';
     END IF;
 
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = tbl AND a.attname = target_column
+                     AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+                         IN ('int4'::regtype, 'int8'::regtype, 'numeric'::regtype)) THEN
+        RAISE EXCEPTION 'column "%" must be bigint, integer or numeric to hold a category id', target_column
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+
     -- The confidence column marks the rows the engine set (auto_categorize()
     -- fills it with the category, and clears it when a user changes the
     -- category); by default it is the target's name with _id replaced by
@@ -344,6 +352,14 @@ BEGIN
                       WHERE attrelid = tbl AND attname = conf AND attnum > 0 AND NOT attisdropped) THEN
         RAISE EXCEPTION 'column "%" of relation % does not exist', conf, tbl
             USING ERRCODE = 'undefined_column';
+    END IF;
+    IF conf IS NOT NULL AND NOT EXISTS (
+           SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = tbl AND a.attname = conf
+              AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+                  IN ('float4'::regtype, 'float8'::regtype, 'numeric'::regtype)) THEN
+        RAISE EXCEPTION 'column "%" must be real, double precision or numeric to hold a confidence', conf
+            USING ERRCODE = 'datatype_mismatch';
     END IF;
     IF NOT only_uncategorized AND conf IS NULL THEN
         RAISE EXCEPTION 'cannot tell the categories the engine set from those users set in %', tbl
@@ -521,6 +537,9 @@ CREATE INDEX corrections_expense_idx ON categorize.corrections (expense_id, owne
 -- soft hyphen, bidi marks) instead of splitting words at them
 UPDATE categorize.patterns SET value = value
  WHERE kind <> 'regex' AND value_norm IS DISTINCT FROM categorize.normalize(value);
+
+-- stats_reset() writes shared state: not in a parallel worker
+ALTER FUNCTION categorize.stats_reset() PARALLEL UNSAFE;
 
 --
 -- Privileges (issue 6): three roles, nothing for PUBLIC

@@ -100,6 +100,10 @@ CALL categorize.recategorize('expenses', 'no_such_column');
 CALL categorize.recategorize('expenses', batch_size => 0);
 CALL categorize.recategorize('expenses', confidence_column => 'nope');
 CALL categorize.recategorize(NULL);
+CREATE TABLE wrong_types (id int PRIMARY KEY, merchant_name text, label text, category_id bigint,
+                          category_confidence text);
+CALL categorize.recategorize('wrong_types', 'label');
+CALL categorize.recategorize('wrong_types');
 CREATE TABLE no_confidence (id int PRIMARY KEY, merchant_name text, category_id bigint);
 CALL categorize.recategorize('no_confidence', only_uncategorized => false);
 BEGIN;
@@ -137,5 +141,5 @@ SELECT s.ctid FROM expenses s, LATERAL categorize.preview_rule(s, 'merchant', 's
  WHERE (s.merchant_name::text OPERATOR(categorize.@~) 'shell oil') AND p.matches;
 RESET enable_seqscan;
 
-DROP TABLE expenses, imported, no_confidence;
+DROP TABLE expenses, imported, no_confidence, wrong_types;
 DROP FUNCTION fail_on_34();

@@ -255,9 +255,14 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 		}
 		if (h->pinned)
 			appendStringInfoString(&buf, "; taught by the latest correction of this merchant");
-		appendStringInfo(&buf, "; %lld hits, %lld misses, reliability %.2f",
-						 (long long) (en->hits + h->decisions), (long long) en->misses,
-						 catz_pattern_reliability(en, h->decisions));
+		{
+			long long	hits = (long long) (en->hits + h->decisions);
+			long long	misses = (long long) en->misses;
+
+			appendStringInfo(&buf, "; %lld hit%s, %lld miss%s, reliability %.2f",
+							 hits, hits == 1 ? "" : "s", misses, misses == 1 ? "" : "es",
+							 catz_pattern_reliability(en, h->decisions));
+		}
 	}
 	else
 	{

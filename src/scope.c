@@ -793,7 +793,8 @@ catz_scope_put_pattern(CatzScope *scope, const CatzPatternInput *p)
 	}
 	if (st != CATZ_OK)
 		ereport(WARNING,
-				(errmsg("categorize: pattern %lld is ignored: %s",
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("categorize: pattern %lld is ignored: %s",
 						(long long) p->pattern_id, catz_status_string(st))));
 }
 

@@ -166,7 +166,7 @@ static bool
 expired(CatzSharedScope *s, TimestampTz now)
 {
 	return catz_owner_cache_ttl_s > 0 &&
-		TimestampDifferenceExceeds(s->loaded_at, now, catz_owner_cache_ttl_s * 1000);
+		now - s->loaded_at > (int64) catz_owner_cache_ttl_s * USECS_PER_SEC;
 }
 
 CatzSharedScope *
