@@ -65,6 +65,16 @@ else
     exit 1
 fi
 
+log "consistency: versions, META.json, the reference's examples"
+check() {  # check NAME COMMAND...
+    local name=$1
+    shift
+    if "$@"; then count "$name" 1 0; else count "$name" 0 1; fi
+}
+check versions ./tools/check_version.sh
+check meta.json python3 tools/check_meta.py
+check doc_examples python3 tools/doc_examples.py --check
+
 # The server refuses to run as root: run the SQL suites as postgres in a copy
 # of the tree that user owns, so the checkout itself is left as it was.
 runner=()
