@@ -362,12 +362,13 @@ extern bool catz_contains_ci(const char *hay, size_t hlen,
 							 const char *needle, size_t nlen);
 
 /*
- * The ASCII-case-folded trigrams of a text, hashed into 4096 bits: a
+ * The ASCII-case-folded trigrams of a text, hashed into 2048 bits: a
  * prefilter for many literals against one text.  A literal of three bytes
  * or more can be in the text only if all its trigrams are in the set
  * (false positives are possible, false negatives are not).
  */
-#define CATZ_TRIGRAM_BITS	4096
+#define CATZ_TRIGRAM_LOG2_BITS	11
+#define CATZ_TRIGRAM_BITS	(1 << CATZ_TRIGRAM_LOG2_BITS)
 
 typedef struct CatzTrigramSet
 {

@@ -96,14 +96,34 @@ nonzero(uint64_t h)
 	return h ? h : 1;
 }
 
-/* Compare two uint64 values for qsort */
-static int
-cmp_u64(const void *a, const void *b)
+/*
+ * Sort a few uint64 in place: Shell sort with Ciura's gaps, inline compares.
+ * A text has tens of features; qsort's indirect calls cost more than this.
+ */
+static void
+sort_u64(uint64_t *a, size_t n)
 {
-	uint64_t	x = *(const uint64_t *) a;
-	uint64_t	y = *(const uint64_t *) b;
+	static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+	size_t		g;
 
-	return (x > y) - (x < y);
+	for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++)
+	{
+		size_t		gap = gaps[g];
+		size_t		i;
+
+		for (i = gap; i < n; i++)
+		{
+			uint64_t	v = a[i];
+			size_t		j = i;
+
+			while (j >= gap && a[j - gap] > v)
+			{
+				a[j] = a[j - gap];
+				j -= gap;
+			}
+			a[j] = v;
+		}
+	}
 }
 
 /* Append a feature unless the buffer is full; returns the new count */
@@ -153,7 +173,7 @@ catz_features(const char *norm, size_t len, uint64_t *out, size_t cap)
 		size_t		w = 1;
 		size_t		i;
 
-		qsort(out, n, sizeof(uint64_t), cmp_u64);
+		sort_u64(out, n);
 		for (i = 1; i < n; i++)
 			if (out[i] != out[w - 1])
 				out[w++] = out[i];

@@ -554,9 +554,9 @@ catz_contains_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 static inline uint32_t
 trigram_bit(unsigned char a, unsigned char b, unsigned char c)
 {
-	uint32_t	h = ((uint32_t) a * 0x9E3779B1u) ^ ((uint32_t) b * 0x85EBCA77u) ^ ((uint32_t) c * 0xC2B2AE3Du);
+	uint32_t	h = (((uint32_t) a << 16) | ((uint32_t) b << 8) | c) * 0x9E3779B1u;
 
-	return (h ^ (h >> 15)) % CATZ_TRIGRAM_BITS;
+	return h >> (32 - CATZ_TRIGRAM_LOG2_BITS);
 }
 
 void
