@@ -613,3 +613,19 @@ GRANT EXECUTE ON FUNCTION categorize.stats_reset() TO categorize_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.categories, categorize.patterns TO categorize_admin;
 GRANT SELECT, DELETE ON categorize.corrections TO categorize_admin;
 GRANT USAGE ON SEQUENCE categorize.categories_id_seq, categorize.patterns_id_seq TO categorize_admin;
+
+--
+-- Change signal (issue 3): writers tell every backend that patterns,
+-- corrections or categories changed with a relcache invalidation of this
+-- table.  1.0 used categorize.patterns, which also threw away every cached
+-- plan that reads patterns (learn_correction() replanned its statements at
+-- every call); no statement reads this table, so no plan depends on it.
+--
+CREATE TABLE categorize.change_signal ();
+
+COMMENT ON TABLE categorize.change_signal IS
+'(internal) never holds rows: its relcache invalidations, sent at commit by every transaction that changed categories, patterns or corrections, tell every backend, and standbys at replay, to refresh';
+
+-- Everyone's patterns, read at every build of everyone's compiled set, by
+-- index when the owners' patterns outnumber them
+CREATE INDEX patterns_everyone_idx ON categorize.patterns (id) WHERE owner_id IS NULL AND active;

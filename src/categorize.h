@@ -227,6 +227,7 @@ typedef struct CatzRelids
 	Oid			corrections;
 	Oid			tombstones;
 	Oid			epoch;
+	Oid			signal;			/* change_signal (1.1), or InvalidOid */
 } CatzRelids;
 
 /* Tell every backend (at commit) that the compiled state changed */

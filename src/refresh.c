@@ -198,6 +198,7 @@ catz_relids(void)
 	relids.corrections = get_relname_relid("corrections", nsp);
 	relids.tombstones = get_relname_relid("pattern_tombstones", nsp);
 	relids.epoch = get_relname_relid("reload_epoch", nsp);
+	relids.signal = get_relname_relid("change_signal", nsp);	/* from 1.1 */
 	relids_valid = true;
 	return &relids;
 }
@@ -218,14 +219,17 @@ catz_relcache_callback(Datum arg, Oid relid)
 	if (!OidIsValid(relid) || !relids_valid ||
 		relid == relids.patterns || relid == relids.corrections ||
 		relid == relids.tombstones || relid == relids.epoch ||
-		relid == relids.categories)
+		relid == relids.categories || relid == relids.signal)
 		mark_stale();
 }
 
 void
 catz_signal_change(void)
 {
-	CacheInvalidateRelcacheByRelid(catz_relids()->patterns);
+	const CatzRelids *r = catz_relids();
+
+	/* The signal table: no cached plan depends on it (1.0 has none) */
+	CacheInvalidateRelcacheByRelid(OidIsValid(r->signal) ? r->signal : r->patterns);
 }
 
 void

@@ -865,14 +865,30 @@ catz_xact_overlay(bool create)
 	return xact_overlay;
 }
 
-/* Grow the transaction's pattern overlay fourfold */
+/*
+ * Grow the transaction's pattern overlay: fourfold while small, then
+ * twofold, in a huge allocation beyond 1 GB; its pool of values is capped
+ * by its uint32 size (16 million patterns of 256 bytes)
+ */
 static void
 xact_grow_overlay(CatzXactOverlay *xo)
 {
-	uint32		max = xo->max_patterns * 4;
-	Size		size = catz_overlay_size(max, max * 256);
-	CatzOverlay *bigger = catz_overlay_init(MemoryContextAllocZero(xo->cxt, size), size,
-											max, max * 256);
+	uint32		max;
+	uint32		pool;
+	Size		size;
+	CatzOverlay *bigger;
+
+	if (xo->max_patterns >= PG_UINT32_MAX / 512)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many pattern changes in one transaction"),
+				 errhint("Change patterns in transactions of a few million rows at most.")));
+	max = xo->max_patterns * (xo->max_patterns < 65536 ? 4 : 2);
+	pool = max * 256;
+	size = catz_overlay_size(max, pool);
+	bigger = catz_overlay_init(MemoryContextAllocExtended(xo->cxt, size,
+														  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO),
+							   size, max, pool);
 
 	if (bigger == NULL || catz_overlay_copy(bigger, xo->overlay) != CATZ_OK)
 		elog(ERROR, "categorize: could not grow the transaction overlay");
