@@ -12,13 +12,16 @@
  * in shared memory when the library is preloaded (shmem.c), else in this
  * backend.
  *
- * Reading the shared counts takes a shared LWLock and a dynahash lookup
- * per hit, the largest cost of a categorization after matching itself.
- * This backend keeps what it read in a small cache, valid for the rest of
- * the statement and, across statements, for DECISION_CACHE_USECS: counts
- * move slowly, and a reliability a tenth of a second old changes no
- * answer that matters.  Its own commits clear the cache, so a session
- * always sees its own decisions at once.
+ * The shared counts are behind one LWLock, and every categorization would
+ * read them (per hit) and write them (at commit): under many clients the
+ * lock, not the matching, would set the pace.  So this backend
+ *	- keeps what it read in a small cache, valid for the rest of the
+ *	  statement and, across statements, for DECISION_CACHE_USECS;
+ *	- adds its committed decisions to shared memory in batches, at a commit
+ *	  at least DECISION_FLUSH_USECS after the previous batch (and when it
+ *	  exits), and counts them on top of the shared ones until then.
+ * Counts move slowly: a reliability a tenth of a second old changes no
+ * answer that matters, and a session always sees its own decisions at once.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +30,7 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -35,6 +39,12 @@
 
 /* How long cached shared counts are used across statements */
 #define DECISION_CACHE_USECS	(100 * 1000)
+
+/* How long committed decisions wait before they go to shared memory */
+#define DECISION_FLUSH_USECS	(100 * 1000)
+
+/* ... unless this many patterns are waiting */
+#define DECISION_FLUSH_PATTERNS	4096
 
 /* Counts of one pattern, in a pattern_id -> counts table */
 typedef struct DecisionSlot
@@ -56,9 +66,12 @@ typedef struct DecisionSlot
 #include "lib/simplehash.h"
 
 static decision_table_hash *pending = NULL; /* this transaction's */
-static decision_table_hash *committed = NULL;	/* without shared memory */
+static decision_table_hash *committed = NULL;	/* without shared memory: all;
+												 * with it: not flushed yet */
 static decision_table_hash *cache = NULL;	/* shared counts read lately */
 static TimestampTz cache_statement = 0;	/* statement that filled the cache */
+static TimestampTz last_flush = 0;
+static bool exit_flush_registered = false;
 
 static decision_table_hash *
 new_table(void)
@@ -139,28 +152,43 @@ catz_decisions_get(int n, const int64 *pattern_ids, CatzDecisions *out)
 		else
 			missing[nmissing++] = pattern_ids[i];
 	}
-	if (nmissing == 0)
-		return;
-
-	read = palloc(sizeof(CatzDecisionEntry) * nmissing);
-	catz_shared_decisions_get_many(MyDatabaseId, nmissing, missing, read);
-	for (i = 0; i < nmissing; i++)
+	if (nmissing > 0)
 	{
-		bool		found;
-		DecisionSlot *s = decision_table_insert(cache, missing[i], &found);
+		read = palloc(sizeof(CatzDecisionEntry) * nmissing);
+		catz_shared_decisions_get_many(MyDatabaseId, nmissing, missing, read);
+		for (i = 0; i < nmissing; i++)
+		{
+			bool		found;
+			DecisionSlot *s = decision_table_insert(cache, missing[i], &found);
 
-		s->counts.decisions = read[i].decisions;
-		s->counts.confirmed = read[i].confirmed;
-		s->counts.since = read[i].since;
-	}
-	for (i = 0; i < n; i++)
-		if (out[i].decisions == 0 && out[i].confirmed == 0)
+			s->counts.decisions = read[i].decisions;
+			s->counts.confirmed = read[i].confirmed;
+			s->counts.since = read[i].since;
+		}
+		for (i = 0; i < n; i++)
 		{
 			DecisionSlot *s = decision_table_lookup(cache, pattern_ids[i]);
 
 			if (s)
 				out[i] = s->counts;
 		}
+	}
+
+	/* This backend's committed decisions not in shared memory yet */
+	for (i = 0; i < n && committed && committed->members > 0; i++)
+	{
+		DecisionSlot *s = decision_table_lookup(committed, pattern_ids[i]);
+
+		if (s == NULL)
+			continue;
+		if (s->counts.confirmed != out[i].confirmed)
+		{
+			out[i].confirmed = s->counts.confirmed;
+			out[i].since = 0;
+		}
+		out[i].decisions += s->counts.decisions;
+		out[i].since += s->counts.since;
+	}
 }
 
 int64
@@ -180,26 +208,79 @@ catz_decisions_count(int64 pattern_id, int64 confirmed)
 	add(pending, pattern_id, confirmed, 1);
 }
 
+/* Send this backend's committed decisions to shared memory */
+static void
+flush(void)
+{
+	decision_table_iterator it;
+	DecisionSlot *s;
+	int			n = 0;
+	int64	   *ids;
+	int64	   *confirmed;
+	int64	   *counts;
+	MemoryContext old;
+
+	if (committed == NULL || committed->members == 0 || !catz_shared_enabled())
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	ids = palloc(sizeof(int64) * committed->members);
+	confirmed = palloc(sizeof(int64) * committed->members);
+	counts = palloc(sizeof(int64) * committed->members);
+	MemoryContextSwitchTo(old);
+	decision_table_start_iterate(committed, &it);
+	while ((s = decision_table_iterate(committed, &it)) != NULL)
+	{
+		ids[n] = s->pattern_id;
+		confirmed[n] = s->counts.confirmed;
+		counts[n] = s->counts.decisions;
+		n++;
+	}
+	catz_shared_decisions_add(MyDatabaseId, n, ids, confirmed, counts);
+	pfree(ids);
+	pfree(confirmed);
+	pfree(counts);
+	decision_table_reset(committed);
+	if (cache)
+		decision_table_reset(cache);	/* the shared counts now have ours */
+	last_flush = GetCurrentTimestamp();
+}
+
+/* before_shmem_exit: what is not flushed yet would be lost (it committed) */
+static void
+flush_at_exit(int code, Datum arg)
+{
+	flush();
+}
+
 void
 catz_decisions_end_xact(bool commit)
 {
 	decision_table_iterator it;
 	DecisionSlot *s;
 
-	if (pending == NULL || pending->members == 0)
+	bool		have_pending = pending != NULL && pending->members > 0;
+
+	if (!have_pending && (committed == NULL || committed->members == 0))
 		return;
-	if (commit && committed == NULL && !catz_shared_enabled())
-		committed = new_table();
-	decision_table_start_iterate(pending, &it);
-	while ((s = decision_table_iterate(pending, &it)) != NULL)
+	if (commit && have_pending)
 	{
-		if (commit && catz_shared_enabled())
-			catz_shared_decisions_add(MyDatabaseId, s->pattern_id, s->counts.confirmed,
-									  s->counts.decisions);
-		else if (commit)
+		if (committed == NULL)
+			committed = new_table();
+		decision_table_start_iterate(pending, &it);
+		while ((s = decision_table_iterate(pending, &it)) != NULL)
 			add(committed, s->pattern_id, s->counts.confirmed, s->counts.decisions);
 	}
-	decision_table_reset(pending);
-	if (commit && cache)
-		decision_table_reset(cache);	/* see our own decisions at once */
+	if (have_pending)
+		decision_table_reset(pending);
+	if (!commit || !catz_shared_enabled() || committed == NULL)
+		return;
+
+	if (!exit_flush_registered && MyDatabaseId != InvalidOid)
+	{
+		before_shmem_exit(flush_at_exit, (Datum) 0);
+		exit_flush_registered = true;
+	}
+	if (committed->members >= DECISION_FLUSH_PATTERNS ||
+		GetCurrentTimestamp() - last_flush >= DECISION_FLUSH_USECS)
+		flush();
 }

@@ -198,7 +198,8 @@ extern const CatzModelDelta *catz_shared_delta(CatzSharedScope *scope);
 extern bool catz_shared_decisions_get(Oid dboid, int64 pattern_id, CatzDecisionEntry *out);
 extern void catz_shared_decisions_get_many(Oid dboid, int n, const int64 *pattern_ids,
 										   CatzDecisionEntry *out);
-extern void catz_shared_decisions_add(Oid dboid, int64 pattern_id, int64 confirmed, int64 n);
+extern void catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids,
+									  const int64 *confirmed, const int64 *counts);
 
 /* decisions_file.c: the decision counts across restarts */
 extern int	catz_decisions_save_interval_s;

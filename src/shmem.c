@@ -398,35 +398,41 @@ catz_shared_decisions_get(Oid dboid, int64 pattern_id, CatzDecisionEntry *out)
 }
 
 void
-catz_shared_decisions_add(Oid dboid, int64 pattern_id, int64 confirmed, int64 n)
+catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids, const int64 *confirmed,
+						  const int64 *counts)
 {
 	CatzDecisionKey key;
-	CatzDecisionEntry *e;
-	bool		found;
+	int			i;
 
 	memset(&key, 0, sizeof(key));
 	key.dboid = dboid;
-	key.pattern_id = pattern_id;
 	key.zero = 0;
 	LWLockAcquire(catz_shared->decision_lock, LW_EXCLUSIVE);
-	e = hash_search(catz_decisions, &key, HASH_ENTER_NULL, &found);
-	if (e == NULL)
-		pg_atomic_fetch_add_u64(&catz_shared->decisions_dropped, 1);
-	else
+	for (i = 0; i < n; i++)
 	{
+		CatzDecisionEntry *e;
+		bool		found;
+
+		key.pattern_id = pattern_ids[i];
+		e = hash_search(catz_decisions, &key, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+		{
+			pg_atomic_fetch_add_u64(&catz_shared->decisions_dropped, 1);
+			continue;
+		}
 		if (!found)
 		{
 			e->decisions = 0;
-			e->confirmed = confirmed;
+			e->confirmed = confirmed[i];
 			e->since = 0;
 		}
-		if (e->confirmed != confirmed)
+		if (e->confirmed != confirmed[i])
 		{
-			e->confirmed = confirmed;
+			e->confirmed = confirmed[i];
 			e->since = 0;
 		}
-		e->decisions += n;
-		e->since += n;
+		e->decisions += counts[i];
+		e->since += counts[i];
 	}
 	LWLockRelease(catz_shared->decision_lock);
 }
