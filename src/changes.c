@@ -55,14 +55,21 @@ catz_changes_forget_plans(void)
 	}
 }
 
-/* Prepare a query once, with one xid8 parameter */
+/*
+ * Prepare a query once, with xid8 parameters $1 (and $2): a generic plan,
+ * kept.  The queries ask for change_xid BETWEEN $1 AND $2 (the upper bound
+ * is no bound in practice): a one-sided range gives a generic plan a third
+ * of the table, so the plan cache would keep planning a custom plan at
+ * every call; a two-sided one is estimated selective, and the generic plan
+ * reads the change_xid index.
+ */
 static SPIPlanPtr
 prepare_xid(SPIPlanPtr *plan, const char *sql)
 {
 	if (*plan == NULL)
 	{
-		Oid			argtypes[1] = {XID8OID};
-		SPIPlanPtr	p = SPI_prepare(sql, 1, argtypes);
+		Oid			argtypes[2] = {XID8OID, XID8OID};
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
@@ -78,10 +85,11 @@ prepare_xid(SPIPlanPtr *plan, const char *sql)
 static uint64
 run_xid(SPIPlanPtr plan, uint64 xid, Snapshot snap)
 {
-	Datum		args[1];
+	Datum		args[2];
 	int			rc;
 
 	args[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(xid));
+	args[1] = FullTransactionIdGetDatum(FullTransactionIdFromU64(PG_UINT64_MAX));
 	if (snap)
 		rc = SPI_execute_snapshot(plan, args, NULL, snap, InvalidSnapshot, true, false, 0);
 	else
@@ -134,14 +142,14 @@ catz_changes_read(const CatzChangeRead *r, const CatzChangeSink *sink, void *arg
 
 	/* TRUNCATE, or corrections changed other than by insert: reload everything */
 	n = run_xid(prepare_xid(&plan_epoch,
-							"SELECT change_xid FROM categorize.reload_epoch WHERE change_xid >= $1"),
+							"SELECT change_xid FROM categorize.reload_epoch WHERE change_xid BETWEEN $1 AND $2"),
 				from, r->snap);
 	if (n > 0 && wanted(r, catz_row_xid(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)))
 		return false;
 
 	n = run_xid(prepare_xid(&plan_patterns,
 							"SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
-							"WHERE change_xid >= $1"),
+							"WHERE change_xid BETWEEN $1 AND $2"),
 				from, r->snap);
 	for (i = 0; i < n; i++)
 	{
@@ -159,7 +167,7 @@ catz_changes_read(const CatzChangeRead *r, const CatzChangeSink *sink, void *arg
 
 	n = run_xid(prepare_xid(&plan_tombstones,
 							"SELECT pattern_id, owner_id, change_xid FROM categorize.pattern_tombstones "
-							"WHERE change_xid >= $1"),
+							"WHERE change_xid BETWEEN $1 AND $2"),
 				from, r->snap);
 	for (i = 0; i < n; i++)
 	{
@@ -180,7 +188,7 @@ catz_changes_read(const CatzChangeRead *r, const CatzChangeSink *sink, void *arg
 	n = run_xid(prepare_xid(&plan_corrections,
 							"SELECT owner_id, merchant_name, description, to_category_id, change_xid "
 							"FROM categorize.corrections "
-							"WHERE change_xid >= $1 AND learn_scope <> 'none'"),
+							"WHERE change_xid BETWEEN $1 AND $2 AND learn_scope <> 'none'"),
 				from, r->snap);
 	for (i = 0; i < n; i++)
 	{

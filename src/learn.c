@@ -285,7 +285,7 @@ maybe_promote(const char *key, int keylen, int64 category_id)
 	exec(prepared(&plan_count_owners,
 				  "SELECT count(DISTINCT owner_id) FROM categorize.patterns "
 				  "WHERE source = 'learned' AND kind = 'merchant' AND value_norm = $1 "
-				  "AND category_id = $2 AND owner_id IS NOT NULL AND active",
+				  "AND category_id = $2 AND active",	/* count() skips owner_id NULL */
 				  2, types), args, NULL, false, SPI_OK_SELECT);	/* sees our upsert */
 	owners = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (owners < catz_promote_min_users)

@@ -50,6 +50,9 @@ static Size owner_bytes = 0;
 /* The transaction overlay */
 static CatzXactOverlay *xact_overlay = NULL;
 
+/* Whether a temporary scope was built since the last end of transaction */
+static bool temporary_built = false;
+
 /* Prepared queries (kept across transactions) */
 static SPIPlanPtr plan_global_patterns = NULL;
 static SPIPlanPtr plan_owner_patterns = NULL;
@@ -517,6 +520,8 @@ catz_scope_build(bool global, int64 owner_id)
 	snap = RegisterSnapshot(catz_fresh_snapshot());
 	if (!catz_snapshot_copy(snap, cxt, &scope->base_snap))
 		scope->temporary = true;	/* cannot tell what it holds: do not keep */
+	if (scope->temporary)
+		temporary_built = true;
 	args[0] = Int64GetDatum(owner_id);
 
 	spi_level = catz_spi_connect();
@@ -685,6 +690,11 @@ void
 catz_scope_drop_temporary(void)
 {
 	dlist_mutable_iter iter;
+
+	/* Most transactions built none: do not walk every cached owner */
+	if (!temporary_built)
+		return;
+	temporary_built = false;
 
 	if (global_scope && global_scope->temporary)
 	{
