@@ -321,5 +321,10 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = categorize_shmem_startup;
 
-	catz_register_worker();
+	/*
+	 * Not in the servers pg_upgrade runs: a worker connected to
+	 * worker_database would make the restore's DROP DATABASE fail.
+	 */
+	if (!IsBinaryUpgrade)
+		catz_register_worker();
 }
