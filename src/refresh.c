@@ -76,6 +76,9 @@ static bool own_rows_reload = false;
 /* The shared slot of this backend's database, once known */
 static CatzSharedDb *my_db = NULL;
 
+/* Start of the statement that last took in invalidations (read committed) */
+static TimestampTz accepted_at = 0;
+
 /* Compare two uint64 for qsort and bsearch */
 static int
 cmp_u64(const void *a, const void *b)
@@ -671,6 +674,24 @@ catz_refresh(void)
 {
 	CatzSpi		spi_level;
 	CatzSharedDb *db;
+
+	/*
+	 * Read committed: a statement sees what committed before it started.
+	 * Invalidations are processed at transaction start and when a lock is
+	 * taken, so a transaction that already holds its locks would keep
+	 * using what it compiled before other sessions' commits.  Take them in
+	 * once per statement: a read of the invalidation queue's state.
+	 */
+	if (!IsolationUsesXactSnapshot())
+	{
+		TimestampTz stmt = GetCurrentStatementStartTimestamp();
+
+		if (stmt != accepted_at)
+		{
+			accepted_at = stmt;
+			AcceptInvalidationMessages();
+		}
+	}
 
 	if (!stale)
 		return;

@@ -1,4 +1,5 @@
-# Two sessions: what one commits, the other's next call uses; what one
+# Two sessions: what one commits, the other's next call uses (also the next
+# statement of an open read committed transaction); what one
 # rolls back, nobody sees; corrections are idempotent; the trigger never
 # overwrites a category that is set.
 use strict;
@@ -32,6 +33,17 @@ is($a->query_safe(q{SELECT categorize.categorize('DAUNT BOOKS', NULL, NULL, 7)})
 	'a correction committed in session B is used by session A');
 is($a->query_safe(q{SELECT coalesce(categorize.categorize('DAUNT BOOKS', NULL, NULL, 8)::text, 'none')}),
 	'none', 'another user is not affected');
+
+# Read committed: in A's open transaction, which already compiled user 7's
+# patterns and holds its locks, the next statement uses what B committed
+$a->query_safe(q{BEGIN});
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Persephone Books', NULL, NULL, 7)::text, 'none')}),
+	'none', 'session A, in a transaction, does not know Persephone Books yet');
+$node->safe_psql('postgres',
+	q{SELECT categorize.learn_correction('Persephone Books', NULL, 15, 7, 2)});
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Persephone Books', NULL, NULL, 7)::text, 'none')}),
+	'2', 'its next statement uses the correction B committed meanwhile');
+$a->query_safe(q{COMMIT});
 
 # A pattern inserted in B is used by A; deleting it is seen too
 $node->safe_psql('postgres',
