@@ -3,7 +3,9 @@
 # standby's next call once replayed, also in a backend that stayed connected;
 # writes on the standby fail with SQLSTATE 25006; a promoted standby takes
 # writes and keeps categorizing; a standby built from a base backup taken
-# in the middle of a pattern change converges; and (measured, not asserted)
+# in the middle of a pattern change converges; a libpq multi-host connection
+# string reaches the standby with target_session_attrs=prefer-standby and the
+# primary with read-write; and (measured, not asserted)
 # categorize() throughput on the standby against the primary.
 use strict;
 use warnings;
@@ -217,6 +219,18 @@ for my $round (1, 2)
 note sprintf('pgbench categorize (2 clients, 2 x 2 s, prepared): primary %.0f tps (%s), standby %.0f tps (%s), standby/primary = %.2f',
 	$tps{primary}, join('/', @{ $rounds{primary} }), $tps{standby}, join('/', @{ $rounds{standby} }),
 	$tps{primary} ? $tps{standby} / $tps{primary} : 0);
+
+# case: the README's libpq multi-host connection strings: prefer-standby
+# categorizes on the standby, read-write learns on the primary
+my $hosts = sprintf('host=%s,%s port=%s,%s dbname=postgres',
+	$primary->host, $standby->host, $primary->port, $standby->port);
+my $starbucks = $primary->safe_psql('postgres', q{SELECT categorize.categorize('STARBUCKS #12', NULL)});
+my ($via_standby) = run_command(['psql', '-X', '-A', '-t', '-d', "$hosts target_session_attrs=prefer-standby",
+	'-c', q{SELECT pg_is_in_recovery() || ',' || categorize.categorize('STARBUCKS #12', NULL)}]);
+is($via_standby, "true,$starbucks", 'target_session_attrs=prefer-standby categorizes on the standby, as the primary would');
+my ($via_primary) = run_command(['psql', '-X', '-A', '-t', '-d', "$hosts target_session_attrs=read-write",
+	'-c', q{SELECT pg_is_in_recovery()}]);
+is($via_primary, "f", 'target_session_attrs=read-write reaches the primary, where corrections go');
 
 # case: a standby from a base backup taken while a transaction changes patterns
 my $w = $primary->background_psql('postgres');
