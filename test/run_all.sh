@@ -65,7 +65,7 @@ else
     exit 1
 fi
 
-log "consistency: versions, META.json, the reference's examples"
+log "consistency: versions, META.json, the examples of the reference and the README"
 check() {  # check NAME COMMAND...
     local name=$1
     shift
@@ -74,6 +74,7 @@ check() {  # check NAME COMMAND...
 check versions ./tools/check_version.sh
 check meta.json python3 tools/check_meta.py
 check doc_examples python3 tools/doc_examples.py --check
+check readme_walkthrough python3 tools/doc_examples.py --readme --check
 
 # The server refuses to run as root: run the SQL suites as postgres in a copy
 # of the tree that user owns, so the checkout itself is left as it was.
