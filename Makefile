@@ -18,7 +18,6 @@ REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/test/
 	--inputdir=$(srcdir)
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/categorize--%,$(wildcard sql/*.sql))))
 TAP_TESTS = 1
-PROVE_FLAGS = -I $(srcdir)/test/perl
 
 EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs regression.out log
 
@@ -26,14 +25,15 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# TAP tests live in test/t (PGXS looks in t/)
+# TAP tests live in test/t (PGXS looks in t/), the modules they share in
+# test/perl
 prove_installcheck = \
 	rm -rf '$(CURDIR)'/tmp_check && \
 	$(MKDIR_P) '$(CURDIR)'/tmp_check && \
 	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$(CURDIR):$$PATH" \
 	PGPORT='6$(DEF_PGPORT)' PG_TEST_PORT_DIR='$(CURDIR)/tmp_check' \
 	PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
-	$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+	$(PROVE) $(PG_PROVE_FLAGS) -I test/perl $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
 
 .PHONY: unit fuzz test demo bench eval
 

@@ -10,6 +10,7 @@ use Cwd;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use CategorizeSample;
 
 my $old = PostgreSQL::Test::Cluster->new('old');
 my $new = PostgreSQL::Test::Cluster->new('new');
@@ -21,19 +22,8 @@ for my $node ($old, $new)
 
 $old->start;
 $old->safe_psql('postgres', q{CREATE DATABASE app});
+$old->safe_psql('app', $sample_sql);
 $old->safe_psql('app', q{
-	CREATE EXTENSION categorize;
-	INSERT INTO categorize.categories (name) VALUES ('Coffee'), ('Books');
-	INSERT INTO categorize.categories (name, parent_id, owner_id)
-	    SELECT 'Rare books', id, 7 FROM categorize.categories WHERE name = 'Books';
-	INSERT INTO categorize.patterns (category_id, kind, value, amount_max)
-	    SELECT id, 'merchant', 'starbucks', 100 FROM categorize.categories WHERE name = 'Coffee';
-	INSERT INTO categorize.patterns (category_id, kind, value)
-	    SELECT id, 'regex', '^waterstones\s' FROM categorize.categories WHERE name = 'Books';
-	SELECT categorize.learn_correction('Daunt Books', NULL, 12, 7,
-	    (SELECT id FROM categorize.categories WHERE name = 'Rare books'), 55);
-	SELECT categorize.learn_correction('Foyles', NULL, 9, NULL,
-	    (SELECT id FROM categorize.categories WHERE name = 'Books'));
 	CREATE TABLE expenses_table (id bigint PRIMARY KEY, user_id bigint, merchant_name text,
 	    description text, amount numeric, category_id bigint, category_confidence real);
 	INSERT INTO expenses_table (id, user_id, merchant_name, description, amount) VALUES
@@ -44,12 +34,7 @@ $old->safe_psql('app', q{SET client_min_messages = warning;
 	CALL categorize.recategorize('expenses_table', batch_size => 2)});
 
 # Everything that must come through unchanged, sequences included
-my $snapshot = q{
-	SELECT (SELECT string_agg(format('%s|%s|%s|%s', id, name, parent_id, owner_id), ';' ORDER BY id) FROM categorize.categories)
-	    || ' / ' ||
-	    (SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s|%s', id, category_id, kind, value, amount_max, owner_id, source, hits), ';' ORDER BY id) FROM categorize.patterns)
-	    || ' / ' ||
-	    (SELECT string_agg(format('%s|%s|%s|%s|%s|%s', id, owner_id, expense_id, merchant_name, amount, to_category_id), ';' ORDER BY id) FROM categorize.corrections)
+my $snapshot = $sample_snapshot . q{
 	    || ' / ' ||
 	    (SELECT format('%s,%s,%s,%s', c.last_value, p.last_value, r.last_value, s.last_value)
 	       FROM categorize.categories_id_seq c, categorize.patterns_id_seq p,
@@ -60,12 +45,7 @@ my $snapshot = q{
 	    (SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s', relid::regclass, target_column, key_column,
 	        next_key, rows_done, rows_changed, finished_at IS NOT NULL), ';') FROM categorize.recategorize_runs)
 };
-my $answers = q{
-	SELECT categorize.categorize('STARBUCKS', NULL, 5) || ',' ||
-	       categorize.categorize('Daunt Books', NULL, NULL, 7) || ',' ||
-	       categorize.categorize(NULL, 'Waterstones Piccadilly') || ',' ||
-	       categorize.categorize('Foyles', NULL)
-};
+my $answers = $sample_answers . q{ || ',' || categorize.categorize('Foyles', NULL)};
 my $before = $old->safe_psql('app', $snapshot);
 my $answers_before = $old->safe_psql('app', $answers);
 note("before the upgrade: $before; answers $answers_before");
