@@ -38,12 +38,37 @@ typedef struct PreviewRule
 	CatzSet    *set;			/* NULL: the rule matches nothing */
 } PreviewRule;
 
-/* What preview_rule() keeps in fn_extra */
+/* What preview_rule() and categorize_confidence() keep in fn_extra */
 typedef struct PreviewCache
 {
-	PreviewRule *rule;
+	PreviewRule *rule;			/* preview_rule() only */
 	void	   *layout;			/* of the expense rows (expense.c) */
+	TupleDesc	result;			/* of the result rows, blessed */
 } PreviewCache;
+
+/*
+ * The call site's cache, made at its first call: the result type is looked
+ * up once, not for every row
+ */
+static PreviewCache *
+call_cache(FunctionCallInfo fcinfo)
+{
+	PreviewCache *cache = fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		TupleDesc	desc;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		cache = palloc0(sizeof(PreviewCache));
+		cache->result = BlessTupleDesc(CreateTupleDescCopy(desc));
+		fcinfo->flinfo->fn_extra = cache;
+		MemoryContextSwitchTo(old);
+	}
+	return cache;
+}
 
 /* Parse a pattern kind */
 static uint8
@@ -180,22 +205,16 @@ run_rule(const CatzSet *set, const CatzExpense *e, bool *matches, bool *decides)
 Datum
 categorize_preview_rule(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 	CatzExpense e;
-	PreviewCache *cache = fcinfo->flinfo->fn_extra;
+	PreviewCache *cache = call_cache(fcinfo);
 	PreviewRule *rule;
 	bool		matches = false;
 	bool		decides = false;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	if (cache == NULL)
-		cache = fcinfo->flinfo->fn_extra =
-			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PreviewCache));
 	rule = rule_of_call(fcinfo, cache);
 	if (rule->set != NULL)
 	{
@@ -204,7 +223,7 @@ categorize_preview_rule(PG_FUNCTION_ARGS)
 	}
 	values[0] = BoolGetDatum(matches);
 	values[1] = BoolGetDatum(decides);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->result, values, nulls)));
 }
 
 /*
@@ -217,18 +236,16 @@ Datum
 categorize_categorize_confidence(PG_FUNCTION_ARGS)
 {
 	CatzExpense e;
-	TupleDesc	desc;
+	PreviewCache *cache = call_cache(fcinfo);
 	Datum		values[2];
 	bool		nulls[2] = {true, true};
 	double		confidence = 0;
 	int64		category;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 	if (catz_enabled)
 	{
 		catz_warn_not_preloaded();
-		catz_expense_from_record(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), &e);
+		catz_expense_from_record_cached(fcinfo, &cache->layout, PG_GETARG_HEAPTUPLEHEADER(0), &e);
 		category = catz_categorize_counted(&e, &confidence, false);
 		if (category >= 0)
 		{
@@ -237,5 +254,5 @@ categorize_categorize_confidence(PG_FUNCTION_ARGS)
 			nulls[0] = nulls[1] = false;
 		}
 	}
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(cache->result, values, nulls)));
 }
