@@ -6,8 +6,9 @@
 # error but retried serialization failures; categorize.stats counts
 # exactly the categorize() calls and the corrections pgbench reports per
 # script (from its per-transaction log); the shared cache stays within
-# categorize.shared_cache_size all along and the server's shared memory
-# does not grow.
+# categorize.shared_cache_size all along (health never critical; when the
+# full cache refused an allocation, health says so as a warning) and the
+# server's shared memory does not grow.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -105,7 +106,7 @@ my $bench = IPC::Run::start(
 		'-h', $node->host, '-p', $node->port, 'postgres'
 	],
 	'>', \$out, '2>', \$err);
-my ($samples, $max_bytes, $budget_warnings) = (0, 0, 0);
+my ($samples, $max_bytes, $budget_critical) = (0, 0, 0);
 while ($bench->pumpable)
 {
 	$bench->pump_nb;
@@ -116,7 +117,7 @@ while ($bench->pumpable)
 		 WHERE h.check_name = 'cache_within_budget'});
 	$samples++;
 	$max_bytes = $bytes if $bytes > $max_bytes;
-	$budget_warnings++ if $budget ne 'ok';
+	$budget_critical++ if $budget eq 'critical';
 }
 my $finished = $bench->finish;
 my $elapsed = time - $started;
@@ -173,18 +174,25 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM categorize.corrections') -
 # Shared memory within budget, and no growth
 cmp_ok($samples, '>', 0, "the cache was sampled during the run ($samples samples)");
 cmp_ok($max_bytes, '<=', $limit, "the shared cache stayed within its budget (at most $max_bytes of $limit bytes)");
-is($budget_warnings, 0, 'health reported the cache within budget at every sample');
+is($budget_critical, 0, 'health never reported more bytes in use than the cache holds');
 my ($bytes_after) = $node->safe_psql('postgres', 'SELECT cache_bytes FROM categorize.stats');
 cmp_ok($bytes_after, '<=', $limit, "the shared cache is within its budget after the run ($bytes_after bytes)");
 is($node->safe_psql('postgres', $shmem_sql), $shmem_before,
 	"the server's shared memory allocations did not change ($shmem_before)");
 my $health = $node->safe_psql('postgres',
 	q{SELECT string_agg(check_name || '=' || status, ' ' ORDER BY check_name) FROM categorize.health()});
-like($health, qr/cache_within_budget=ok compiled_set_current=ok .*library_preloaded=ok worker_alive=ok/,
+like($health, qr/compiled_set_current=ok .*library_preloaded=ok worker_alive=ok/,
 	"health after the run: $health");
 
-note 'cache after the run: ' . $node->safe_psql('postgres',
-	q{SELECT detail FROM categorize.health() WHERE check_name = 'cache_within_budget'});
+# The cache can fill up at this load (1000 owners, hundreds of corrections a
+# second, rebuilds of their scopes): an allocation it refuses is served by
+# the session's own engine, and health must say so, as a warning
+my ($budget_status, $budget_detail) = split /\|/, $node->safe_psql('postgres',
+	q{SELECT status, detail FROM categorize.health() WHERE check_name = 'cache_within_budget'});
+my ($refused) = $budget_detail =~ /(\d+) allocations refused/;
+note "cache after the run: $budget_detail";
+is($budget_status, ($refused // 0) > 0 ? 'warning' : 'ok',
+	'cache_within_budget says whether allocations were refused (' . ($refused // '?') . ' refused)');
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal|PANIC|server process .* exited with exit code/, 'no server process crashed');
