@@ -19,6 +19,7 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "executor/spi.h"
 #include "catz_core.h"
 #include "fmgr.h"
 #include "utils/snapshot.h"
@@ -106,6 +107,8 @@ typedef struct CatzSpi
 
 extern CatzSpi catz_spi_connect(void);
 extern void catz_spi_finish(CatzSpi spi);
+extern SPIPlanPtr catz_spi_prepare_kept(SPIPlanPtr *plan, const char *sql, int nargs,
+										Oid *argtypes, int cursor_options);
 
 /* ratelimit.c: categorize.max_corrections_per_minute, per owner */
 extern int	catz_max_corrections_per_minute;

@@ -66,19 +66,9 @@ catz_changes_forget_plans(void)
 static SPIPlanPtr
 prepare_xid(SPIPlanPtr *plan, const char *sql)
 {
-	if (*plan == NULL)
-	{
-		Oid			argtypes[2] = {XID8OID, XID8OID};
-		SPIPlanPtr	p = SPI_prepare_cursor(sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	Oid			argtypes[2] = {XID8OID, XID8OID};
 
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = p;
-	}
-	return *plan;
+	return catz_spi_prepare_kept(plan, sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /* Run a prepared query with xid as its parameter, under snap (or the current one) */

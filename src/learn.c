@@ -55,18 +55,7 @@ static SPIPlanPtr plan_latest_nobody = NULL;
 static SPIPlanPtr
 prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
 {
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = p;
-	}
-	return *plan;
+	return catz_spi_prepare_kept(plan, sql, nargs, types, 0);
 }
 
 /* Execute a prepared statement and check its result code */

@@ -155,18 +155,7 @@ catz_doc_features(const char *merchant, int mlen,
 static SPIPlanPtr
 prepare_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 {
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = p;
-	}
-	return *plan;
+	return catz_spi_prepare_kept(plan, sql, nargs, argtypes, 0);
 }
 
 /* Forget prepared queries (the tables may have been recreated) */

@@ -78,3 +78,25 @@ catz_spi_finish(CatzSpi spi)
 	SetUserIdAndSecContext(spi.save_user, spi.save_sec_context);
 	SPI_finish();
 }
+
+/*
+ * Prepare a query once per backend and keep it (*plan caches it);
+ * cursor_options as for SPI_prepare_cursor(), 0 for none
+ */
+SPIPlanPtr
+catz_spi_prepare_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+					  int cursor_options)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*plan = p;
+	}
+	return *plan;
+}
