@@ -458,6 +458,21 @@ maybe_request_fold(CatzSharedScope *s)
 	}
 }
 
+/*
+ * Put a grown copy (dp, size bytes) in place of the blob in *slot (old_size
+ * bytes, none if invalid), and account for the difference
+ */
+static void
+replace_grown(CatzSharedScope *s, dsa_pointer *slot, dsa_pointer dp, Size size, Size old_size)
+{
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
+	s->bytes += size - old_size;
+	if (DsaPointerIsValid(*slot))
+		dsa_free(catz_area(), *slot);
+	*slot = dp;
+}
+
 /* Grow a scope's overlay fourfold in the area; false if it cannot grow */
 static bool
 grow_overlay(CatzSharedScope *s)
@@ -481,12 +496,7 @@ grow_overlay(CatzSharedScope *s)
 		dsa_free(catz_area(), dp);
 		return false;
 	}
-	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
-	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
-	s->bytes += size - old_size;
-	if (!first)
-		dsa_free(catz_area(), s->overlay);
-	s->overlay = dp;
+	replace_grown(s, &s->overlay, dp, size, old_size);
 	s->overlay_capacity = capacity;
 	return true;
 }
@@ -514,12 +524,7 @@ grow_delta(CatzSharedScope *s)
 		dsa_free(catz_area(), dp);
 		return false;
 	}
-	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
-	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
-	s->bytes += size - old_size;
-	if (!first)
-		dsa_free(catz_area(), s->delta);
-	s->delta = dp;
+	replace_grown(s, &s->delta, dp, size, old_size);
 	s->delta_capacity = capacity;
 	return true;
 }
