@@ -142,7 +142,11 @@ my @errors = $err =~ /got an error in command \d+ \(SQL\) of script \d+; ERROR: 
 my @other = grep { !/^could not serialize access/ } @errors;
 is(scalar(@other), 0, 'every error was a serialization failure (' . scalar(@errors) . ' errors)')
   or diag join("\n", @other[0 .. ($#other < 9 ? $#other : 9)]);
-is(scalar(@errors), $retries // 0, 'every error was retried');
+# ... except one a client may meet as the run's time is up: pgbench neither
+# retries nor counts that transaction (at most one a client)
+my $unretried = scalar(@errors) - ($retries // 0);
+ok($unretried >= 0 && $unretried <= $clients,
+	"every error was retried, but for at most one a client at the end of the run ($unretried)");
 
 # Transactions per script from the per-transaction log (its per-script
 # summary is not exact with several threads)
