@@ -29,6 +29,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -147,6 +148,23 @@ worker_round(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/* The work of one wake-up: heartbeat, evictions, saves, and a round */
+static void
+worker_iteration(TimestampTz *last_save)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	pg_atomic_write_u64(&catz_shared->worker_heartbeat, (uint64) now);
+	catz_shared_evict_expired();
+	if (catz_decisions_save_interval_s > 0 &&
+		TimestampDifferenceExceeds(*last_save, now, catz_decisions_save_interval_s * 1000))
+	{
+		catz_decisions_save();
+		*last_save = now;
+	}
+	worker_round();
+}
+
 void
 catz_worker_main(Datum arg)
 {
@@ -169,30 +187,28 @@ catz_worker_main(Datum arg)
 									  ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		MemoryContext old;
-		TimestampTz now = GetCurrentTimestamp();
+		MemoryContext old = MemoryContextSwitchTo(round_cxt);
 
-		pg_atomic_write_u64(&catz_shared->worker_heartbeat, (uint64) now);
-		catz_shared_evict_expired();
-		if (catz_decisions_save_interval_s > 0 &&
-			TimestampDifferenceExceeds(last_save, now, catz_decisions_save_interval_s * 1000))
-		{
-			catz_decisions_save();
-			last_save = now;
-		}
-
-		old = MemoryContextSwitchTo(round_cxt);
+		/*
+		 * Everything a round does runs under this handler, so that an error
+		 * anywhere in it (a cancel, a failed save, an out-of-memory) is
+		 * reported and the worker goes on serving: uncaught, it would be
+		 * promoted to FATAL and the worker would exit.
+		 */
 		PG_TRY();
 		{
-			worker_round();
+			worker_iteration(&last_save);
 		}
 		PG_CATCH();
 		{
-			/* Report, clean up, and keep serving */
+			HOLD_INTERRUPTS();
 			EmitErrorReport();
 			FlushErrorState();
 			AbortCurrentTransaction();
+			LWLockReleaseAll();
 			catz_engine_release();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			RESUME_INTERRUPTS();
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(old);
@@ -201,6 +217,13 @@ catz_worker_main(Datum arg)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 WORKER_NAP_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+
+		/*
+		 * A cancel that arrives while no round runs has nothing to cancel:
+		 * like an idle backend, forget it (a round under way is canceled by
+		 * the CHECK_FOR_INTERRUPTS of the work itself)
+		 */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
