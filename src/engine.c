@@ -711,30 +711,39 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	catz_engine_release();
 	if (db && !db->disabled)
 	{
-		/* pin first (pinning may build and run SQL), lock afterwards */
+		/*
+		 * Pin first (pinning may build and run SQL), lock afterwards; a pin
+		 * is in held[] at once, so an error in the next build releases it
+		 */
 		gs = shared_scope(db, true, 0);
+		if (gs)
+			held[nheld++] = gs;
 		if (gs && e->has_user)
 			os = shared_scope(db, false, e->user_id);
+		if (os)
+			held[nheld++] = os;
 	}
+
+	/*
+	 * Local scopes are loaded (SQL, maybe a long compilation) before any
+	 * shared scope is locked: no LWLock is held while a build runs, so it
+	 * can be canceled and never stalls a writer of the shared scope
+	 */
+	if (!gs)
+		*global = local_view(catz_scope_global());
+	if (e->has_user && !os)
+		*owner = local_view(catz_scope_owner(e->user_id, true));
 	if (gs)
 	{
-		held[nheld++] = gs;
 		LWLockAcquire(&gs->lock, LW_SHARED);
 		*global = shared_view(gs);
 	}
-	else
-		*global = local_view(catz_scope_global());
-	if (!e->has_user)
-		return false;
 	if (os)
 	{
-		held[nheld++] = os;
 		LWLockAcquire(&os->lock, LW_SHARED);
 		*owner = shared_view(os);
 	}
-	else
-		*owner = local_view(catz_scope_owner(e->user_id, true));
-	return true;
+	return e->has_user;
 }
 
 void
