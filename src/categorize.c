@@ -33,6 +33,7 @@ int			catz_learning = CATZ_LEARNING_ON;
 int			catz_backend_cache_kb = 65536;
 int			catz_rollout_percent = 100;
 bool		catz_recategorizing = false;
+int			catz_test_build_lock = 0;
 int			catz_shared_cache_kb = 131072;
 int			catz_owner_cache_ttl_s = 3600;
 int			catz_max_cached_owners = 65536;
@@ -258,6 +259,21 @@ _PG_init(void)
 							 PGC_USERSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL,
 							 NULL, NULL, NULL);
+
+	/*
+	 * For the crash and cancel tests: holds every build at a known point
+	 * (see test_pause_after_build in scope.c).  Not for users: hidden from
+	 * SHOW ALL and the sample file.
+	 */
+	DefineCustomIntVariable("categorize.test_build_lock",
+							"Testing aid: an advisory lock key every compilation of patterns waits for before it is published; 0 is off.",
+							"A session holding pg_advisory_lock(key) holds every build of its database once compiled, so a test can act on a build under way.",
+							&catz_test_build_lock,
+							0,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 
 	catz_standby_install_hook();
 	CacheRegisterRelcacheCallback(catz_relcache_callback, (Datum) 0);

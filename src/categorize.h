@@ -42,6 +42,7 @@ extern int	catz_learning;
 extern int	catz_backend_cache_kb;
 extern int	catz_rollout_percent;
 extern bool catz_recategorizing;
+extern int	catz_test_build_lock;
 
 /* True when the library was loaded by shared_preload_libraries */
 extern bool catz_preloaded;

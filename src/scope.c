@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "access/htup_details.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -481,6 +482,44 @@ new_scope_delta(MemoryContext cxt, uint32 capacity, Size *size)
 }
 
 /*
+ * Testing aid (categorize.test_build_lock): when the key is not 0, wait for
+ * a shared advisory lock on it once a scope is compiled and before anything
+ * is published, then let go at once.  A session holding
+ * pg_advisory_lock(key) thereby holds every build of its database at that
+ * point, so a test can cancel, time out or kill a build that is certainly
+ * under way, whatever the machine's speed.  The wait is an ordinary lock
+ * wait: pg_locks and pg_stat_activity show it, a cancel or statement_timeout
+ * ends it.
+ */
+static void
+test_pause_after_build(void)
+{
+	LOCKTAG		tag;
+
+	if (catz_test_build_lock == 0)
+		return;
+	/* a lock wait with interrupts held could not be canceled: say so */
+	if (InterruptHoldoffCount > 0 || CritSectionCount > 0)
+		elog(ERROR, "categorize: a scope was built with interrupts held");
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, (uint32) catz_test_build_lock, 1);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+	LockRelease(&tag, ShareLock, false);
+}
+
+/* Error context of a build: whose patterns were being compiled */
+static void
+build_error_context(void *arg)
+{
+	CatzScope  *scope = (CatzScope *) arg;
+
+	if (scope->global)
+		errcontext("categorize: compiling everyone's patterns");
+	else
+		errcontext("categorize: compiling the patterns of owner " INT64_FORMAT,
+				   scope->owner_id);
+}
+
+/*
  * Build a scope: its patterns and corrections at a fresh snapshot, in a new
  * memory context under engine memory (free it with catz_scope_free)
  */
@@ -494,6 +533,7 @@ catz_scope_build(bool global, int64 owner_id)
 	Datum		args[1];
 	Oid			argtypes[1] = {INT8OID};
 	uint64		n;
+	ErrorContextCallback errcallback;
 
 	(void) catz_relids();		/* make sure the tables exist */
 
@@ -505,6 +545,11 @@ catz_scope_build(bool global, int64 owner_id)
 	scope->cxt = cxt;
 	scope->temporary = catz_xact_wrote();
 	scope->loaded_at = GetCurrentTimestamp();
+
+	errcallback.callback = build_error_context;
+	errcallback.arg = scope;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 
 	snap = RegisterSnapshot(catz_fresh_snapshot());
 	if (!catz_snapshot_copy(snap, cxt, &scope->base_snap))
@@ -547,6 +592,9 @@ catz_scope_build(bool global, int64 owner_id)
 	UnregisterSnapshot(snap);
 
 	/* The overlay and delta for what commits later are allocated on first use */
+
+	test_pause_after_build();
+	error_context_stack = errcallback.previous;
 
 	scope->build_us = (double) TimestampDifferenceMilliseconds(scope->loaded_at, GetCurrentTimestamp()) * 1000.0;
 
