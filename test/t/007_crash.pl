@@ -7,6 +7,12 @@
 # was killed, every committed correction and learned pattern is there and
 # nothing uncommitted is, categorize() answers as before the fault, and
 # categorize.health() reports what happened.
+#
+# Nothing here races against the machine's speed: a build under way is held
+# at a known point (categorize.test_build_lock: every build waits for a
+# shared advisory lock once compiled and before it publishes) while a test
+# session holds that lock, and the test acts once pg_locks shows the build
+# waiting there.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -14,11 +20,15 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 
+# The advisory lock key that holds builds (categorize.test_build_lock)
+my $build_lock = 7007;
+
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'categorize'
 categorize.decisions_save_interval = 1
+categorize.test_build_lock = $build_lock
 max_connections = 40
 restart_after_crash = on
 });
@@ -26,10 +36,6 @@ $node->start;
 
 # ---------------------------------------------------------------------------
 # Helpers
-
-# Processes held with SIGSTOP, resumed whatever happens so that the server
-# can always be stopped
-my %stopped;
 
 # The answers for every row of the table probes, as "n:category ..."; run in
 # a rolled-back transaction so that probing teaches nothing (decision
@@ -115,7 +121,6 @@ sub crash_restart
 	my $offset = -s $node->logfile;
 
 	ok(kill('KILL', $pid), "SIGKILL sent to $what (pid $pid)");
-	delete $stopped{$pid};
 	$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
 	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
 	ok($node->poll_query_until('postgres', 'SELECT 1', '1'),
@@ -136,38 +141,33 @@ sub where_is
 	return @frames ? join(' < ', @frames) : 'no categorize frame';
 }
 
-# Stop the worker while it sleeps between rounds (holding no lock)
-sub stop_worker_idle
+# A session of database $db holding every build there at its pause point
+sub hold_builds
 {
-	my ($pid) = @_;
-	for (1 .. 200)
-	{
-		pause($pid);
-		return 1 if $node->safe_psql('postgres', qq{
-			SELECT state = 'idle' AND wait_event = 'Extension' FROM pg_stat_activity WHERE pid = $pid}) eq 't';
-		resume($pid);
-		select(undef, undef, undef, 0.05);
-	}
-	return 0;
+	my ($db) = @_;
+	my $h = $node->background_psql($db);
+	$h->query_safe("SELECT pg_advisory_lock($build_lock)");
+	return $h;
 }
 
-sub pause
+# Let the held builds go on
+sub release_builds
 {
-	my ($pid) = @_;
-	$stopped{$pid} = 1;
-	return kill('STOP', $pid);
+	my ($h) = @_;
+	$h->query_safe("SELECT pg_advisory_unlock($build_lock)");
+	$h->quit;
+	return;
 }
 
-sub resume
+# Wait until process $pid is held at the pause point: it has compiled a
+# scope and has not published it
+sub wait_held_build
 {
 	my ($pid) = @_;
-	delete $stopped{$pid};
-	return kill('CONT', $pid);
-}
-
-END
-{
-	kill('CONT', $_) for keys %stopped;
+	return $node->poll_query_until('postgres', qq{
+		SELECT EXISTS (SELECT 1 FROM pg_locks
+		                WHERE locktype = 'advisory' AND classid = 0 AND objid = $build_lock
+		                  AND objsubid = 1 AND NOT granted AND pid = $pid)});
 }
 
 # A background session whose server process is about to die
@@ -230,28 +230,6 @@ $node->safe_psql('postgres', q{
 	INSERT INTO probes SELECT 200 + o, 'Late Cafe ' || o, NULL, 6, o FROM generate_series(11, 15) o;
 	INSERT INTO probes SELECT 300 + g, 'Bulk Merchant ' || w(g * 397), NULL, 1, NULL FROM generate_series(1, 40) g;
 
-	-- The pid of a server process of the given type (and database) that has
-	-- been running its current statement for at least min_ms, or NULL after
-	-- a minute
-	CREATE FUNCTION await_busy(btype text, dbname text, pattern text, min_ms int) RETURNS int
-	LANGUAGE plpgsql AS $$
-	DECLARE
-	    p int;
-	BEGIN
-	    FOR i IN 1..12000 LOOP
-	        PERFORM pg_stat_clear_snapshot();
-	        SELECT a.pid INTO p FROM pg_stat_activity a
-	         WHERE a.backend_type = btype AND a.datname = dbname AND a.state = 'active'
-	           AND a.pid <> pg_backend_pid() AND a.query LIKE pattern
-	           AND clock_timestamp() - a.query_start >= min_ms * interval '1 ms'
-	         LIMIT 1;
-	        IF p IS NOT NULL THEN
-	            RETURN p;
-	        END IF;
-	        PERFORM pg_sleep(0.005);
-	    END LOOP;
-	    RETURN NULL;
-	END $$;
 });
 
 # A second database: the worker serves only categorize.worker_database
@@ -379,8 +357,8 @@ is($node->safe_psql('postgres', q{SELECT categorize.categorize('Phantom Books', 
 # of everyone's patterns after 20k patterns were inserted in one commit
 my $wpid = worker_pid();
 ok($wpid, "the worker runs (pid $wpid)");
-# Hold the worker still, so that it starts the rebuild when we watch
-ok(stop_worker_idle($wpid), 'the worker is held between two rounds');
+probe('postgres');    # every scope the probes need is compiled and shared
+my $hold = hold_builds('postgres');
 $node->safe_psql('postgres', q{
 	INSERT INTO categorize.patterns (category_id, kind, value)
 	    SELECT 1 + g % 5, 'merchant', 'bulk merchant ' || w(g) FROM generate_series(1, 20000) g});
@@ -388,22 +366,16 @@ my $gen_before = $node->safe_psql('postgres', 'SELECT generation FROM categorize
 # This call applies the insert to the shared overlay and asks for a rebuild
 is($node->safe_psql('postgres', q{SELECT categorize.categorize('Bulk Merchant ' || w(397), NULL)}),
 	1 + 397 % 5, 'the inserted patterns are used at once');
+ok(wait_held_build($wpid), 'the worker is rebuilding: compiled, held before it publishes');
 like(health_detail('postgres', 'learning_backlog'), qr/\d+ changes in everyone's overlay, 1 scopes waiting for a fold/,
 	'health reports the rebuild asked for');
 $before = probe('postgres');
 $rows_before = $node->safe_psql('postgres', $rows_sql);
-resume($wpid);
-my $busy = $node->safe_psql('postgres',
-	q{SELECT await_busy('categorize worker', 'postgres', 'categorize worker%', 150)});
-is($busy, $wpid, 'the worker has been rebuilding for 150 ms');
-pause($wpid);
 is($node->safe_psql('postgres', 'SELECT generation FROM categorize.stats'), $gen_before,
 	'the new generation is not published yet');
-like(health_detail('postgres', 'learning_backlog'), qr/1 scopes waiting for a fold/,
-	'the old generation still waits for its rebuild');
 note 'the worker is in: ' . where_is($wpid);
-pause($wpid);
 crash_restart($wpid, 'the worker in the middle of a rebuild');
+reap($hold);
 
 is($node->safe_psql('postgres', $rows_sql), $rows_before,
 	'after the crash: the 20k committed patterns and everything else are there');
@@ -423,32 +395,35 @@ is(health('postgres'),
 # case: SIGKILL of a backend while it compiles everyone's patterns of a
 # database the worker does not serve (nothing compiled there since the
 # restart: the first call builds)
+$hold = hold_builds('other');
 my $sx = $node->background_psql('other');
 my $xpid = $sx->query_safe('SELECT pg_backend_pid()');
 $sx->{stdin} .= "SELECT categorize.categorize('item f', NULL);\n";
 $sx->{run}->pump_nb;
-$busy = $node->safe_psql('postgres',
-	q{SELECT await_busy('client backend', 'other', '%categorize.categorize%', 100)});
-is($busy, $xpid, 'the backend has been compiling for 100 ms');
-pause($xpid);
+ok(wait_held_build($xpid), 'the backend is compiling everyone\'s patterns: compiled, held before it publishes');
 like(health_detail('other', 'compiled_set_current'), qr/^ok: (nothing compiled|everyone's patterns are compiled at the next call)/,
 	'nothing is published in that database yet');
 note 'the backend is in: ' . where_is($xpid);
-pause($xpid);
 crash_restart($xpid, 'a backend compiling everyone\'s patterns');
 reap($sx);
+reap($hold);
 is(probe('other'), $other_before, 'after the crash: that database gives the same answers');
 
 # ---------------------------------------------------------------------------
 # case: statement_timeout interrupts a backend's build: an error, nothing
-# half-published, the next call builds and answers right
+# half-published, the next call builds and answers right.  The build is
+# held, so the statement cannot end before its timeout; the error's context
+# shows that the timeout struck inside the build.
 $node->restart;    # nothing compiled anywhere
+$hold = hold_builds('other');
 my ($out, $err) = ('', '');
 $node->psql('other', q{
-	SET statement_timeout = '50ms';
+	SET statement_timeout = '2s';
 	SELECT categorize.categorize('item f', NULL);
 }, stdout => \$out, stderr => \$err);
 like($err, qr/canceling statement due to statement timeout/, 'statement_timeout interrupts the build');
+like($err, qr/CONTEXT:  categorize: compiling everyone's patterns/, 'the timeout struck inside the build');
+release_builds($hold);
 is($node->safe_psql('other', 'SELECT generation FROM categorize.stats'), '0',
 	'the interrupted build published nothing');
 unlike(health('other'), qr/critical/, 'health has nothing critical after the interrupted build');
@@ -464,16 +439,16 @@ $node->safe_psql('other', q{
 	INSERT INTO categorize.patterns (category_id, kind, value)
 	    SELECT 1 + g % 7, 'merchant', 'itembulk ' || w(g) FROM generate_series(1, 20000) g});
 $gen_before = $node->safe_psql('other', 'SELECT generation FROM categorize.stats');
+$hold = hold_builds('other');
 my $sy = $node->background_psql('other', on_error_stop => 0);
 my $ypid = $sy->query_safe('SELECT pg_backend_pid()');
 $sy->{stdin} .= "SELECT categorize.categorize('itembulk " . w(499) . "', NULL);\n";
 $sy->{run}->pump_nb;
-$busy = $node->safe_psql('postgres',
-	q{SELECT await_busy('client backend', 'other', '%categorize.categorize%', 150)});
-is($busy, $ypid, 'the backend has been refreshing and rebuilding for 150 ms');
+ok(wait_held_build($ypid), 'the backend is rebuilding: compiled, held before it publishes');
 is($node->safe_psql('postgres', "SELECT pg_cancel_backend($ypid)"), 't', 'pg_cancel_backend() sent');
 my ($yout, $yerr) = $sy->query('SELECT 1');
 like($sy->{stderr}, qr/canceling statement due to user request/, 'the call was canceled');
+release_builds($hold);
 is($node->safe_psql('other', 'SELECT generation FROM categorize.stats'), $gen_before,
 	'the canceled rebuild published nothing');
 like(health_detail('other', 'compiled_set_current'), qr/^ok: generation $gen_before,/,
@@ -498,21 +473,20 @@ $wpid = worker_pid();
 $node->safe_psql('postgres', 'SELECT categorize.categorize(\'starbucks\', NULL)');
 ok($node->poll_query_until('postgres', q{SELECT generation >= 1 FROM categorize.stats}),
 	'everyone\'s patterns are compiled');
-ok(stop_worker_idle($wpid), 'the worker is held between two rounds');
+probe('postgres');    # every scope the probes need is compiled and shared
+$before = probe('postgres');
+$hold = hold_builds('postgres');
 $node->safe_psql('postgres', q{
 	INSERT INTO categorize.patterns (category_id, kind, value)
 	    SELECT 1 + g % 5, 'merchant', 'second batch ' || w(g) FROM generate_series(1, 20000) g});
 $gen_before = $node->safe_psql('postgres', 'SELECT generation FROM categorize.stats');
 is($node->safe_psql('postgres', q{SELECT categorize.categorize('second batch ' || w(12), NULL)}), 1 + 12 % 5,
 	'the second batch is used at once');
-$before = probe('postgres');
 my $offset = -s $node->logfile;
-resume($wpid);
-$busy = $node->safe_psql('postgres',
-	q{SELECT await_busy('categorize worker', 'postgres', 'categorize worker%', 150)});
-is($busy, $wpid, 'the worker has been rebuilding for 150 ms');
+ok(wait_held_build($wpid), 'the worker is rebuilding: compiled, held before it publishes');
 is($node->safe_psql('postgres', "SELECT pg_cancel_backend($wpid)"), 't', 'pg_cancel_backend() sent to the worker');
 $node->wait_for_log(qr/\[$wpid\].*ERROR:  canceling statement due to user request/, $offset);
+release_builds($hold);
 ok($node->poll_query_until('postgres', qq{
 	SELECT s.generation > $gen_before AND h.detail LIKE '%0 scopes waiting for a fold%'
 	  FROM categorize.stats s, categorize.health() h WHERE h.check_name = 'learning_backlog'}),
@@ -523,6 +497,27 @@ unlike(slurp_file($node->logfile, $offset), qr/terminated by signal|reinitializi
 is(probe('postgres'), $before, 'answers are the same after the canceled rebuild');
 like(health_detail('postgres', 'worker_alive'), qr/^ok: worker pid $wpid /,
 	'health reports the same worker alive');
+
+# ---------------------------------------------------------------------------
+# case: a cancel that reaches the worker between two rounds has nothing to
+# cancel: the worker forgets it and goes on (an error raised there would be
+# fatal to it).  It saves the decision counts every second here: two saves
+# a second apart after the cancel show that it kept running.
+ok($node->poll_query_until('postgres', qq{
+	SELECT state = 'idle' AND wait_event = 'Extension' FROM pg_stat_activity WHERE pid = $wpid}),
+	'the worker waits between two rounds');
+$offset = -s $node->logfile;
+my $canceled_at = $node->safe_psql('postgres', 'SELECT clock_timestamp()');
+is($node->safe_psql('postgres', "SELECT pg_cancel_backend($wpid)"), 't', 'pg_cancel_backend() sent to the idle worker');
+ok($node->poll_query_until('postgres', qq{
+	SELECT modification >= '$canceled_at'::timestamptz + interval '2 s'
+	  FROM pg_stat_file('pg_stat/categorize_decisions.stat', true)}),
+	'the worker went on with its rounds after the cancel');
+is(worker_pid(), $wpid, 'the worker canceled between rounds is still the same process');
+unlike(slurp_file($node->logfile, $offset), qr/FATAL|terminated by signal|exited with exit code/,
+	'canceling the idle worker ended nothing');
+like(health_detail('postgres', 'worker_alive'), qr/^ok: worker pid $wpid /,
+	'health reports the same worker alive after the idle cancel');
 
 # ---------------------------------------------------------------------------
 # case: the worker alone killed with SIGKILL: everything restarts, serving
