@@ -1,6 +1,8 @@
 # 16 pgbench clients categorize while another client inserts and deletes
 # patterns: zero errors, and categorize.stats counts exactly the
 # transactions pgbench reports (counters are atomics, no lost updates).
+# Each client runs a fixed number of transactions (-t), so that no count
+# depends on when a time limit strikes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -8,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 
-my $seconds = $ENV{CATEGORIZE_STRESS_SECONDS} || 60;
+my $per_client = $ENV{CATEGORIZE_STRESS_TRANSACTIONS} || 3000;
 
 my $node = PostgreSQL::Test::Cluster->new('stress');
 $node->init;
@@ -45,19 +47,21 @@ SELECT categorize.learn_correction('merchant ' || :g, NULL, 5, :g % 50, 1 + :g %
 
 my @conn = ('-h', $node->host, '-p', $node->port, 'postgres');
 my ($rout, $rerr, $wout, $werr) = ('', '', '', '');
-my $r = IPC::Run::start(['pgbench', '-n', '-M', 'prepared', '-c', '16', '-j', '2', '-T', $seconds,
+my $r = IPC::Run::start(['pgbench', '-n', '-M', 'prepared', '-c', '16', '-j', '2', '-t', $per_client,
 	'-f', $reader, @conn], '>', \$rout, '2>', \$rerr);
-my $w = IPC::Run::start(['pgbench', '-n', '-c', '1', '-T', $seconds, '--max-tries', '10',
+my $w = IPC::Run::start(['pgbench', '-n', '-c', '1', '-t', $per_client, '--max-tries', '100',
 	'-f', $writer, @conn], '>', \$wout, '2>', \$werr);
 ok($r->finish, 'the categorizing clients exit cleanly');
 ok($w->finish, 'the writing client exits cleanly');
 my ($processed) = $rout =~ /number of transactions actually processed: (\d+)/;
 my ($failed) = $rout =~ /number of failed transactions: (\d+)/;
-ok(defined $processed && $processed > 0, "pgbench categorized (" . ($processed // 'none') . " transactions)");
+is($processed, 16 * $per_client, "pgbench categorized (" . ($processed // 'none') . " transactions)");
 is($failed // 0, 0, 'no categorize transaction failed');
 unlike($rerr, qr/ERROR|FATAL|PANIC/, 'no error from the categorizing clients');
 my ($written) = $wout =~ /number of transactions actually processed: (\d+)/;
-ok(defined $written && $written > 0, "patterns were inserted and deleted meanwhile (" . ($written // 'none') . " transactions)");
+my ($wfailed) = $wout =~ /number of failed transactions: (\d+)/;
+is($written, $per_client, "patterns were inserted and deleted meanwhile (" . ($written // 'none') . " transactions)");
+is($wfailed // 0, 0, 'no writing transaction failed');
 
 my $calls = $node->safe_psql('postgres', q{SELECT calls FROM categorize.stats});
 is($calls, $processed, "categorize.stats.calls equals the transactions pgbench reports ($calls)");
