@@ -13,7 +13,8 @@
 #     (the pg_regress inputs must not ship), and that it depends on
 #     postgresql-15;
 #  3. in a private mount namespace, unpacks a Debian 12 (bookworm) root made
-#     with debootstrap from deb.debian.org (cached as a tarball, see below),
+#     with debootstrap from the archive this machine's apt uses (cached as
+#     a tarball, see below),
 #     installs postgresql-15 in it with apt, then the package with
 #     `apt-get install ./postgresql-15-categorize_*.deb`;
 #  4. starts a cluster inside the root as the postgres user with
@@ -36,8 +37,11 @@
 #   REFRESH_ROOT=1    run debootstrap again even when the tarball is there
 #                     (it is also redone when older than 30 days)
 #   NO_ROOT_CACHE=1   neither read nor write the cache
-#   DEBIAN_MIRROR     default http://deb.debian.org/debian
-#   SECURITY_MIRROR   default http://deb.debian.org/debian-security
+#   DEBIAN_MIRROR     default: the archive apt uses here for bookworm (read
+#                     with `apt-get indextargets` from the machine's own
+#                     sources, so it works wherever apt works)
+#   SECURITY_MIRROR   default: the archive apt uses here for bookworm-security
+#                     (none: the root gets no security source)
 #   FROM_HEAD=1       build the last commit instead of the work tree
 #   KEEP_WORK=1       keep the temporary directory (build log, root) for
 #                     inspection
@@ -51,9 +55,15 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 PGV=15
 ROOT_CACHE=${ROOT_CACHE:-/var/cache/categorize-package-root}
-DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 SUITE=bookworm
+
+# The archive this machine's apt takes suite $1 from, as its sources name it
+apt_mirror() {
+    apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' 2>/dev/null |
+        awk -v suite="$1" '$1 == suite { sub(/\/$/, "", $2); print $2; exit }'
+}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-$(apt_mirror $SUITE)}
+SECURITY_MIRROR=${SECURITY_MIRROR-$(apt_mirror $SUITE-security)}
 root_tarball=$ROOT_CACHE/$SUITE-minbase.tar.gz
 
 # The second half of the script runs here, inside `unshare --mount`
@@ -315,6 +325,11 @@ if [ "${NO_ROOT_CACHE:-0}" != 1 ] && [ "${REFRESH_ROOT:-0}" != 1 ] && [ -f "$roo
 fi
 if [ $fresh = 1 ]; then
     rm -rf --one-file-system "$root" && mkdir -p "$root"
+    if [ -z "$DEBIAN_MIRROR" ]; then
+        echo "no apt source of this machine serves $SUITE: set DEBIAN_MIRROR to a Debian archive"
+        echo "package: 0 passed, 1 failed"
+        exit 1
+    fi
     echo "debootstrap --variant=minbase $SUITE from $DEBIAN_MIRROR"
     debootstrap --variant=minbase "$SUITE" "$root" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1
     rc=$?
@@ -323,8 +338,9 @@ if [ $fresh = 1 ]; then
         cat >"$root/etc/apt/sources.list" <<EOF
 deb $DEBIAN_MIRROR $SUITE main
 deb $DEBIAN_MIRROR $SUITE-updates main
-deb $SECURITY_MIRROR $SUITE-security main
 EOF
+        [ -n "$SECURITY_MIRROR" ] &&
+            echo "deb $SECURITY_MIRROR $SUITE-security main" >>"$root/etc/apt/sources.list"
         # no service may start in the root (it shares the host's network)
         printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
         chmod 755 "$root/usr/sbin/policy-rc.d"
