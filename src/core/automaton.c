@@ -54,6 +54,7 @@
  *-------------------------------------------------------------------------
  */
 #include "catz_core.h"
+#include "core_util.h"
 
 #include <string.h>
 
@@ -68,7 +69,7 @@
  */
 #define SET_HASH_SEED	UINT64_C(0x63617467)
 
-#define SET_ALIGN		8		/* alignment of every section, in bytes */
+#define SET_ALIGN		CATZ_BLOB_ALIGN
 #define MIN_SLOTS		16		/* smallest dictionary table */
 #define MAX_SLOTS		(UINT32_C(1) << 30)
 #define NO_WORD			UINT32_MAX	/* word id of a word not in the set */
@@ -239,13 +240,6 @@ typedef struct Builder
  * ----------------------------------------------------------------
  */
 
-/* Round up to the section alignment */
-static inline uint64_t
-align_up(uint64_t n)
-{
-	return (n + SET_ALIGN - 1) & ~(uint64_t) (SET_ALIGN - 1);
-}
-
 /*
  * Compute the section offsets and the total size implied by the counts in
  * hdr.  Returns false if the blob would exceed CATZ_MAX_BLOB_BYTES.
@@ -254,7 +248,7 @@ static bool
 set_layout(const SetHeader *hdr, uint32_t off[NUM_SECTIONS], uint64_t *total)
 {
 	uint64_t	size[NUM_SECTIONS];
-	uint64_t	pos = align_up(sizeof(SetHeader));
+	uint64_t	pos = catz_align_up(sizeof(SetHeader));
 
 	size[SEC_ENTRIES] = (uint64_t) hdr->nentries * sizeof(CatzEntry);
 	size[SEC_REGEX] = (uint64_t) hdr->nregex * sizeof(RegexRef);
@@ -272,7 +266,7 @@ set_layout(const SetHeader *hdr, uint32_t off[NUM_SECTIONS], uint64_t *total)
 		if (pos > CATZ_MAX_BLOB_BYTES)
 			return false;
 		off[i] = (uint32_t) pos;
-		pos = align_up(pos + size[i]);
+		pos = catz_align_up(pos + size[i]);
 	}
 	*total = pos;
 	return pos <= CATZ_MAX_BLOB_BYTES;
@@ -634,20 +628,6 @@ collect_words(Builder *b)
 	return CATZ_OK;
 }
 
-/* Number of bits needed to represent n */
-static inline unsigned
-bit_width(uint64_t n)
-{
-	unsigned	bits = 0;
-
-	while (n != 0)
-	{
-		bits++;
-		n >>= 1;
-	}
-	return bits;
-}
-
 /* Sort n items on the low bits of their key (stable LSD radix sort) */
 static SortItem *
 radix_sort(SortItem *items, SortItem *tmp, size_t n, unsigned bits)
@@ -688,7 +668,7 @@ static CatzStatus
 build_trie(Builder *b)
 {
 	const CatzAllocator *a = b->alloc;
-	unsigned	wbits = bit_width(b->nwords > 0 ? b->nwords - 1 : 0);
+	unsigned	wbits = catz_bit_width(b->nwords > 0 ? b->nwords - 1 : 0);
 	uint64_t	wmask = (UINT64_C(1) << wbits) - 1;
 	uint32_t	nactive = b->nkeywords;
 	uint32_t	lvl_lo = 0;		/* states of the last level built */
@@ -713,7 +693,7 @@ build_trie(Builder *b)
 
 	for (unsigned d = 1; nactive > 0; d++)
 	{
-		unsigned	pbits = bit_width(lvl_hi - lvl_lo - 1);
+		unsigned	pbits = catz_bit_width(lvl_hi - lvl_lo - 1);
 		SortItem   *sorted;
 		uint32_t	next = b->nstates;
 		uint32_t	parent_cur = lvl_lo;
@@ -1192,18 +1172,6 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
 	return (const char *) v.base + v.regex[i].literal_off;
 }
 
-/* Count the words of text[pos..len) */
-static uint32_t
-count_words(const char *text, size_t len, size_t pos, uint32_t nwords)
-{
-	const char *word;
-	size_t		wlen;
-
-	while (nwords < UINT32_MAX && catz_next_word(text, len, &pos, &word, &wlen))
-		nwords++;
-	return nwords;
-}
-
 /*
  * Look up a batch of words.  The lookups are independent of each other and
  * of the automaton, so they are done in rounds, each round prefetching
@@ -1306,7 +1274,7 @@ catz_set_match(const CatzSet *set, const char *text, size_t len,
 				for (uint32_t i = st[t].out_start; i < st[t + 1].out_start; i++)
 				{
 					if (!fn(arg, v.out[i], nwords - v.depth[t], nwords))
-						return count_words(text, len, pos,
+						return catz_count_words(text, len, pos,
 										   nwords + (batch.n - 1 - j));
 				}
 			}

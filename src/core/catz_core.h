@@ -146,6 +146,18 @@ catz_next_word(const char *text, size_t len, size_t *pos,
 	return true;
 }
 
+/* nwords plus the number of words of normalized text[pos..len) */
+static inline uint32_t
+catz_count_words(const char *text, size_t len, size_t pos, uint32_t nwords)
+{
+	const char *word;
+	size_t		wlen;
+
+	while (nwords < UINT32_MAX && catz_next_word(text, len, &pos, &word, &wlen))
+		nwords++;
+	return nwords;
+}
+
 /* ----------------------------------------------------------------
  * Hashing (hash.c)
  * ----------------------------------------------------------------

@@ -86,12 +86,13 @@
  *-------------------------------------------------------------------------
  */
 #include "catz_core.h"
+#include "core_util.h"
 
 #include <string.h>
 
 #define OV_MAGIC		0x564F5A43u /* "CZOV" as stored on little-endian */
 #define OV_VERSION		1
-#define OV_ALIGN		8		/* alignment of every section, in bytes */
+#define OV_ALIGN		CATZ_BLOB_ALIGN
 
 /* Fixed seeds: hashes are part of the stored format */
 #define WORD_SEED		UINT64_C(0x6F7665726C6179)	/* "overlay" */
@@ -213,13 +214,6 @@ typedef struct SpanWindow
  * ----------------------------------------------------------------
  */
 
-/* Round up to the section alignment */
-static inline uint64_t
-align_up(uint64_t n)
-{
-	return (n + OV_ALIGN - 1) & ~(uint64_t) (OV_ALIGN - 1);
-}
-
 /* Smallest power of two >= n (n >= 1) */
 static inline uint64_t
 pow2_at_least(uint64_t n)
@@ -242,7 +236,7 @@ overlay_layout(uint32_t max_patterns, uint32_t pool_bytes,
 {
 	uint64_t	nslots = pow2_at_least(2 * (uint64_t) max_patterns);
 	uint64_t	size[NUM_SECTIONS];
-	uint64_t	pos = align_up(sizeof(OverlayHeader));
+	uint64_t	pos = catz_align_up(sizeof(OverlayHeader));
 
 	if (max_patterns == 0)
 		return false;
@@ -258,7 +252,7 @@ overlay_layout(uint32_t max_patterns, uint32_t pool_bytes,
 		if (pos > CATZ_MAX_BLOB_BYTES)
 			return false;
 		hdr->section_off[i] = (uint32_t) pos;
-		pos = align_up(pos + size[i]);
+		pos = catz_align_up(pos + size[i]);
 	}
 	if (pos > CATZ_MAX_BLOB_BYTES)
 		return false;
@@ -403,20 +397,6 @@ catz_overlay_init(void *blob, size_t size, uint32_t max_patterns,
 	return (CatzOverlay *) blob;
 }
 
-/* Number of bits needed to represent mask: 0 for 0 */
-static inline uint32_t
-bit_width(uint64_t mask)
-{
-	uint32_t	n = 0;
-
-	while (mask != 0)
-	{
-		n++;
-		mask >>= 1;
-	}
-	return n;
-}
-
 /* Check the header, the layout it implies and its counters */
 static bool
 check_header(const void *blob, size_t size)
@@ -443,7 +423,7 @@ check_header(const void *blob, size_t size)
 		hdr->pool_used > hdr->pool_bytes)
 		return false;
 	return hdr->max_words <= CATZ_MAX_PATTERN_WORDS &&
-		hdr->max_words == bit_width(hdr->length_mask);
+		hdr->max_words == catz_bit_width(hdr->length_mask);
 }
 
 /*
@@ -990,18 +970,6 @@ catz_overlay_tombstone(const CatzOverlay *ov, uint32_t i)
  * ----------------------------------------------------------------
  */
 
-/* Count the words of text[pos..len), continuing from nwords */
-static uint32_t
-count_words(const char *text, size_t len, size_t pos, uint32_t nwords)
-{
-	const char *word;
-	size_t		wlen;
-
-	while (nwords < UINT32_MAX && catz_next_word(text, len, &pos, &word, &wlen))
-		nwords++;
-	return nwords;
-}
-
 /*
  * Do the last k words of the text (ending at word end_word - 1) equal the
  * canonical value?  The caller has checked the length.
@@ -1089,7 +1057,7 @@ catz_overlay_match(const CatzOverlay *ov, const char *text, size_t len,
 	if (max_words > CATZ_MAX_PATTERN_WORDS)
 		max_words = CATZ_MAX_PATTERN_WORDS; /* impossible in a valid blob */
 	if (max_words == 0 || v.hdr->live == 0)
-		return count_words(text, len, 0, 0);
+		return catz_count_words(text, len, 0, 0);
 
 	w.nspans = 0;
 
@@ -1130,7 +1098,7 @@ catz_overlay_match(const CatzOverlay *ov, const char *text, size_t len,
 				w.bytes[k] > CATZ_MAX_PATTERN_BYTES)
 				continue;
 			if (!probe_span(&v, &w, nwords, k, fn, arg))
-				return count_words(text, len, pos, nwords);
+				return catz_count_words(text, len, pos, nwords);
 		}
 	}
 	return nwords;
