@@ -6,9 +6,24 @@ EXTENSION = categorize
 MODULE_big = categorize
 DATA = $(wildcard sql/categorize--*.sql)
 
-CORE_SRCS = $(wildcard src/core/*.c)
-GLUE_SRCS = $(wildcard src/*.c)
-OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+# The glue in layers, top to bottom; each calls only the layers below it
+# (tools/check_layers.py checks that), over the pure-C core
+OBJS = \
+	src/api/module.o src/api/functions.o src/api/learn.o src/api/preview.o \
+	src/api/health.o src/api/match_ops.o src/api/change_tracking.o \
+	src/api/auto_categorize.o \
+	src/worker/worker.o \
+	src/engine/engine.o src/engine/decide.o \
+	src/refresh/refresh.o src/refresh/changes.o src/refresh/serve.o \
+	src/refresh/standby.o \
+	src/store/scope.o src/store/shared_scope.o src/store/blob.o \
+	src/shmem/segment.o src/shmem/stats.o src/shmem/ratelimit.o \
+	src/shmem/decisions.o src/shmem/decisions_file.o \
+	src/base/errors.o src/base/xact_state.o src/base/expense.o \
+	src/base/rows.o src/base/text.o src/base/spi_guard.o \
+	src/core/automaton.o src/core/hash.o src/core/model.o src/core/normalize.o \
+	src/core/overlay.o src/core/regex_literal.o src/core/score.o \
+	src/core/status.o src/core/unicode_tables.o
 
 PG_CPPFLAGS = -I$(srcdir)/src -I$(srcdir)/src/core
 PG_CFLAGS = -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
@@ -56,7 +71,7 @@ bench:
 	./bench/run
 
 # PGXS tracks no header dependencies: every object depends on every header
-$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/core/*.h)
+$(OBJS): $(wildcard $(srcdir)/src/*/*.h)
 
 # The two halves of installcheck, for test/run_all.sh
 .PHONY: installcheck-regress installcheck-tap

@@ -552,7 +552,7 @@ ALTER FUNCTION categorize.stats_reset() PARALLEL UNSAFE;
 --                      corrections, reset the stats
 --
 -- The functions read and write the tables as the extension's owner (see
--- src/spi_guard.c), so the roles need no privilege on the tables behind
+-- src/base/spi_guard.c), so the roles need no privilege on the tables behind
 -- them.  Roles belong to the cluster: they are created once and stay after
 -- DROP EXTENSION.
 

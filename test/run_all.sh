@@ -65,7 +65,7 @@ else
     exit 1
 fi
 
-log "consistency: versions, META.json, the examples of the reference and the README"
+log "consistency: versions, META.json, the examples of the reference and the README, the layers of src/"
 check() {  # check NAME COMMAND...
     local name=$1
     shift
@@ -75,6 +75,7 @@ check versions ./tools/check_version.sh
 check meta.json python3 tools/check_meta.py
 check doc_examples python3 tools/doc_examples.py --check
 check readme_walkthrough python3 tools/doc_examples.py --readme --check
+check layers python3 tools/check_layers.py --quiet
 
 # The server refuses to run as root: run the SQL suites as postgres in a copy
 # of the tree that user owns, so the checkout itself is left as it was.

@@ -1,0 +1,181 @@
+/*-------------------------------------------------------------------------
+ *
+ * health.c
+ *	  categorize.health(): one row per check, status ok, warning or
+ *	  critical, and a detail that says what to do.
+ *
+ * Checks: library_preloaded, compiled_set_current, cache_within_budget,
+ * worker_alive, learning_backlog.  Everything is read from shared memory
+ * without blocking anyone (the control lock is taken SHARED briefly).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "engine/engine.h"
+#include "store/store.h"
+#include "worker/worker.h"
+
+PG_FUNCTION_INFO_V1(categorize_health);
+
+/* Seconds without a heartbeat after which the worker counts as dead */
+#define WORKER_STALE_SECS	30
+
+/* Add one check's row */
+static void
+report(ReturnSetInfo *rsinfo, const char *check, const char *status, const char *detail)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	values[0] = CStringGetTextDatum(check);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = CStringGetTextDatum(detail);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* Overlay patterns and delta documents waiting to be folded, and scopes asking */
+static void
+backlog(CatzSharedDb *db, uint64 *pending, uint64 *asking)
+{
+	CatzSharedScope *g = catz_shared_pin_global(db);
+	HASH_SEQ_STATUS status;
+	CatzOwnerEntry *e;
+
+	*pending = 0;
+	*asking = 0;
+	if (g)
+	{
+		const CatzOverlay *ov = catz_shared_overlay(g);
+
+		*pending += (ov ? catz_overlay_used(ov) : 0) + catz_model_delta_docs(catz_shared_delta(g));
+		*asking += g->fold_requested;
+		catz_shared_unpin(g);
+	}
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	hash_seq_init(&status, catz_owner_index);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		CatzSharedScope *s = DsaPointerIsValid(e->scope)
+			? dsa_get_address(catz_area(), e->scope) : NULL;
+
+		if (s && e->key.dboid == db->dboid && s->fold_requested)
+			(*asking)++;
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+/* categorize.health() */
+Datum
+categorize_health(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CatzSharedDb *db;
+	char		buf[512];
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (!catz_shared_enabled())
+	{
+		report(rsinfo, "library_preloaded", "warning",
+			   "categorize is not in shared_preload_libraries: each session compiles its own copy of the patterns and keeps its own statistics; add it and restart the server");
+		report(rsinfo, "compiled_set_current", "ok", "backend-local compiled sets, refreshed at each session's next call after a change");
+		report(rsinfo, "cache_within_budget", "ok",
+			   psprintf("no shared cache; each session keeps at most categorize.backend_cache_size (%d kB) of owners' patterns",
+						catz_backend_cache_kb));
+		report(rsinfo, "worker_alive", "warning", "no worker without shared_preload_libraries");
+		report(rsinfo, "learning_backlog", "ok", "corrections are applied by each session at its next call");
+		return (Datum) 0;
+	}
+
+	report(rsinfo, "library_preloaded", "ok", "loaded through shared_preload_libraries");
+	db = catz_shared_db(false);
+
+	/* compiled_set_current */
+	if (db == NULL)
+		report(rsinfo, "compiled_set_current", "ok",
+			   "nothing compiled in this database yet: compiled on first use");
+	else if (db->disabled)
+		report(rsinfo, "compiled_set_current", "critical",
+			   psprintf("shared engine off in this database since %s: %s; sessions compile their own copies",
+						timestamptz_to_str(db->disabled_at), db->disabled_reason));
+	else if (!DsaPointerIsValid(db->global))
+		report(rsinfo, "compiled_set_current", "ok", "everyone's patterns are compiled at the next call");
+	else
+	{
+		snprintf(buf, sizeof(buf),
+				 "generation %llu, %llu refreshes applied, last build %.1f ms",
+				 (unsigned long long) pg_atomic_read_u64(&db->generation),
+				 (unsigned long long) pg_atomic_read_u64(&db->refresh_done),
+				 (double) pg_atomic_read_u64(&db->last_rebuild_us) / 1000.0);
+		report(rsinfo, "compiled_set_current", "ok", buf);
+	}
+
+	/* cache_within_budget */
+	{
+		uint64		used = pg_atomic_read_u64(&catz_shared->cache_bytes);
+		uint64		failures = pg_atomic_read_u64(&catz_shared->alloc_failures);
+		uint64		owners = pg_atomic_read_u64(&catz_shared->owner_scopes);
+		const char *status = "ok";
+
+		snprintf(buf, sizeof(buf),
+				 "%llu of %llu bytes used by %llu owner scopes and everyone's; %llu allocations refused, %llu evictions",
+				 (unsigned long long) used, (unsigned long long) catz_shared->dsa_size,
+				 (unsigned long long) owners, (unsigned long long) failures,
+				 (unsigned long long) pg_atomic_read_u64(&catz_shared->evictions));
+		if (used > catz_shared->dsa_size)
+			status = "critical";
+		else if (failures > 0 || owners >= (uint64) catz_max_cached_owners)
+			status = "warning";
+		report(rsinfo, "cache_within_budget", status, buf);
+	}
+
+	/* worker_alive */
+	{
+		uint32		pid = pg_atomic_read_u32(&catz_shared->worker_pid);
+		TimestampTz beat = (TimestampTz) pg_atomic_read_u64(&catz_shared->worker_heartbeat);
+
+		if (RecoveryInProgress())
+			report(rsinfo, "worker_alive", "ok",
+				   "on a standby the worker does not run; sessions rebuild grown scopes themselves");
+		else if (pid == 0)
+			report(rsinfo, "worker_alive", "critical",
+				   "the categorize worker is not running; the postmaster restarts it within 10 seconds");
+		else if (TimestampDifferenceExceeds(beat, GetCurrentTimestamp(), WORKER_STALE_SECS * 1000))
+			report(rsinfo, "worker_alive", "warning",
+				   psprintf("worker pid %u has not reported since %s", pid, timestamptz_to_str(beat)));
+		else
+			report(rsinfo, "worker_alive", "ok",
+				   psprintf("worker pid %u in database \"%s\", %llu folds", pid,
+							catz_worker_database,
+							(unsigned long long) pg_atomic_read_u64(&catz_shared->worker_folds)));
+	}
+
+	/* learning_backlog */
+	if (db == NULL || db->disabled)
+		report(rsinfo, "learning_backlog", "ok", "no shared scopes in this database");
+	else
+	{
+		uint64		pending;
+		uint64		asking;
+		uint64		dropped = pg_atomic_read_u64(&catz_shared->decisions_dropped);
+		const char *status = "ok";
+
+		backlog(db, &pending, &asking);
+		snprintf(buf, sizeof(buf),
+				 "%llu changes in everyone's overlay, %llu scopes waiting for a fold (threshold %d)%s",
+				 (unsigned long long) pending, (unsigned long long) asking,
+				 catz_fold_threshold,
+				 dropped > 0 ? "; decision counts full: raise categorize.max_tracked_patterns" : "");
+		if (pending > (uint64) catz_fold_threshold * 4 || dropped > 0)
+			status = "warning";
+		report(rsinfo, "learning_backlog", status, buf);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,481 @@
+/*-------------------------------------------------------------------------
+ *
+ * learn.c
+ *	  learn_correction(): record a user's correction and learn from it.
+ *
+ * What one correction does, in one transaction (so a rollback leaves no
+ * trace anywhere, and the triggers on our tables make it visible to this
+ * transaction at once and to everyone at commit):
+ *	1. checks: not on a standby or in a read-only transaction (25006), the
+ *	   category exists (23503) and is visible to the user (22023);
+ *	2. the engine's current answer for the expense (for from_category and
+ *	   the pattern to blame);
+ *	3. a row in categorize.corrections; with an expense id, a second
+ *	   identical correction stops here (idempotent);
+ *	4. unless categorize.learning is off: if the top pattern already says
+ *	   this category it gets a hit; otherwise a learned merchant pattern
+ *	   (owner = user, value = the normalized merchant, or description when
+ *	   there is no merchant) is created or gets a hit, and the pattern that
+ *	   was wrong gets a miss;
+ *	5. with learning on and a shared category, when promote_min_users
+ *	   distinct users have the same learned merchant and category, a
+ *	   learned pattern for everyone is created (promotion).
+ * The token model learns from the correction row itself (refresh.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/numeric.h"
+
+#include "api/api.h"
+#include "engine/engine.h"
+#include "shmem/shmem.h"
+
+PG_FUNCTION_INFO_V1(categorize_learn_record);
+PG_FUNCTION_INFO_V1(categorize_learn_values);
+
+/* Prepared statements */
+static SPIPlanPtr plan_category = NULL;
+static SPIPlanPtr plan_insert_correction = NULL;
+static SPIPlanPtr plan_upsert_learned = NULL;
+static SPIPlanPtr plan_hit = NULL;
+static SPIPlanPtr plan_miss = NULL;
+static SPIPlanPtr plan_count_owners = NULL;
+static SPIPlanPtr plan_promote = NULL;
+static SPIPlanPtr plan_latest_owner = NULL;
+static SPIPlanPtr plan_latest_nobody = NULL;
+
+/* Prepare once and keep */
+static SPIPlanPtr
+prepared(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	return catz_spi_prepare_kept(plan, sql, nargs, types, 0);
+}
+
+/* Execute a prepared statement and check its result code */
+static uint64
+exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only, int expect)
+{
+	int			rc = SPI_execute_plan(plan, args, nulls, read_only, 0);
+
+	if (rc != expect)
+		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/* A text Datum from (ptr, len), or a NULL marker */
+static Datum
+text_arg(const char *ptr, int len, bool present, char *null)
+{
+	*null = present ? ' ' : 'n';
+	return present ? PointerGetDatum(cstring_to_text_with_len(ptr, len)) : (Datum) 0;
+}
+
+/* Check the category: it exists and the user may use it */
+static void
+check_category(int64 category_id, const CatzExpense *e)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(category_id)};
+	bool		isnull;
+	Datum		owner;
+
+	if (exec(prepared(&plan_category, "SELECT owner_id FROM categorize.categories WHERE id = $1",
+					  1, types), args, NULL, true, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("category %lld does not exist", (long long) category_id),
+				 errhint("Create it in categorize.categories first.")));
+	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull && (!e->has_user || DatumGetInt64(owner) != e->user_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("category %lld belongs to another user", (long long) category_id),
+				 errdetail("A user can file expenses under shared categories and under their own.")));
+}
+
+/* The normalized learning key: the merchant name, else the description */
+static char *
+learning_key(const CatzExpense *e, int *len)
+{
+	char	   *key = NULL;
+
+	*len = 0;
+	if (e->has_merchant)
+		key = catz_normalize_cstring(e->merchant, e->merchant_len, len);
+	if (*len == 0 && e->has_description)
+		key = catz_normalize_cstring(e->description, e->description_len, len);
+	return key;
+}
+
+/* What learning needs of the engine's answer before the correction */
+typedef struct TopAnswer
+{
+	bool		present;
+	bool		is_pattern;
+	int64		category_id;
+	double		confidence;
+	int64		pattern_id;		/* when is_pattern */
+} TopAnswer;
+
+/*
+ * Whether the latest correction of this expense (by this owner) already
+ * filed it under category_id: then a new call is a retry, not news.  Holds
+ * a transaction lock on the expense so that concurrent retries take turns.
+ */
+static bool
+already_filed(const CatzExpense *e, int64 category_id)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+	bool		isnull;
+	uint64		key[2];
+
+	key[0] = (uint64) e->expense_id;
+	key[1] = e->has_user ? (uint64) e->user_id : 0x6e6f626f6479ull;
+	DirectFunctionCall1(pg_advisory_xact_lock_int8,
+						Int64GetDatum((int64) catz_hash_bytes(key, sizeof(key), 0x636f7272ull)));
+
+	args[0] = Int64GetDatum(e->expense_id);
+	args[1] = Int64GetDatum(e->user_id);
+	if (e->has_user)
+		exec(prepared(&plan_latest_owner,
+					  "SELECT to_category_id FROM categorize.corrections "
+					  "WHERE expense_id = $1 AND owner_id = $2 ORDER BY id DESC LIMIT 1",
+					  2, types), args, NULL, false, SPI_OK_SELECT);
+	else
+		exec(prepared(&plan_latest_nobody,
+					  "SELECT to_category_id FROM categorize.corrections "
+					  "WHERE expense_id = $1 AND owner_id IS NULL ORDER BY id DESC LIMIT 1",
+					  1, types), args, NULL, false, SPI_OK_SELECT);
+	return SPI_processed > 0 &&
+		DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == category_id;
+}
+
+/*
+ * Insert the correction row; false if it repeats the latest correction of
+ * the same expense (a retry).  Filing an expense back under a category it
+ * had before is a new correction.
+ */
+static bool
+insert_correction(const CatzExpense *e, int64 category_id, const TopAnswer *top,
+				  const char *scope)
+{
+	Oid			types[9] = {INT8OID, INT8OID, TEXTOID, TEXTOID, NUMERICOID, INT8OID,
+	INT8OID, INT8OID, TEXTOID};
+	Datum		args[9];
+	char		nulls[10] = "         ";
+
+	args[0] = Int64GetDatum(e->user_id);
+	nulls[0] = e->has_user ? ' ' : 'n';
+	args[1] = Int64GetDatum(e->expense_id);
+	nulls[1] = e->has_expense_id ? ' ' : 'n';
+	args[2] = text_arg(e->merchant, e->merchant_len, e->has_merchant, &nulls[2]);
+	args[3] = text_arg(e->description, e->description_len, e->has_description, &nulls[3]);
+	nulls[4] = 'n';
+	args[4] = (Datum) 0;
+	if (e->has_amount_numeric)
+	{
+		args[4] = e->amount_numeric;
+		nulls[4] = ' ';
+	}
+	else if (e->has_amount)
+	{
+		args[4] = DirectFunctionCall1(float8_numeric, Float8GetDatum(e->amount));
+		nulls[4] = ' ';
+	}
+	nulls[5] = 'n';
+	args[5] = (Datum) 0;
+	nulls[7] = 'n';
+	args[7] = (Datum) 0;
+	if (top->present && top->confidence >= catz_min_confidence)
+	{
+		args[5] = Int64GetDatum(top->category_id);
+		nulls[5] = ' ';
+	}
+	if (top->is_pattern)
+	{
+		args[7] = Int64GetDatum(top->pattern_id);
+		nulls[7] = ' ';
+	}
+	args[6] = Int64GetDatum(category_id);
+	args[8] = CStringGetTextDatum(scope);
+
+	if (e->has_expense_id && already_filed(e, category_id))
+		return false;
+
+	return exec(prepared(&plan_insert_correction,
+						 "INSERT INTO categorize.corrections (owner_id, expense_id, merchant_name, "
+						 "description, amount, from_category_id, to_category_id, from_pattern_id, "
+						 "learn_scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+						 9, types), args, nulls, false, SPI_OK_INSERT) > 0;
+}
+
+/* Create or confirm the learned merchant pattern (owner, key) -> category */
+static void
+upsert_learned(bool has_owner, int64 owner, const char *key, int keylen, int64 category_id)
+{
+	Oid			types[3] = {INT8OID, TEXTOID, INT8OID};
+	Datum		args[3];
+	char		nulls[4] = "   ";
+
+	args[0] = Int64GetDatum(owner);
+	nulls[0] = has_owner ? ' ' : 'n';
+	args[1] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
+	args[2] = Int64GetDatum(category_id);
+	exec(prepared(&plan_upsert_learned,
+				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, "
+				  "hits, confirmed) "
+				  "VALUES ($1, 'merchant', $2, $3, 'learned', 1, "
+				  "pg_catalog.nextval('categorize.confirmation_seq')) "
+				  "ON CONFLICT (owner_id, value_norm, category_id) "
+				  "WHERE source = 'learned' AND kind = 'merchant' "
+				  "AND amount_min IS NULL AND amount_max IS NULL "
+				  "DO UPDATE SET hits = p.hits + 1, active = true, confirmed = excluded.confirmed",
+				  3, types), args, nulls, false, SPI_OK_INSERT);
+}
+
+/* Count a hit or a miss on a pattern */
+static void
+count_on_pattern(int64 pattern_id, bool hit)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(pattern_id)};
+
+	if (hit)
+		exec(prepared(&plan_hit,
+					  "UPDATE categorize.patterns SET hits = hits + 1, "
+					  "confirmed = CASE WHEN source = 'learned' "
+					  "THEN pg_catalog.nextval('categorize.confirmation_seq') END "
+					  "WHERE id = $1",
+					  1, types), args, NULL, false, SPI_OK_UPDATE);
+	else
+		exec(prepared(&plan_miss, "UPDATE categorize.patterns SET misses = misses + 1 WHERE id = $1",
+					  1, types), args, NULL, false, SPI_OK_UPDATE);
+}
+
+/* Promote a learned merchant to everyone once enough users agree */
+static void
+maybe_promote(const char *key, int keylen, int64 category_id)
+{
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		args[2];
+	bool		isnull;
+	int64		owners;
+
+	args[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
+	args[1] = Int64GetDatum(category_id);
+	exec(prepared(&plan_count_owners,
+				  "SELECT count(DISTINCT owner_id) FROM categorize.patterns "
+				  "WHERE source = 'learned' AND kind = 'merchant' AND value_norm = $1 "
+				  "AND category_id = $2 AND active",	/* count() skips owner_id NULL */
+				  2, types), args, NULL, false, SPI_OK_SELECT);	/* sees our upsert */
+	owners = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (owners < catz_promote_min_users)
+		return;
+	exec(prepared(&plan_promote,
+				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, "
+				  "hits, confirmed) "
+				  "VALUES (NULL, 'merchant', $1, $2, 'learned', 1, "
+				  "pg_catalog.nextval('categorize.confirmation_seq')) "
+				  "ON CONFLICT (owner_id, value_norm, category_id) "
+				  "WHERE source = 'learned' AND kind = 'merchant' "
+				  "AND amount_min IS NULL AND amount_max IS NULL "
+				  "DO NOTHING",
+				  2, types), args, NULL, false, SPI_OK_INSERT);
+}
+
+/* Shared body of both forms of learn_correction() */
+static void
+learn(const CatzExpense *e, int64 category_id)
+{
+	CatzSpi		spi_level;
+	CatzResult	res;
+	TopAnswer	top;
+	const char *scope;
+	char	   *key;
+	int			keylen;
+
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot learn a correction on a standby server"),
+				 errhint("Run learn_correction() on the primary server; the standby gets what it learns by replication.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot learn a correction in a read-only transaction"),
+				 errhint("Learn corrections in a read-write transaction.")));
+
+	scope = catz_learning == CATZ_LEARNING_OFF ? "none" :
+		catz_learning == CATZ_LEARNING_OWNER_ONLY ? "owner" : "all";
+
+	/* The engine's answer before the correction (copied: scopes are released) */
+	memset(&top, 0, sizeof(top));
+	PG_TRY();
+	{
+		catz_engine_categorize(e, 1, &res);
+		if (res.ncandidates > 0)
+		{
+			top.present = true;
+			top.category_id = res.candidates[0].category_id;
+			top.confidence = res.candidates[0].confidence;
+			top.is_pattern = res.candidates[0].source == CATZ_SOURCE_PATTERN;
+			if (top.is_pattern)
+				top.pattern_id = res.candidates[0].hit->entry->pattern_id;
+		}
+	}
+	PG_FINALLY();
+	{
+		catz_engine_release();
+	}
+	PG_END_TRY();
+
+	/* Before anything is written */
+	catz_ratelimit_take(e->has_user, e->user_id);
+
+	/* An expense without words teaches nothing: record it only */
+	key = learning_key(e, &keylen);
+	if (keylen == 0)
+		scope = "none";
+
+	spi_level = catz_spi_connect();
+	check_category(category_id, e);
+	if (!insert_correction(e, category_id, &top, scope))
+	{
+		catz_spi_finish(spi_level);
+		return;					/* this correction was already made */
+	}
+	catz_stats_count_correction();
+
+	if (strcmp(scope, "none") != 0)
+	{
+		bool		top_is_pattern = top.is_pattern;
+
+		if (top_is_pattern && top.category_id == category_id)
+			count_on_pattern(top.pattern_id, true);
+		else
+		{
+			if (keylen <= CATZ_MAX_PATTERN_BYTES)
+			{
+				upsert_learned(e->has_user, e->user_id, key, keylen, category_id);
+				if (e->has_user && catz_learning == CATZ_LEARNING_ON)
+				{
+					/* Only shared categories are promoted: check_category passed */
+					bool		shared_category = true;
+					Oid			types[1] = {INT8OID};
+					Datum		args[1] = {Int64GetDatum(category_id)};
+					bool		isnull;
+
+					exec(prepared(&plan_category, "SELECT owner_id FROM categorize.categories WHERE id = $1",
+								  1, types), args, NULL, true, SPI_OK_SELECT);
+					if (SPI_processed > 0)
+					{
+						(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+						shared_category = isnull;
+					}
+					if (shared_category)
+						maybe_promote(key, keylen, category_id);
+				}
+			}
+			if (top_is_pattern)
+				count_on_pattern(top.pattern_id, false);
+		}
+	}
+	catz_spi_finish(spi_level);
+}
+
+/* Read and check the category argument */
+static int64
+category_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("category_id must not be NULL")));
+	return PG_GETARG_INT64(argno);
+}
+
+/* categorize.learn_correction(expense record, category_id bigint) */
+Datum
+categorize_learn_record(PG_FUNCTION_ARGS)
+{
+	CatzExpense e;
+	int64		category_id = category_arg(fcinfo, 1);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("expense must not be NULL")));
+	catz_expense_from_record(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), &e);
+	learn(&e, category_id);
+	PG_RETURN_VOID();
+}
+
+/*
+ * categorize.learn_correction(merchant_name, description, amount, user_id,
+ * category_id, expense_id)
+ */
+Datum
+categorize_learn_values(PG_FUNCTION_ARGS)
+{
+	CatzExpense e;
+	int64		category_id = category_arg(fcinfo, 4);
+
+	catz_expense_from_values(fcinfo, &e);
+	if (!PG_ARGISNULL(5))
+	{
+		e.expense_id = PG_GETARG_INT64(5);
+		e.has_expense_id = true;
+	}
+	learn(&e, category_id);
+	PG_RETURN_VOID();
+}
+
+/* ----------------------------------------------------------------
+ * Settings of learning
+ * ----------------------------------------------------------------
+ */
+int			catz_promote_min_users = 3;
+int			catz_learning = CATZ_LEARNING_ON;
+
+static const struct config_enum_entry learning_options[] = {
+	{"on", CATZ_LEARNING_ON, false},
+	{"owner_only", CATZ_LEARNING_OWNER_ONLY, false},
+	{"off", CATZ_LEARNING_OFF, false},
+	{"true", CATZ_LEARNING_ON, true},
+	{"false", CATZ_LEARNING_OFF, true},
+	{NULL, 0, false}
+};
+
+void
+catz_learn_init(void)
+{
+	DefineCustomIntVariable("categorize.promote_min_users",
+							"Distinct users who must teach the same merchant and category before it applies to everyone.",
+							"A superuser setting: one user must not be able to teach everyone.",
+							&catz_promote_min_users,
+							3,
+							1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("categorize.learning",
+							 "What learn_correction() learns: on, owner_only (no promotion to everyone), or off (record only).",
+							 NULL,
+							 &catz_learning,
+							 CATZ_LEARNING_ON,
+							 learning_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+}

@@ -1,0 +1,429 @@
+/*-------------------------------------------------------------------------
+ *
+ * expense.c
+ *	  Read an expense from the arguments of a SQL call: a row of any type,
+ *	  or the separate values.
+ *
+ * A row's fields are found by name: merchant_name and description (any
+ * type; text types are read directly, others through their output
+ * function), amount (numeric, an integer or float type, or money),
+ * user_id (an integer type, or an integral numeric), and id (read for
+ * learning when it is an integer).  A missing field counts as NULL; a
+ * field of a type that cannot mean what its name says is an error.
+ *
+ * The lookup of field positions and converters is cached per row type in
+ * fn_extra (or a slot the caller names), so a scan of a million rows does
+ * one catalog lookup.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/tupdesc.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/cash.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "base/base.h"
+
+/* How to read one field */
+typedef enum FieldReader
+{
+	READ_ABSENT,				/* no such field */
+	READ_TEXT,					/* text, varchar, bpchar */
+	READ_NAME,
+	READ_OUTPUT,				/* any other type: output function */
+	READ_NUMERIC,
+	READ_INT2,
+	READ_INT4,
+	READ_INT8,
+	READ_FLOAT4,
+	READ_FLOAT8,
+	READ_MONEY,
+	READ_UNUSABLE				/* a type this field cannot have (id only) */
+} FieldReader;
+
+/* Cached layout of one row type */
+typedef struct RowLayout
+{
+	Oid			type_id;
+	int32		typmod;
+	TupleDesc	desc;
+	int			attnum[5];		/* merchant, description, amount, user, id */
+	FieldReader reader[5];
+	FmgrInfo	output[2];		/* output functions of merchant, description */
+} RowLayout;
+
+enum
+{
+	F_MERCHANT,
+	F_DESCRIPTION,
+	F_AMOUNT,
+	F_USER,
+	F_ID
+};
+
+static const char *const field_names[5] = {"merchant_name", "description", "amount", "user_id", "id"};
+
+/* The reader for a text-like field of type typid (base type of a domain) */
+static FieldReader
+text_reader(Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			return READ_TEXT;
+		case NAMEOID:
+			return READ_NAME;
+		default:
+			return READ_OUTPUT;
+	}
+}
+
+/* The reader for a number field, or READ_UNUSABLE */
+static FieldReader
+number_reader(Oid typid, bool allow_fraction)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return READ_INT2;
+		case INT4OID:
+			return READ_INT4;
+		case INT8OID:
+			return READ_INT8;
+		case NUMERICOID:
+			return READ_NUMERIC;
+		case FLOAT4OID:
+			return allow_fraction ? READ_FLOAT4 : READ_UNUSABLE;
+		case FLOAT8OID:
+			return allow_fraction ? READ_FLOAT8 : READ_UNUSABLE;
+		case CASHOID:
+			return allow_fraction ? READ_MONEY : READ_UNUSABLE;
+		default:
+			return READ_UNUSABLE;
+	}
+}
+
+/* Work out where the fields of a row type are and how to read them */
+static RowLayout *
+layout_for(FunctionCallInfo fcinfo, void **cache, Oid type_id, int32 typmod)
+{
+	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
+	RowLayout  *layout = *cache;
+	TupleDesc	desc;
+	int			f;
+	int			i;
+
+	if (layout && layout->type_id == type_id && layout->typmod == typmod)
+		return layout;
+	if (layout == NULL)
+		layout = MemoryContextAllocZero(cxt, sizeof(RowLayout));
+	else if (layout->desc)
+		FreeTupleDesc(layout->desc);
+
+	desc = lookup_rowtype_tupdesc(type_id, typmod);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		layout->desc = CreateTupleDescCopy(desc);
+		MemoryContextSwitchTo(old);
+	}
+	ReleaseTupleDesc(desc);
+	layout->type_id = type_id;
+	layout->typmod = typmod;
+
+	for (f = 0; f < 5; f++)
+	{
+		layout->attnum[f] = 0;
+		layout->reader[f] = READ_ABSENT;
+		for (i = 0; i < layout->desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(layout->desc, i);
+			Oid			base;
+
+			if (att->attisdropped || strcmp(NameStr(att->attname), field_names[f]) != 0)
+				continue;
+			base = getBaseType(att->atttypid);
+			layout->attnum[f] = i + 1;
+			switch (f)
+			{
+				case F_MERCHANT:
+				case F_DESCRIPTION:
+					layout->reader[f] = text_reader(base);
+					if (layout->reader[f] == READ_OUTPUT)
+					{
+						Oid			out;
+						bool		varlena;
+
+						getTypeOutputInfo(att->atttypid, &out, &varlena);
+						fmgr_info_cxt(out, &layout->output[f], cxt);
+					}
+					break;
+				case F_AMOUNT:
+				case F_USER:
+					layout->reader[f] = number_reader(base, f == F_AMOUNT);
+					if (layout->reader[f] == READ_UNUSABLE)
+						ereport(ERROR,
+								(errcode(ERRCODE_DATATYPE_MISMATCH),
+								 errmsg("field \"%s\" of type %s cannot be used",
+										field_names[f], format_type_be(att->atttypid)),
+								 errdetail(f == F_AMOUNT
+										   ? "categorize reads \"amount\" as a number (numeric, an integer or float type, or money)."
+										   : "categorize reads \"user_id\" as an integer (smallint, integer, bigint or an integral numeric)."),
+								 errhint("Pass a row whose field has a suitable type, or call the form of the function that takes values.")));
+					break;
+				case F_ID:
+					layout->reader[f] = number_reader(base, false);
+					break;
+			}
+			break;
+		}
+	}
+	*cache = layout;
+	return layout;
+}
+
+bool
+catz_numeric_to_double(Datum num, double *out)
+{
+	Numeric		n = DatumGetNumeric(num);
+
+	if (numeric_is_nan(n))
+		return false;
+	*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, num));
+	return !isnan(*out);
+}
+
+/* Read a text-like field into (ptr, len); false when NULL */
+static bool
+read_text(RowLayout *layout, int f, Datum v, const char **ptr, int *len)
+{
+	switch (layout->reader[f])
+	{
+		case READ_TEXT:
+			{
+				text	   *t = DatumGetTextPP(v);
+
+				*ptr = VARDATA_ANY(t);
+				*len = VARSIZE_ANY_EXHDR(t);
+				return true;
+			}
+		case READ_NAME:
+			*ptr = NameStr(*DatumGetName(v));
+			*len = strlen(*ptr);
+			return true;
+		case READ_OUTPUT:
+			*ptr = OutputFunctionCall(&layout->output[f], v);
+			*len = strlen(*ptr);
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Read a number field as double; false when it has no usable value */
+static bool
+read_double(FieldReader reader, Datum v, double *out)
+{
+	switch (reader)
+	{
+		case READ_INT2:
+			*out = DatumGetInt16(v);
+			return true;
+		case READ_INT4:
+			*out = DatumGetInt32(v);
+			return true;
+		case READ_INT8:
+			*out = (double) DatumGetInt64(v);
+			return true;
+		case READ_FLOAT4:
+			*out = DatumGetFloat4(v);
+			return !isnan(*out);
+		case READ_FLOAT8:
+			*out = DatumGetFloat8(v);
+			return !isnan(*out);
+		case READ_NUMERIC:
+			return catz_numeric_to_double(v, out);
+		case READ_MONEY:
+			return catz_numeric_to_double(DirectFunctionCall1(cash_numeric, v), out);
+		default:
+			return false;
+	}
+}
+
+/* Whether a numeric is an integer that fits int64; it goes to *out */
+static bool
+numeric_to_int64(Datum v, int64 *out)
+{
+	Numeric		n = DatumGetNumeric(v);
+	Datum		rounded;
+
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		return false;
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+										  DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT64_MIN)))) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+										  DirectFunctionCall1(int8_numeric, Int64GetDatum(PG_INT64_MAX)))) > 0)
+		return false;
+	rounded = DirectFunctionCall1(numeric_int8, v);
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, v,
+										  DirectFunctionCall1(int8_numeric, rounded))) != 0)
+		return false;
+	*out = DatumGetInt64(rounded);
+	return true;
+}
+
+/*
+ * Read an integer field.  A numeric that is no bigint integer is an error
+ * for a field we need (strict), and for the others (id, read only for
+ * learning) just no value.
+ */
+static bool
+read_int64(FieldReader reader, Datum v, int64 *out, const char *field, bool strict)
+{
+	switch (reader)
+	{
+		case READ_INT2:
+			*out = DatumGetInt16(v);
+			return true;
+		case READ_INT4:
+			*out = DatumGetInt32(v);
+			return true;
+		case READ_INT8:
+			*out = DatumGetInt64(v);
+			return true;
+		case READ_NUMERIC:
+			if (numeric_to_int64(v, out))
+				return true;
+			if (strict)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("%s %s is not an integer in the range of bigint", field,
+								DatumGetCString(DirectFunctionCall1(numeric_out, v)))));
+			return false;
+		default:
+			return false;
+	}
+}
+
+/* Read the fields of a tuple laid out by layout */
+static void
+read_tuple(RowLayout *layout, HeapTuple tuple, CatzExpense *out)
+{
+	Datum		v;
+	bool		isnull;
+
+	memset(out, 0, sizeof(*out));
+
+	if (layout->attnum[F_MERCHANT])
+	{
+		v = heap_getattr(tuple, layout->attnum[F_MERCHANT], layout->desc, &isnull);
+		if (!isnull)
+			out->has_merchant = read_text(layout, F_MERCHANT, v, &out->merchant, &out->merchant_len);
+	}
+	if (layout->attnum[F_DESCRIPTION])
+	{
+		v = heap_getattr(tuple, layout->attnum[F_DESCRIPTION], layout->desc, &isnull);
+		if (!isnull)
+			out->has_description = read_text(layout, F_DESCRIPTION, v,
+											 &out->description, &out->description_len);
+	}
+	if (layout->attnum[F_AMOUNT])
+	{
+		v = heap_getattr(tuple, layout->attnum[F_AMOUNT], layout->desc, &isnull);
+		if (!isnull)
+		{
+			out->has_amount = read_double(layout->reader[F_AMOUNT], v, &out->amount);
+			if (layout->reader[F_AMOUNT] == READ_NUMERIC)
+			{
+				out->amount_numeric = v;
+				out->has_amount_numeric = true;
+			}
+		}
+	}
+	if (layout->attnum[F_USER])
+	{
+		v = heap_getattr(tuple, layout->attnum[F_USER], layout->desc, &isnull);
+		if (!isnull)
+			out->has_user = read_int64(layout->reader[F_USER], v, &out->user_id, "user_id", true);
+	}
+	if (layout->attnum[F_ID])
+	{
+		v = heap_getattr(tuple, layout->attnum[F_ID], layout->desc, &isnull);
+		if (!isnull)
+			out->has_expense_id = read_int64(layout->reader[F_ID], v, &out->expense_id, "id", false);
+	}
+}
+
+void
+catz_expense_from_record(FunctionCallInfo fcinfo, HeapTupleHeader rec, CatzExpense *out)
+{
+	catz_expense_from_record_cached(fcinfo, &fcinfo->flinfo->fn_extra, rec, out);
+}
+
+void
+catz_expense_from_record_cached(FunctionCallInfo fcinfo, void **cache, HeapTupleHeader rec,
+								CatzExpense *out)
+{
+	RowLayout  *layout = layout_for(fcinfo, cache, HeapTupleHeaderGetTypeId(rec),
+									HeapTupleHeaderGetTypMod(rec));
+	HeapTupleData tuple;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	read_tuple(layout, &tuple, out);
+}
+
+void
+catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, TupleDesc desc,
+						CatzExpense *out)
+{
+	read_tuple(layout_for(fcinfo, &fcinfo->flinfo->fn_extra, desc->tdtypeid, desc->tdtypmod),
+			   tuple, out);
+}
+
+void
+catz_expense_from_values(FunctionCallInfo fcinfo, CatzExpense *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (PG_NARGS() > 0 && !PG_ARGISNULL(0))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(0);
+
+		out->merchant = VARDATA_ANY(t);
+		out->merchant_len = VARSIZE_ANY_EXHDR(t);
+		out->has_merchant = true;
+	}
+	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		out->description = VARDATA_ANY(t);
+		out->description_len = VARSIZE_ANY_EXHDR(t);
+		out->has_description = true;
+	}
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+	{
+		out->has_amount = catz_numeric_to_double(PG_GETARG_DATUM(2), &out->amount);
+		out->amount_numeric = PG_GETARG_DATUM(2);
+		out->has_amount_numeric = true;
+	}
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+	{
+		out->user_id = PG_GETARG_INT64(3);
+		out->has_user = true;
+	}
+}

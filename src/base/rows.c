@@ -1,0 +1,232 @@
+/*-------------------------------------------------------------------------
+ *
+ * rows.c
+ *	  Decoding rows of categorize.patterns and categorize.corrections into
+ *	  the core's inputs, once for every reader (loads, refreshes,
+ *	  triggers).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "utils/builtins.h"
+
+#include "base/base.h"
+
+/* Get a column as int64; false if NULL */
+bool
+catz_col_int64(HeapTuple tup, TupleDesc desc, int col, int64 *out)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	if (isnull)
+		return false;
+	*out = DatumGetInt64(d);
+	return true;
+}
+
+/* Get a text column as a palloc'd string in the current context, or NULL */
+char *
+catz_col_text(HeapTuple tup, TupleDesc desc, int col, int *len)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	text	   *t;
+
+	if (isnull)
+	{
+		*len = 0;
+		return NULL;
+	}
+	t = DatumGetTextPP(d);
+	*len = VARSIZE_ANY_EXHDR(t);
+	return pnstrdup(VARDATA_ANY(t), *len);
+}
+
+/* The fields of a pattern, in the order of PATTERN_COLUMNS */
+typedef enum PatternField
+{
+	PF_ID, PF_OWNER_ID, PF_CATEGORY_ID, PF_KIND, PF_VALUE, PF_VALUE_NORM,
+	PF_AMOUNT_MIN, PF_AMOUNT_MAX, PF_PRIORITY, PF_ACTIVE, PF_SOURCE, PF_HITS,
+	PF_MISSES, PF_CHANGE_XID, PF_CONFIRMED,
+	PF_COUNT
+} PatternField;
+
+/* The names of the table's columns, in the same order */
+static const char *const pattern_field_names[PF_COUNT] = {
+	"id", "owner_id", "category_id", "kind", "value", "value_norm",
+	"amount_min", "amount_max", "priority", "active", "source", "hits",
+	"misses", "change_xid", "confirmed"
+};
+
+/* A field of the row, by its column number; false when NULL */
+static bool
+field(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, Datum *out)
+{
+	bool		isnull;
+
+	*out = heap_getattr(tup, attnum[f], desc, &isnull);
+	return !isnull;
+}
+
+/* A text field, copied into the current context; NULL when NULL */
+static char *
+text_field(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, int *len)
+{
+	Datum		d;
+	text	   *t;
+
+	*len = 0;
+	if (!field(tup, desc, attnum, f, &d))
+		return NULL;
+	t = DatumGetTextPP(d);
+	*len = VARSIZE_ANY_EXHDR(t);
+	return pnstrdup(VARDATA_ANY(t), *len);
+}
+
+/*
+ * Decode a pattern whose fields are at attnum[] of the row: the one decoder
+ * of every reader.  Strings go to the current context.  A NULL value_norm
+ * (the trigger keeps it; a bypassed trigger may not have) is computed from
+ * the value.
+ */
+static void
+decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInput *p,
+			   bool *active)
+{
+	Datum		d;
+	char	   *kind;
+	char	   *source;
+	int			len;
+	char	   *value;
+	char	   *norm;
+	int			normlen;
+
+	memset(p, 0, sizeof(*p));
+	if (field(tup, desc, attnum, PF_ID, &d))
+		p->pattern_id = DatumGetInt64(d);
+	if (field(tup, desc, attnum, PF_OWNER_ID, &d))
+	{
+		p->owner_id = DatumGetInt64(d);
+		p->flags |= CATZ_PF_OWNER;
+	}
+	if (field(tup, desc, attnum, PF_CATEGORY_ID, &d))
+		p->category_id = DatumGetInt64(d);
+	kind = text_field(tup, desc, attnum, PF_KIND, &len);
+	p->kind = kind == NULL ? CATZ_KIND_KEYWORD :
+		strcmp(kind, "merchant") == 0 ? CATZ_KIND_MERCHANT :
+		strcmp(kind, "regex") == 0 ? CATZ_KIND_REGEX : CATZ_KIND_KEYWORD;
+	value = text_field(tup, desc, attnum, PF_VALUE, &len);
+	if (value == NULL)
+		value = pstrdup("");
+	if (p->kind == CATZ_KIND_REGEX)
+	{
+		p->value = value;
+		p->value_len = (uint32) len;
+	}
+	else
+	{
+		norm = text_field(tup, desc, attnum, PF_VALUE_NORM, &normlen);
+		if (norm == NULL)
+			norm = catz_normalize_cstring(value, len, &normlen);
+		p->value = norm;
+		p->value_len = (uint32) normlen;
+	}
+	if (field(tup, desc, attnum, PF_AMOUNT_MIN, &d) && catz_numeric_to_double(d, &p->amount_min))
+		p->flags |= CATZ_PF_AMOUNT_MIN;
+	if (field(tup, desc, attnum, PF_AMOUNT_MAX, &d) && catz_numeric_to_double(d, &p->amount_max))
+		p->flags |= CATZ_PF_AMOUNT_MAX;
+	if (field(tup, desc, attnum, PF_PRIORITY, &d))
+		p->priority = DatumGetInt32(d);
+	*active = field(tup, desc, attnum, PF_ACTIVE, &d) && DatumGetBool(d);
+	source = text_field(tup, desc, attnum, PF_SOURCE, &len);
+	if (source && strcmp(source, "learned") == 0)
+		p->flags |= CATZ_PF_LEARNED;
+	if (field(tup, desc, attnum, PF_HITS, &d))
+		p->hits = DatumGetInt64(d);
+	if (field(tup, desc, attnum, PF_MISSES, &d))
+		p->misses = DatumGetInt64(d);
+	if (field(tup, desc, attnum, PF_CONFIRMED, &d))
+		p->confirmed = DatumGetInt64(d);
+}
+
+/* A row of PATTERN_COLUMNS: the fields are its columns, in order */
+void
+catz_pattern_from_row(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
+{
+	static const int in_order[PF_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+	decode_pattern(tup, desc, in_order, p, active);
+}
+
+/* A row of the table: the fields are found by name */
+void
+catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
+{
+	int			attnum[PF_COUNT];
+	int			f;
+
+	for (f = 0; f < PF_COUNT; f++)
+	{
+		attnum[f] = SPI_fnumber(desc, pattern_field_names[f]);
+		if (attnum[f] <= 0)
+			elog(ERROR, "categorize: column \"%s\" is missing", pattern_field_names[f]);
+	}
+	decode_pattern(tup, desc, attnum, p, active);
+}
+
+/* The full transaction id a row was stamped with (column col) */
+uint64
+catz_row_xid(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetUInt64(d);
+}
+
+uint32
+catz_doc_features(const char *merchant, int mlen,
+				  const char *description, int dlen,
+				  uint64 *features, uint32 cap)
+{
+	int			nm = 0;
+	int			nd = 0;
+	char	   *m = catz_normalize_cstring(merchant ? merchant : "", merchant ? mlen : 0, &nm);
+	char	   *d = catz_normalize_cstring(description ? description : "", description ? dlen : 0, &nd);
+	char	   *both = palloc(nm + nd + 2);
+	uint32		n;
+
+	memcpy(both, m, nm);
+	both[nm] = ' ';
+	memcpy(both + nm + 1, d, nd);
+	n = (uint32) catz_features(both, nm + nd + 1, features, cap);
+	pfree(both);
+	pfree(m);
+	pfree(d);
+	return n;
+}
+
+uint32
+catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, CatzModelDoc *doc,
+				  uint64 *features)
+{
+	int			mlen;
+	int			dlen;
+	char	   *m = catz_col_text(tup, desc, first_col, &mlen);
+	char	   *d = catz_col_text(tup, desc, first_col + 1, &dlen);
+
+	doc->category_id = 0;
+	(void) catz_col_int64(tup, desc, first_col + 2, &doc->category_id);
+	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, features, CATZ_MAX_FEATURES);
+	doc->features = features;
+	if (m)
+		pfree(m);
+	if (d)
+		pfree(d);
+	return doc->nfeatures;
+}

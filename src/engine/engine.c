@@ -1,0 +1,777 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.c
+ *	  Categorize one expense: match it against the compiled scopes, run the
+ *	  regex patterns and, when needed, the token model; rank the result.
+ *
+ * Sources of matches, and what shadows what:
+ *	global base set		shadowed by the global overlay and the transaction overlay
+ *	global overlay		shadowed by the transaction overlay
+ *	owner base set		shadowed by the owner overlay and the transaction overlay
+ *	owner overlay		shadowed by the transaction overlay
+ *	transaction overlay	(this transaction's own writes; any owner, filtered)
+ *
+ * No SQL runs here unless the state is stale (refresh.c) or a scope must be
+ * loaded (scope.c); a steady-state call is normalization, two automaton
+ * scans per scope, and ranking.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "regex/regex.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "engine/engine.h"
+#include "refresh/refresh.h"
+
+/* Weight of an owner's own corrections against everyone's in the model */
+#define OWNER_MODEL_WEIGHT	3.0
+
+/* Laplace smoothing of the token model */
+#define MODEL_ALPHA			1.0
+
+/* Where a match came from */
+typedef enum SourceKind
+{
+	SOURCE_SET,
+	SOURCE_OVERLAY
+} SourceKind;
+
+/* One source of patterns, with what shadows it */
+typedef struct Source
+{
+	SourceKind	kind;
+	const void *blob;			/* CatzSet or CatzOverlay */
+	const CatzOverlay *shadow1; /* overlays that hold newer versions */
+	const CatzOverlay *shadow2;
+	bool		owner_filter;	/* keep only global or the expense owner's */
+} Source;
+
+/* Words of one normalized field */
+typedef struct FieldText
+{
+	const char *text;
+	int			len;
+	uint32		nwords;
+	uint32	   *word_start;		/* byte offset of each word */
+	uint32	   *word_end;
+	bool		present;
+} FieldText;
+
+/* State of one categorization while collecting hits */
+typedef struct MatchState
+{
+	const CatzExpense *e;
+	const Source *src;
+	const FieldText *field;
+	uint8		field_id;
+	bool		merchant_empty; /* no merchant name: merchant patterns look
+								 * at the description */
+	CatzHit    *hits;
+	int			nhits;
+	int			maxhits;
+
+	/* The raw fields' prefilter for regex literals, made at the first regex */
+	bool		prefilter_ready;
+	bool		ascii[2];		/* merchant, description */
+	CatzTrigramSet trigrams[2];
+} MatchState;
+
+/* A compiled regex of a pattern */
+typedef struct RegexEntry
+{
+	uint64		key;			/* hash of the pattern text */
+	char	   *pattern;
+	bool		valid;
+	regex_t		re;
+} RegexEntry;
+
+static HTAB *regex_cache = NULL;
+static MemoryContext regex_cxt = NULL;
+
+/* Decision counts of every hit's pattern */
+static CatzDecisions *
+hit_decisions(CatzHit *hits, int nhits)
+{
+	CatzDecisions *d = palloc(sizeof(CatzDecisions) * (nhits ? nhits : 1));
+	int64	   *ids = palloc(sizeof(int64) * (nhits ? nhits : 1));
+	int			i;
+
+	for (i = 0; i < nhits; i++)
+		ids[i] = hits[i].entry->pattern_id;
+	catz_decisions_get(nhits, ids, d);
+	return d;
+}
+
+/*
+ * Mark the pinned hits: exact matches of learned patterns confirmed by the
+ * latest correction of their merchant (no learned hit of the same value was
+ * confirmed later) and not applied since that correction.  d holds each
+ * hit's decision counts.
+ */
+static void
+mark_pinned(CatzHit *hits, int nhits, const CatzDecisions *d)
+{
+	int			i;
+	int			j;
+
+	for (i = 0; i < nhits; i++)
+	{
+		CatzHit    *h = &hits[i];
+		const CatzEntry *e = h->entry;
+
+		h->pinned = false;
+		if (!(e->flags & CATZ_PF_LEARNED) || !h->exact || e->confirmed == 0)
+			continue;
+		for (j = 0; j < nhits; j++)
+		{
+			const CatzEntry *o = hits[j].entry;
+
+			if (j != i && (o->flags & CATZ_PF_LEARNED) && o->confirmed > e->confirmed &&
+				o->owner_id == e->owner_id && o->value_len == e->value_len &&
+				memcmp(catz_entry_value(hits[j].blob, o), catz_entry_value(h->blob, e),
+					   e->value_len) == 0)
+				break;
+		}
+		h->pinned = (j == nhits) &&
+			!(d[i].confirmed == e->confirmed && d[i].since > 0);
+	}
+}
+
+/* Split a normalized field into words */
+static void
+field_init(FieldText *f, const char *text, int len, bool present)
+{
+	size_t		pos = 0;
+	const char *w;
+	size_t		wl;
+	uint32		n = 0;
+	uint32		cap = 8;
+
+	f->text = text;
+	f->len = len;
+	f->present = present && len > 0;
+	f->word_start = palloc(sizeof(uint32) * cap);
+	f->word_end = palloc(sizeof(uint32) * cap);
+	while (catz_next_word(text, len, &pos, &w, &wl))
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			f->word_start = repalloc_huge(f->word_start, sizeof(uint32) * cap);
+			f->word_end = repalloc_huge(f->word_end, sizeof(uint32) * cap);
+		}
+		f->word_start[n] = (uint32) (w - text);
+		f->word_end[n] = (uint32) (w - text + wl);
+		n++;
+	}
+	f->nwords = n;
+}
+
+/* Whether an entry applies to this expense (owner and amount) */
+static bool
+entry_applies(const CatzEntry *entry, const CatzExpense *e, bool owner_filter)
+{
+	if (owner_filter && (entry->flags & CATZ_PF_OWNER) &&
+		(!e->has_user || entry->owner_id != e->user_id))
+		return false;
+	if (entry->flags & (CATZ_PF_AMOUNT_MIN | CATZ_PF_AMOUNT_MAX))
+	{
+		if (!e->has_amount)
+			return false;
+		if ((entry->flags & CATZ_PF_AMOUNT_MIN) && e->amount < entry->amount_min)
+			return false;
+		if ((entry->flags & CATZ_PF_AMOUNT_MAX) && e->amount > entry->amount_max)
+			return false;
+	}
+	return true;
+}
+
+/* Whether a newer version of the entry's pattern exists in a shadowing overlay */
+static bool
+shadowed(const Source *src, const CatzEntry *entry)
+{
+	return (src->shadow1 && catz_overlay_shadows(src->shadow1, entry->pattern_id)) ||
+		(src->shadow2 && catz_overlay_shadows(src->shadow2, entry->pattern_id));
+}
+
+/* Slots an overlay has used (0 for none) */
+static uint32
+overlay_used(const CatzOverlay *ov)
+{
+	return ov ? catz_overlay_used(ov) : 0;
+}
+
+/* An overlay that can shadow something, or NULL (an empty one cannot) */
+static const CatzOverlay *
+shadowing(const CatzOverlay *ov)
+{
+	return (ov && (catz_overlay_used(ov) > 0 || catz_overlay_tombstones(ov) > 0)) ? ov : NULL;
+}
+
+/* Append a hit */
+static CatzHit *
+add_hit(MatchState *ms, const CatzEntry *entry)
+{
+	CatzHit    *h;
+
+	if (ms->nhits == ms->maxhits)
+	{
+		ms->maxhits = ms->maxhits ? ms->maxhits * 2 : 16;
+		ms->hits = ms->hits ? repalloc_huge(ms->hits, sizeof(CatzHit) * ms->maxhits)
+			: palloc(sizeof(CatzHit) * ms->maxhits);
+	}
+	h = &ms->hits[ms->nhits++];
+	memset(h, 0, sizeof(CatzHit));
+	h->blob = ms->src->blob;
+	h->entry = entry;
+	h->own = (entry->flags & CATZ_PF_OWNER) != 0;
+	return h;
+}
+
+/* Automaton/overlay callback: keep a word-span match that applies */
+static bool
+on_match(void *arg, uint32_t index, uint32_t start, uint32_t end)
+{
+	MatchState *ms = arg;
+	const CatzEntry *entry;
+	CatzHit    *h;
+
+	if (ms->src->kind == SOURCE_SET)
+		entry = catz_set_entry(ms->src->blob, index);
+	else
+		entry = catz_overlay_entry(ms->src->blob, index);
+	if (entry == NULL)
+		return true;
+
+	/*
+	 * Merchant patterns look at the merchant name, or at the description
+	 * when there is none; keywords look at both.
+	 */
+	if (entry->kind == CATZ_KIND_MERCHANT &&
+		ms->field_id == CATZ_FIELD_DESCRIPTION && !ms->merchant_empty)
+		return true;
+	if (!entry_applies(entry, ms->e, ms->src->owner_filter) || shadowed(ms->src, entry))
+		return true;
+
+	h = add_hit(ms, entry);
+	h->field = ms->field_id;
+	h->exact = (start == 0 && end == ms->field->nwords);
+	h->match_words = end - start;
+	h->match_bytes = (end > start && end <= ms->field->nwords)
+		? ms->field->word_end[end - 1] - ms->field->word_start[start] : 0;
+	return true;
+}
+
+/* Scan both fields with one source */
+static void
+match_source(MatchState *ms, const Source *src, const FieldText *merchant,
+			 const FieldText *description)
+{
+	const FieldText *fields[2] = {merchant, description};
+	int			i;
+
+	ms->src = src;
+	for (i = 0; i < 2; i++)
+	{
+		if (!fields[i]->present)
+			continue;
+		ms->field = fields[i];
+		ms->field_id = (i == 0) ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION;
+		if (src->kind == SOURCE_SET)
+			catz_set_match(src->blob, fields[i]->text, fields[i]->len, on_match, ms);
+		else
+			catz_overlay_match(src->blob, fields[i]->text, fields[i]->len, on_match, ms);
+	}
+}
+
+/* The compiled regex for a pattern text, compiling it on first use */
+static RegexEntry *
+get_regex(const char *pattern, size_t len)
+{
+	uint64		key = catz_hash_bytes(pattern, len, 0x5eed);
+	RegexEntry *re;
+	bool		found;
+
+	if (regex_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		regex_cxt = AllocSetContextCreate(TopMemoryContext, "categorize regexes",
+										  ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(RegexEntry);
+		ctl.hcxt = regex_cxt;
+		regex_cache = hash_create("categorize regexes", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	re = hash_search(regex_cache, &key, HASH_ENTER, &found);
+	if (found && strlen(re->pattern) == len && memcmp(re->pattern, pattern, len) == 0)
+		return re;
+	if (found && re->valid)
+		pg_regfree(&re->re);	/* a hash collision: replace */
+
+	{
+		MemoryContext old = MemoryContextSwitchTo(regex_cxt);
+		pg_wchar   *wide = palloc((len + 1) * sizeof(pg_wchar));
+		int			wlen = pg_mb2wchar_with_len(pattern, wide, (int) len);
+		int			rc;
+
+		re->key = key;
+		re->pattern = pnstrdup(pattern, len);
+		rc = pg_regcomp(&re->re, wide, wlen, REG_ADVANCED | REG_ICASE,
+						DEFAULT_COLLATION_OID);
+		re->valid = (rc == REG_OKAY);
+		pfree(wide);
+		MemoryContextSwitchTo(old);
+		if (rc == REG_CANCEL)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return re;
+}
+
+/* Whether a regex matches raw text; the match length goes to *matched */
+static bool
+regex_matches(RegexEntry *re, const char *text, int len, uint32 *matched)
+{
+	pg_wchar   *wide = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(text, wide, len);
+	regmatch_t	pm[1];
+	int			rc;
+
+	rc = pg_regexec(&re->re, wide, wlen, 0, NULL, 1, pm, 0);
+	pfree(wide);
+	if (rc == REG_CANCEL)
+		CHECK_FOR_INTERRUPTS();
+	if (rc != REG_OKAY)
+		return false;
+	*matched = (uint32) (pm[0].rm_eo - pm[0].rm_so);
+	return true;
+}
+
+/* Whether the text is plain ASCII (the regex prefilter is exact only there) */
+static bool
+is_ascii(const char *s, int len)
+{
+	int			i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char) s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* Try one regex entry against both raw fields */
+static void
+try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 litlen)
+{
+	const CatzExpense *e = ms->e;
+	const char *texts[2] = {e->merchant, e->description};
+	int			lens[2] = {e->merchant_len, e->description_len};
+	bool		present[2] = {e->has_merchant, e->has_description};
+	RegexEntry *re = NULL;
+	bool		checked = false;
+	int			i;
+
+	if (!ms->prefilter_ready)
+	{
+		for (i = 0; i < 2; i++)
+		{
+			ms->ascii[i] = present[i] && is_ascii(texts[i], lens[i]);
+			if (ms->ascii[i])
+				catz_trigrams_of(texts[i], lens[i], &ms->trigrams[i]);
+		}
+		ms->prefilter_ready = true;
+	}
+
+	for (i = 0; i < 2; i++)
+	{
+		uint32		matched = 0;
+		CatzHit    *h;
+
+		if (!present[i])
+			continue;
+
+		/*
+		 * The cheap literal prefilter first (trigrams, then the literal
+		 * itself when it is short), then owner, amount, shadowing
+		 */
+		if (litlen > 0 && ms->ascii[i] &&
+			(litlen >= 3 ? !catz_trigrams_may_contain(&ms->trigrams[i], literal, litlen)
+			 : !catz_contains_ci(texts[i], lens[i], literal, litlen)))
+			continue;
+		if (!checked)
+		{
+			if (!entry_applies(entry, e, ms->src->owner_filter) || shadowed(ms->src, entry))
+				return;
+			checked = true;
+		}
+		if (re == NULL)
+			re = get_regex(catz_entry_value(ms->src->blob, entry), entry->value_len);
+		if (!re->valid || !regex_matches(re, texts[i], lens[i], &matched))
+			continue;
+		h = add_hit(ms, entry);
+		h->field = (i == 0) ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION;
+		h->match_bytes = matched;
+		return;					/* one hit per pattern is enough */
+	}
+}
+
+/* Run the regex patterns of one source */
+static void
+regex_source(MatchState *ms, const Source *src)
+{
+	ms->src = src;
+	if (src->kind == SOURCE_SET)
+	{
+		const CatzSet *set = src->blob;
+		uint32		n = catz_set_regex_count(set);
+		uint32		i;
+
+		for (i = 0; i < n; i++)
+		{
+			uint32		litlen;
+			const char *lit = catz_set_regex_literal(set, i, &litlen);
+
+			CHECK_FOR_INTERRUPTS();
+			try_regex(ms, catz_set_entry(set, catz_set_regex_entry(set, i)), lit, litlen);
+		}
+	}
+	else
+	{
+		const CatzOverlay *ov = src->blob;
+		uint32		n = catz_overlay_used(ov);
+		uint32		i;
+
+		for (i = 0; i < n; i++)
+		{
+			const CatzEntry *entry = catz_overlay_entry(ov, i);
+
+			if (entry && entry->kind == CATZ_KIND_REGEX)
+				try_regex(ms, entry, NULL, 0);
+		}
+	}
+}
+
+/* Whether a source may hold regexes at all (cheap check before the loop) */
+static bool
+source_has_regexes(const Source *src)
+{
+	return src->kind == SOURCE_OVERLAY || catz_set_regex_count(src->blob) > 0;
+}
+
+void
+catz_engine_count_decision(const CatzResult *res)
+{
+	const CatzEntry *e;
+
+	if (res->ncandidates == 0 || res->candidates[0].source != CATZ_SOURCE_PATTERN)
+		return;
+	e = res->candidates[0].hit->entry;
+	catz_decisions_count(e->pattern_id, e->confirmed);
+}
+
+/* A scope as the engine reads it: backend-local, or shared and pinned */
+typedef struct ScopeView
+{
+	const CatzSet *set;
+	const CatzModel *model;
+	const CatzOverlay *overlay;
+	const CatzModelDelta *delta;
+} ScopeView;
+
+/* A rule being previewed (categorize.rule_decides), matched as if it existed */
+static const CatzSet *extra_rule = NULL;
+
+void
+catz_engine_set_extra(const CatzSet *rule)
+{
+	extra_rule = rule;
+}
+
+/* A view of a backend-local scope */
+static ScopeView
+local_view(CatzScope *scope)
+{
+	ScopeView	v;
+
+	v.set = scope->set;
+	v.model = scope->model;
+	v.overlay = scope->overlay;
+	v.delta = scope->delta;
+	return v;
+}
+
+/* A view of a pinned shared scope */
+static ScopeView
+shared_view(CatzSharedScope *scope)
+{
+	ScopeView	v;
+
+	v.set = catz_shared_set(scope);
+	v.model = catz_shared_model(scope);
+	v.overlay = catz_shared_overlay(scope);
+	v.delta = catz_shared_delta(scope);
+	return v;
+}
+
+void
+catz_engine_release(void)
+{
+	catz_store_release_held();
+}
+
+/* Token-model predictions for the expense */
+static int
+predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *owner,
+			  CatzXactOverlay *xo, const FieldText *m, const FieldText *d,
+			  CatzPrediction *out, int k, uint32 *known, bool *own_model,
+			  double *docs)
+{
+	CatzWeightedModel models[6];
+	int			n = 0;
+	uint64	   *features = palloc(sizeof(uint64) * CATZ_MAX_FEATURES);
+	char	   *both = palloc(m->len + d->len + 2);
+	size_t		nf;
+	CatzModelDelta *od = NULL;
+
+	memcpy(both, m->text, m->len);
+	both[m->len] = ' ';
+	memcpy(both + m->len + 1, d->text, d->len);
+	nf = catz_features(both, m->len + d->len + 1, features, CATZ_MAX_FEATURES);
+
+	memset(models, 0, sizeof(models));
+	models[n].model = global->model;
+	models[n++].weight = 1.0;
+	models[n].delta = global->delta;
+	models[n++].weight = 1.0;
+	if (xo && xo->global_delta)
+	{
+		models[n].delta = xo->global_delta;
+		models[n++].weight = 1.0;
+	}
+	*own_model = false;
+	if (owner)
+	{
+		models[n].model = owner->model;
+		models[n++].weight = OWNER_MODEL_WEIGHT;
+		models[n].delta = owner->delta;
+		models[n++].weight = OWNER_MODEL_WEIGHT;
+		*own_model = owner->model != NULL || catz_model_delta_docs(owner->delta) > 0;
+	}
+	if (e->has_user && (od = catz_xact_owner_delta(e->user_id)) != NULL)
+	{
+		models[n].delta = od;
+		models[n++].weight = OWNER_MODEL_WEIGHT;
+		*own_model = true;
+	}
+	/* Drop empty sources */
+	{
+		int			w = 0;
+		int			i;
+
+		*docs = 0;
+		for (i = 0; i < n; i++)
+			if (models[i].model || models[i].delta)
+			{
+				*docs += models[i].weight * (models[i].model ? catz_model_docs(models[i].model)
+											 : catz_model_delta_docs(models[i].delta));
+				models[w++] = models[i];
+			}
+		n = w;
+	}
+	return catz_model_predict(models, n, features, nf, MODEL_ALPHA, NULL, NULL,
+							  &catz_palloc_allocator, out, k, known);
+}
+
+/*
+ * Views of the global scope and, when the expense has an owner, of the
+ * owner's scope: shared ones pinned and locked SHARED until
+ * catz_engine_release(), otherwise this backend's own
+ */
+static bool
+acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
+{
+	CatzSharedDb *db = catz_shared_enabled() ? catz_shared_db(true) : NULL;
+	CatzSharedScope *gs = NULL;
+	CatzSharedScope *os = NULL;
+
+	catz_engine_release();
+	if (db && !db->disabled)
+	{
+		/*
+		 * Pin first (pinning may build and run SQL), lock afterwards; a pin
+		 * is held at once, so an error in the next build releases it
+		 */
+		gs = catz_serve_shared(db, true, 0);
+		if (gs)
+			catz_store_hold(gs);
+		if (gs && e->has_user)
+			os = catz_serve_shared(db, false, e->user_id);
+		if (os)
+			catz_store_hold(os);
+	}
+
+	/*
+	 * Local scopes are loaded (SQL, maybe a long compilation) before any
+	 * shared scope is locked: no LWLock is held while a build runs, so it
+	 * can be canceled and never stalls a writer of the shared scope
+	 */
+	if (!gs)
+		*global = local_view(catz_scope_global());
+	if (e->has_user && !os)
+		*owner = local_view(catz_scope_owner(e->user_id, true));
+	if (gs)
+	{
+		LWLockAcquire(&gs->lock, LW_SHARED);
+		*global = shared_view(gs);
+	}
+	if (os)
+	{
+		LWLockAcquire(&os->lock, LW_SHARED);
+		*owner = shared_view(os);
+	}
+	return e->has_user;
+}
+
+void
+catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
+{
+	ScopeView	global;
+	ScopeView	owner_view;
+	ScopeView  *owner = NULL;
+	CatzXactOverlay *xo;
+	const CatzOverlay *xov;
+	FieldText	merchant;
+	FieldText	description;
+	int			mlen;
+	int			dlen;
+	MatchState	ms;
+	Source		sources[6];
+	int			nsources = 0;
+	int			i;
+	CatzPrediction *preds = NULL;
+	int			npreds = 0;
+	uint32		known = 0;
+	bool		own_model = false;
+	double		model_docs = 0;
+	int			ncats;
+
+	memset(res, 0, sizeof(*res));
+	catz_refresh();
+	if (acquire_views(e, &global, &owner_view))
+		owner = &owner_view;
+	xo = catz_xact_overlay(false);
+	xov = xo ? shadowing(xo->overlay) : NULL;
+
+	res->merchant_norm = catz_normalize_cstring(e->merchant, e->has_merchant ? e->merchant_len : 0, &mlen);
+	res->description_norm = catz_normalize_cstring(e->description,
+												   e->has_description ? e->description_len : 0, &dlen);
+	field_init(&merchant, res->merchant_norm, mlen, e->has_merchant);
+	field_init(&description, res->description_norm, dlen, e->has_description);
+
+	/* Sources in order; each shadowed by the overlays above it */
+	sources[nsources++] = (Source) {SOURCE_SET, global.set, shadowing(global.overlay), xov, false};
+	if (overlay_used(global.overlay) > 0)
+		sources[nsources++] = (Source) {SOURCE_OVERLAY, global.overlay, xov, NULL, false};
+	if (owner)
+	{
+		sources[nsources++] = (Source) {SOURCE_SET, owner->set, shadowing(owner->overlay), xov, false};
+		if (overlay_used(owner->overlay) > 0)
+			sources[nsources++] = (Source) {SOURCE_OVERLAY, owner->overlay, xov, NULL, false};
+	}
+	if (xov)
+		sources[nsources++] = (Source) {SOURCE_OVERLAY, xov, NULL, NULL, true};
+	if (extra_rule)
+		sources[nsources++] = (Source) {SOURCE_SET, extra_rule, NULL, NULL, false};
+
+	memset(&ms, 0, sizeof(ms));
+	ms.e = e;
+	ms.merchant_empty = !merchant.present;
+	for (i = 0; i < nsources; i++)
+	{
+		match_source(&ms, &sources[i], &merchant, &description);
+		if (source_has_regexes(&sources[i]))
+			regex_source(&ms, &sources[i]);
+	}
+	{
+		CatzDecisions *d = hit_decisions(ms.hits, ms.nhits);
+
+		for (i = 0; i < ms.nhits; i++)
+			ms.hits[i].decisions = d[i].decisions;
+		mark_pinned(ms.hits, ms.nhits, d);
+	}
+
+	/* Distinct categories among the hits */
+	ncats = 0;
+	for (i = 0; i < ms.nhits && ncats < k; i++)
+	{
+		int			j;
+
+		for (j = 0; j < i; j++)
+			if (ms.hits[j].entry->category_id == ms.hits[i].entry->category_id)
+				break;
+		if (j == i)
+			ncats++;
+	}
+
+	/* The model fills what the patterns leave open */
+	if (ncats < k)
+	{
+		preds = palloc(sizeof(CatzPrediction) * k);
+		npreds = predict_model(e, &global, owner, xo, &merchant, &description,
+							   preds, k, &known, &own_model, &model_docs);
+	}
+
+	res->hits = ms.hits;
+	res->nhits = ms.nhits;
+	res->candidates = palloc(sizeof(CatzCandidate) * k);
+	res->ncandidates = catz_rank(res->hits, res->nhits, preds, npreds, known, own_model,
+								 model_docs, res->candidates, k);
+}
+
+/* ----------------------------------------------------------------
+ * Settings of the answer
+ * ----------------------------------------------------------------
+ */
+bool		catz_enabled = true;
+double		catz_min_confidence = 0.5;
+int			catz_rollout_percent = 100;
+
+void
+catz_engine_init(void)
+{
+	DefineCustomBoolVariable("categorize.enabled",
+							 "Kill switch: when off, categorize() returns NULL and the trigger does nothing.",
+							 "Settable per session, role or database.",
+							 &catz_enabled,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("categorize.min_confidence",
+							 "Confidence below which categorize() returns NULL.",
+							 "Confidence estimates the probability that the category is right; categorize_detail() shows candidates below the threshold too.",
+							 &catz_min_confidence,
+							 0.5,
+							 0.0, 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.rollout_percent",
+							"Share of owners, by a stable hash of user_id, that get categories; the others get NULL.",
+							"For a gradual rollout per database or role with ALTER ... SET.",
+							&catz_rollout_percent,
+							100,
+							0, 100,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+}

@@ -1,0 +1,500 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh.c
+ *	  Keep the compiled scopes equal to the committed contents of
+ *	  categorize.patterns and categorize.corrections.
+ *
+ * Plain DML on a user table sends no invalidation, so every writer (the C
+ * triggers on our tables, and therefore learn_correction() too) queues
+ * CacheInvalidateRelcacheByRelid() for the table it changed.  That message
+ * is transactional: other backends receive it when the writer commits, and
+ * a hot standby replays it from the commit record after the commit became
+ * visible there.  Our relcache callback only marks this backend stale.
+ *
+ * The next call that finds it stale reads what changed since the previous
+ * read, and nothing else (changes.c), and applies it to the cached scopes:
+ *
+ *	backend-local mode: this backend's own scopes (scope.c), with the
+ *		snapshot of its previous read as F;
+ *	shared mode: the shared scopes of the database (shared_scope.c), with
+ *		the database's F in shared memory.  One backend refreshes at a time;
+ *		a stale backend first checks whether a refresh that started after it
+ *		became stale has completed (then it has nothing to do), otherwise it
+ *		refreshes or waits for the refresh under way.  So a change costs one
+ *		incremental read for the whole server, however many backends.
+ *
+ * Rows are applied to a scope only if its own base snapshot did not see
+ * them (a scope loaded after F).  Scopes not cached are left alone: they
+ * load fresh on first use.  A change of the reload epoch (TRUNCATE,
+ * corrections updated or deleted) drops every cached scope instead.
+ *
+ * The transaction's own rows are never applied here: triggers put them in
+ * the transaction overlay (scope.c), and our own xid is added to the saved
+ * F, so the read after commit returns them like anyone else's.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "refresh/refresh.h"
+
+/* Must look for changes before the next use */
+static bool stale = true;
+
+/* Shared mode: refresh_started when we last became stale */
+static uint64 stale_mark = 0;
+
+/* Backend-local mode: the snapshot of the last read (F) */
+static CatzSnapshot fetch_snap;
+static MemoryContext fetch_cxt = NULL;
+
+/* catz_own_writes() when last refreshed: a write of ours makes us stale */
+static uint64 writes_seen = 0;
+
+/* After a subtransaction abort: rebuild the transaction overlay */
+static bool own_rows_reload = false;
+
+/* The shared slot of this backend's database, once known */
+static CatzSharedDb *my_db = NULL;
+
+/* Start of the statement that last took in invalidations (read committed) */
+static TimestampTz accepted_at = 0;
+
+/* Mark this backend stale (and remember where shared refreshes stood) */
+static void
+mark_stale(void)
+{
+	stale = true;
+	if (my_db)
+		stale_mark = pg_atomic_read_u64(&my_db->refresh_started);
+}
+
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	/* InvalidOid: the invalidation queue overflowed, anything may have changed */
+	if (catz_relids_may_be_ours(relid))
+		mark_stale();
+}
+
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	bool		commit;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			commit = true;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			commit = false;
+			break;
+		default:
+			return;
+	}
+	catz_stats_end_xact(commit);
+	catz_decisions_end_xact(commit);
+	if (!commit)
+		catz_store_release_held();	/* pins held when an error struck */
+	if (catz_xact_wrote())
+	{
+		/* Our rows leave the overlay; the next refresh reads them if committed */
+		catz_xact_reset();
+		catz_scope_drop_temporary();
+		mark_stale();
+	}
+	catz_xact_state_end();
+}
+
+static void
+subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	/*
+	 * An aborted subtransaction may have put rows in the transaction overlay
+	 * that no longer exist.  Rare: drop what this transaction cached and
+	 * read back what survives at the next refresh.
+	 */
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		catz_store_release_held();
+		if (catz_xact_wrote())
+		{
+			catz_xact_reset();
+			catz_scope_drop_temporary();
+			stale = true;
+			own_rows_reload = true;
+		}
+	}
+}
+
+void
+catz_own_epoch_bump(void)
+{
+	/*
+	 * Everything cached may be gone (TRUNCATE) or changed: this transaction
+	 * reloads scopes and its overlay from what it now sees.
+	 */
+	catz_scope_drop_all();
+	catz_changes_forget_plans();
+	catz_xact_reset();
+	own_rows_reload = true;
+	catz_note_own_write();
+	stale = true;
+}
+
+/* ----------------------------------------------------------------
+ * Sinks: where changed rows go
+ * ----------------------------------------------------------------
+ */
+
+/* Backend-local mode: the loaded scope of a row, if it needs the row */
+static CatzScope *
+local_target(bool has_owner, int64 owner, uint64 xid)
+{
+	CatzScope  *scope = has_owner ? catz_scope_owner(owner, false) : catz_scope_global_if_loaded();
+
+	if (scope == NULL || scope->needs_reload || catz_snapshot_sees(&scope->base_snap, xid))
+		return NULL;
+	return scope;
+}
+
+static void
+local_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobChange *c)
+{
+	CatzScope  *scope = local_target(has_owner, owner, xid);
+
+	if (scope)
+		catz_scope_apply(scope, c);
+}
+
+/* Shared mode: the published scope of a row, pinned, if it needs the row */
+static CatzSharedScope *
+shared_target(CatzSharedDb *db, bool has_owner, int64 owner, uint64 xid)
+{
+	CatzSharedScope *s = catz_shared_find(db, !has_owner, owner);
+
+	if (s && catz_shared_scope_sees(s, xid))
+	{
+		catz_shared_unpin(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+shared_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobChange *c)
+{
+	CatzSharedScope *s = shared_target(arg, has_owner, owner, xid);
+
+	if (s == NULL)
+		return;
+	catz_shared_apply(s, c);
+	catz_shared_unpin(s);
+}
+
+/* The transaction overlay, rebuilt from our surviving rows */
+static void
+own_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobChange *c)
+{
+	catz_xact_apply(has_owner, owner, c);
+}
+
+/* Catching up a scope being published: rows of its owner that F saw and it did not */
+typedef struct CatchUp
+{
+	CatzScope  *scope;
+	const CatzSnapshot *fetch;
+} CatchUp;
+
+/* Whether a row belongs to the scope being caught up, and is missing from it */
+static bool
+catch_up_wants(const CatchUp *c, bool has_owner, int64 owner, uint64 xid)
+{
+	if (c->scope->global ? has_owner : (!has_owner || owner != c->scope->owner_id))
+		return false;
+	return catz_snapshot_sees(c->fetch, xid) && !catz_snapshot_sees(&c->scope->base_snap, xid);
+}
+
+static void
+catch_up_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobChange *change)
+{
+	CatchUp    *c = arg;
+
+	if (catch_up_wants(c, has_owner, owner, xid))
+		catz_scope_apply(c->scope, change);
+}
+
+/* ----------------------------------------------------------------
+ * Refresh
+ * ----------------------------------------------------------------
+ */
+
+/* Drop every cached scope and start over */
+static void
+full_reset(void)
+{
+	catz_scope_drop_all();
+	catz_changes_forget_plans();
+	if (fetch_cxt)
+		MemoryContextReset(fetch_cxt);
+	fetch_snap.valid = false;
+	stale = true;
+}
+
+/* Backend-local refresh: read changes after our own F, apply to our scopes */
+static void
+refresh_local(void)
+{
+	CatzSpi		spi_level;
+	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
+	bool		ok = false;
+
+	if (fetch_snap.valid)
+	{
+		CatzChangeRead r = {&fetch_snap, snap, catz_own_fxid()};
+
+		spi_level = catz_spi_connect();
+		ok = catz_changes_read(&r, local_sink, NULL);
+		catz_spi_finish(spi_level);
+	}
+	if (!ok)
+	{
+		catz_scope_drop_all();
+		catz_changes_forget_plans();
+	}
+	if (fetch_cxt == NULL)
+		fetch_cxt = AllocSetContextCreate(TopMemoryContext, "categorize refresh",
+										  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(fetch_cxt);
+	if (catz_snapshot_copy(snap, fetch_cxt, &fetch_snap))
+		catz_snapshot_add_xid(&fetch_snap, catz_own_fxid(), fetch_cxt);
+	UnregisterSnapshot(snap);
+}
+
+/* One shared refresh; the caller holds the refresh slot */
+static void
+refresh_shared_locked(CatzSharedDb *db)
+{
+	CatzSpi		spi_level;
+	uint64		seq = pg_atomic_add_fetch_u64(&db->refresh_started, 1);
+	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize shared refresh",
+											  ALLOCSET_SMALL_SIZES);
+	CatzSnapshot since;
+	CatzSnapshot next;
+	bool		ok = true;
+
+	catz_shared_get_fetch_snap(db, tmp, &since);
+	if (since.valid)
+	{
+		CatzChangeRead r = {&since, snap, catz_own_fxid()};
+
+		spi_level = catz_spi_connect();
+		ok = catz_changes_read(&r, shared_sink, db);
+		catz_spi_finish(spi_level);
+	}
+	if (!ok)
+		catz_shared_retire_all(db);
+
+	(void) catz_snapshot_copy(snap, tmp, &next);
+	catz_snapshot_add_xid(&next, catz_own_fxid(), tmp);
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (since.valid || DsaPointerIsValid(db->global))
+	{
+		/* if F cannot be stored, nothing cached can be trusted any more */
+		if (!catz_shared_set_fetch_snap(db, &next))
+		{
+			LWLockRelease(catz_shared->lock);
+			catz_shared_retire_all(db);
+			LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+		}
+	}
+	pg_atomic_write_u64(&db->refresh_done, seq);
+	LWLockRelease(catz_shared->lock);
+	UnregisterSnapshot(snap);
+	MemoryContextDelete(tmp);
+}
+
+/* Release the refresh slot if we hold it (error and exit paths too) */
+static void
+release_refresh_slot(CatzSharedDb *db)
+{
+	uint32		me = (uint32) MyProcPid;
+
+	if (pg_atomic_compare_exchange_u32(&db->refresh_running, &me, 0))
+		ConditionVariableBroadcast(&db->refresh_cv);
+}
+
+/* Wait until no refresh is running; returns refresh_started then */
+uint64
+catz_shared_quiet_point(CatzSharedDb *db)
+{
+	ConditionVariablePrepareToSleep(&db->refresh_cv);
+	while (pg_atomic_read_u32(&db->refresh_running) != 0)
+		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
+	ConditionVariableCancelSleep();
+	return pg_atomic_read_u64(&db->refresh_started);
+}
+
+/* Shared refresh: unless someone already did it, become the refresher or wait */
+static void
+refresh_shared(CatzSharedDb *db)
+{
+	uint32		expected;
+
+	ConditionVariablePrepareToSleep(&db->refresh_cv);
+	for (;;)
+	{
+		if (pg_atomic_read_u64(&db->refresh_done) > stale_mark)
+		{
+			ConditionVariableCancelSleep();
+			return;				/* a refresh that started after we became stale is done */
+		}
+		expected = 0;
+		if (pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
+			break;
+		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+
+	PG_TRY();
+	{
+		refresh_shared_locked(db);
+	}
+	PG_FINALLY();
+	{
+		release_refresh_slot(db);
+	}
+	PG_END_TRY();
+}
+
+void
+catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
+{
+	CatzSpi		spi_level;
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize catch-up",
+											  ALLOCSET_SMALL_SIZES);
+	CatzSnapshot fetch;
+	Snapshot	snap;
+	CatchUp		c;
+	CatzChangeRead r;
+
+	*seen = catz_shared_quiet_point(db);
+	catz_shared_get_fetch_snap(db, tmp, &fetch);
+	if (fetch.valid && scope->base_snap.valid)
+	{
+		/* read from our base snapshot; keep what F saw */
+		snap = RegisterSnapshot(catz_fresh_snapshot());
+		c.scope = scope;
+		c.fetch = &fetch;
+		r.since = &scope->base_snap;
+		r.snap = snap;
+		r.own = catz_own_fxid();
+		spi_level = catz_spi_connect();
+		if (!catz_changes_read(&r, catch_up_sink, &c))
+			scope->needs_reload = true;
+		catz_spi_finish(spi_level);
+		UnregisterSnapshot(snap);
+	}
+	MemoryContextDelete(tmp);
+}
+
+void
+catz_refresh(void)
+{
+	CatzSpi		spi_level;
+	CatzSharedDb *db;
+	Oid			patterns_relid;
+
+	/*
+	 * Read committed: a statement sees what committed before it started.
+	 * Invalidations are processed at transaction start and when a lock is
+	 * taken, so a transaction that already holds its locks would keep
+	 * using what it compiled before other sessions' commits.  Take them in
+	 * once per statement: a read of the invalidation queue's state.
+	 */
+	if (!IsolationUsesXactSnapshot())
+	{
+		TimestampTz stmt = GetCurrentStatementStartTimestamp();
+
+		if (stmt != accepted_at)
+		{
+			accepted_at = stmt;
+			AcceptInvalidationMessages();
+		}
+	}
+
+	if (catz_own_writes() != writes_seen)
+	{
+		writes_seen = catz_own_writes();
+		stale = true;
+	}
+	if (!stale)
+		return;
+
+	/* The tables may have been dropped and recreated */
+	if (catz_relids_recheck())
+	{
+		full_reset();
+		if ((db = catz_shared_db(false)) != NULL)
+			catz_shared_retire_all(db);
+	}
+	patterns_relid = catz_relids()->patterns;
+
+	db = catz_shared_db(true);
+	if (db && !my_db)
+	{
+		/*
+		 * A new backend received no invalidation for what committed before
+		 * it started: it needs a refresh that starts from now on.
+		 */
+		my_db = db;
+		stale_mark = pg_atomic_read_u64(&db->refresh_started);
+	}
+	if (db)
+		catz_shared_db_bind(db, patterns_relid);
+	if (db && !db->disabled)
+		refresh_shared(db);
+	refresh_local();			/* backend-local scopes (fallbacks, temporary) */
+
+	/* The transaction overlay must hold this transaction's surviving rows */
+	if (own_rows_reload)
+	{
+		uint64		own = catz_own_fxid();
+
+		own_rows_reload = false;
+		if (own != 0)
+		{
+			spi_level = catz_spi_connect();
+			catz_changes_read_own(own, own_sink, NULL);
+			catz_spi_finish(spi_level);
+		}
+	}
+	stale = false;
+}
+
+void
+catz_refresh_init(void)
+{
+	catz_standby_install_hook();
+	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+	RegisterXactCallback(xact_callback, NULL);
+	RegisterSubXactCallback(subxact_callback, NULL);
+}

@@ -1,0 +1,110 @@
+/*-------------------------------------------------------------------------
+ *
+ * serve.c
+ *	  Which scopes a match reads: the shared one when it can be shared
+ *	  (cached, or built and published now), the cache policy that goes
+ *	  with it (who folds a grown scope; what to do when everyone's
+ *	  patterns do not fit), and the fold the worker runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+#include "refresh/refresh.h"
+
+/* Stop sharing this database's scopes: everyone's scope does not fit */
+static void
+disable_shared(CatzSharedDb *db)
+{
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (!db->disabled)
+	{
+		db->disabled = true;
+		db->disabled_at = GetCurrentTimestamp();
+		snprintf(db->disabled_reason, sizeof(db->disabled_reason),
+				 "everyone's patterns do not fit in categorize.shared_cache_size (%d kB)",
+				 catz_shared_cache_kb);
+	}
+	LWLockRelease(catz_shared->lock);
+	ereport(WARNING,
+			(errcode(ERRCODE_OUT_OF_MEMORY),
+			 errmsg("categorize: the compiled patterns of this database do not fit in shared memory"),
+			 errdetail("Each session now compiles its own copy; categorize.health() reports it."),
+			 errhint("Raise categorize.shared_cache_size and restart the server.")));
+}
+
+/*
+ * Build a scope now and publish it, pinned, catching up with refreshes that
+ * ran meanwhile; NULL when it cannot be shared (no room)
+ */
+static CatzSharedScope *
+build_and_publish(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s = NULL;
+	CatzScope  *local;
+	bool		stale = false;
+	uint64		seen;
+	int			tries;
+
+	seen = catz_shared_quiet_point(db);
+	local = catz_scope_build(global, owner_id);
+	if (global)
+		pg_atomic_write_u64(&db->last_rebuild_us, (uint64) local->build_us);
+	for (tries = 0; tries < 20 && !local->needs_reload; tries++)
+	{
+		s = catz_shared_publish(db, local, seen, &stale);
+		if (s != NULL || !stale)
+			break;
+		catz_catch_up(local, db, &seen);
+	}
+	catz_scope_free(local);
+	if (s == NULL && global && !stale)
+		disable_shared(db);
+	return s;
+}
+
+/* Whether the worker folds this database's scopes */
+static bool
+worker_folds(CatzSharedDb *db)
+{
+	return pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
+		catz_shared->worker_dboid == db->dboid;
+}
+
+/*
+ * The shared scope of everyone (global) or of one owner, pinned: the cached
+ * one, or one built now.  A scope whose overlay asked for a fold is rebuilt
+ * here when no worker folds this database.  NULL when it cannot be shared:
+ * the caller uses a backend-local scope.
+ */
+CatzSharedScope *
+catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s;
+	bool		hit;
+
+	s = global ? catz_shared_pin_global(db) : catz_shared_pin_owner(db, owner_id, &hit);
+	if (s != NULL && !(s->fold_requested && !worker_folds(db) && !catz_xact_wrote()))
+		return s;
+
+	/* What a writing transaction sees must not be published */
+	if (catz_xact_wrote())
+		return s;
+	if (s)
+		catz_shared_unpin(s);
+	return build_and_publish(db, global, owner_id);
+}
+
+void
+catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s = build_and_publish(db, global, owner_id);
+
+	if (s)
+	{
+		catz_shared_unpin(s);
+		pg_atomic_fetch_add_u64(&catz_shared->worker_folds, 1);
+	}
+}

@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.h
+ *	  The shared-memory engine: one compiled copy of each scope for every
+ *	  backend of the server, in a DSA area carved out of the main shared
+ *	  memory segment.
+ *
+ * Layout (see segment.c for the locking protocol):
+ *
+ *	main segment "categorize"
+ *		CatzShared			locks, per-database slots, worker status
+ *		DSA area			categorize.shared_cache_size bytes, in place
+ *	hash "categorize owner scopes"	(dboid, owner_id) -> shared scope
+ *	hash "categorize decisions"		(dboid, pattern_id) -> decision counts
+ *
+ *	DSA: CatzSharedScope per scope, and its blobs (set, model, overlay,
+ *	delta, base snapshot), all position-independent.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CATZ_SHMEM_H
+#define CATZ_SHMEM_H
+
+#include "base/base.h"
+
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/dsa.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+
+/* Databases that can use the shared engine at once */
+#define CATZ_MAX_DATABASES	16
+
+/* Per-database state */
+typedef struct CatzSharedDb
+{
+	Oid			dboid;			/* InvalidOid: free slot */
+	Oid			patterns_relid; /* the extension instance the scopes belong to */
+	bool		disabled;		/* the global scope does not fit: local mode */
+	dsa_pointer global;			/* current CatzSharedScope, or Invalid */
+	dsa_pointer fetch_xip;		/* refresh snapshot F (uint64[]) */
+	uint64		fetch_xmin;
+	uint64		fetch_xmax;
+	int			fetch_nxip;
+	bool		fetch_valid;
+	pg_atomic_uint64 refresh_started;	/* refreshes begun */
+	pg_atomic_uint64 refresh_done;	/* the last refresh that completed */
+	pg_atomic_uint32 refresh_running;	/* pid of the refreshing backend, or 0 */
+	ConditionVariable refresh_cv;	/* signalled when a refresh ends */
+	pg_atomic_uint64 generation;	/* global scope generations published */
+	pg_atomic_uint64 rebuilds;	/* scopes (re)built */
+	pg_atomic_uint64 last_rebuild_us;	/* time of the last global build */
+	TimestampTz disabled_at;
+	char		disabled_reason[128];
+} CatzSharedDb;
+
+/* Fixed shared state */
+typedef struct CatzShared
+{
+	LWLock	   *lock;			/* db slots, scope publication, owner index */
+	LWLock	   *refresh_lock;	/* one refresh (delta application) at a time */
+	LWLock	   *decision_lock;	/* the decision hash */
+	int			dsa_tranche;
+	Size		dsa_size;
+	CatzSharedDb dbs[CATZ_MAX_DATABASES];
+	pg_atomic_uint64 cache_bytes;	/* DSA bytes held by scopes */
+	pg_atomic_uint64 cache_hits;	/* owner scope found in the cache */
+	pg_atomic_uint64 cache_misses;	/* owner scope loaded */
+	pg_atomic_uint64 evictions;
+	pg_atomic_uint64 alloc_failures;	/* DSA allocations that failed */
+	pg_atomic_uint64 owner_scopes;	/* published owner scopes */
+	pg_atomic_uint64 decisions_dropped; /* decision hash full */
+	pg_atomic_uint32 worker_pid;
+	Oid			worker_dboid;	/* the database the worker serves */
+	pg_atomic_uint64 worker_heartbeat;	/* TimestampTz */
+	pg_atomic_uint64 worker_folds;
+	Latch	   *worker_latch;
+	char		dsa_space[FLEXIBLE_ARRAY_MEMBER];	/* the DSA area, in place */
+} CatzShared;
+
+/*
+ * Key of the owner scope index.  Hash keys are hashed as bytes, so the key
+ * has no padding: every byte is a field that is always set.
+ */
+typedef struct CatzOwnerKey
+{
+	int64		owner_id;
+	Oid			dboid;
+	uint32		zero;			/* always 0 */
+} CatzOwnerKey;
+
+typedef struct CatzOwnerEntry
+{
+	CatzOwnerKey key;
+	dsa_pointer scope;
+} CatzOwnerEntry;
+
+/* Key and entry of the decision hash (no padding, like CatzOwnerKey) */
+typedef struct CatzDecisionKey
+{
+	int64		pattern_id;
+	Oid			dboid;
+	uint32		zero;			/* always 0 */
+} CatzDecisionKey;
+
+typedef struct CatzDecisionEntry
+{
+	CatzDecisionKey key;
+	int64		decisions;		/* since the server started */
+	int64		confirmed;		/* pattern's confirmed value when ... */
+	int64		since;			/* ... these decisions started counting */
+} CatzDecisionEntry;
+
+/* Settings of the segment (segment.c) */
+extern int	catz_shared_cache_kb;
+extern int	catz_max_cached_owners;
+extern int	catz_max_tracked_patterns;
+
+/* segment.c */
+extern CatzShared *catz_shared;
+extern void catz_shared_get_fetch_snap(CatzSharedDb *db, MemoryContext cxt, CatzSnapshot *out);
+extern bool catz_shared_set_fetch_snap(CatzSharedDb *db, const CatzSnapshot *snap);
+extern HTAB *catz_owner_index;
+extern HTAB *catz_decisions;
+extern dsa_area *catz_area(void);
+extern CatzSharedDb *catz_shared_db(bool create);
+extern void catz_shared_forget_decisions(Oid dboid);
+extern bool catz_shared_enabled(void);
+
+/* segment.c: decision counts shared by every backend */
+extern void catz_shared_decisions_get_many(Oid dboid, int n, const int64 *pattern_ids,
+										   CatzDecisionEntry *out);
+extern void catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids,
+									  const int64 *confirmed, const int64 *counts);
+
+/* decisions_file.c: the decision counts across restarts */
+extern int	catz_decisions_save_interval_s;
+extern void catz_decisions_file_init(void);
+extern void catz_decisions_save(void);
+extern void catz_decisions_load(void);
+
+/* ----------------------------------------------------------------
+ * Decisions (decisions.c): how many times each pattern was the answer
+ * ----------------------------------------------------------------
+ */
+typedef struct CatzDecisions
+{
+	int64		decisions;		/* committed, since the server started */
+	int64		confirmed;		/* the pattern's confirmed value when ... */
+	int64		since;			/* ... these decisions started counting */
+} CatzDecisions;
+
+/* The committed counts of n patterns (zeros for unknown ones) */
+extern void catz_decisions_get(int n, const int64 *pattern_ids, CatzDecisions *out);
+
+/* Count one decision of this transaction (pending until commit) */
+extern void catz_decisions_count(int64 pattern_id, int64 confirmed);
+
+/* Commit or abort: make this transaction's decisions count, or forget them */
+extern void catz_decisions_end_xact(bool commit);
+
+/* ----------------------------------------------------------------
+ * Statistics (stats.c)
+ * ----------------------------------------------------------------
+ */
+extern void catz_stats_init(void);
+
+/* Count one categorize() call: categorized or not, and its latency */
+extern void catz_stats_count_call(bool categorized, double elapsed_us);
+
+/* Count an accepted correction (added to the counters at commit) */
+extern void catz_stats_count_correction(void);
+
+/* Commit or abort: apply or forget the pending correction count */
+extern void catz_stats_end_xact(bool commit);
+
+/* ----------------------------------------------------------------
+ * Rate limit (ratelimit.c): categorize.max_corrections_per_minute
+ * ----------------------------------------------------------------
+ */
+extern void catz_ratelimit_init(void);
+extern void catz_ratelimit_take(bool has_owner, int64 owner);	/* error 53400 */
+
+/* ----------------------------------------------------------------
+ * The segment (segment.c)
+ * ----------------------------------------------------------------
+ */
+
+/* Define the settings of the segment; install its hooks when preloading */
+extern void catz_shmem_init(void);
+
+/*
+ * A part of shared memory owned by another file of this layer: its size is
+ * requested with the segment's, and startup(fresh) runs under
+ * AddinShmemInitLock once the segment is attached (fresh: just created)
+ */
+typedef Size (*CatzShmemSizeFn) (void);
+typedef void (*CatzShmemStartupFn) (bool fresh);
+extern void catz_shmem_add_part(CatzShmemSizeFn size, CatzShmemStartupFn startup);
+
+/* Called before this backend detaches from the DSA area (at exit) */
+typedef void (*CatzShmemDetachHook) (void);
+extern void catz_shmem_on_detach(CatzShmemDetachHook hook);
+
+/* Wake the worker, if one runs */
+extern void catz_wake_worker(void);
+
+#endif							/* CATZ_SHMEM_H */

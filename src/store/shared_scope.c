@@ -1,0 +1,655 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared_scope.c
+ *	  Compiled scopes in shared memory: publishing a scope built by a
+ *	  backend, pinning it for a call, applying committed changes to it, and
+ *	  bounding the cache (LRU with TTL).
+ *
+ * A scope is built in backend memory by scope.c (SPI, one owner through an
+ * index), then copied into the DSA area and published: dbs[].global for
+ * everyone's patterns, the owner index for one owner's.  Readers pin it
+ * (a reference count) and match against it where it lies, without copying.
+ * Publishing a newer version retires the old one; the last unpin frees it.
+ * See shmem/segment.c for the locking protocol.
+ *
+ * Owner scopes live at most categorize.owner_cache_ttl seconds; when the
+ * area is full, the least recently used owner scopes that no backend has
+ * pinned are retired until the new one fits.  Everyone's scope is never
+ * evicted; if it cannot fit at all, the database falls back to per-backend
+ * scopes and categorize.health() says so.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "store/store.h"
+
+/* Scopes this backend has pinned (a call pins two; nesting is rare) */
+#define MAX_PINS 16
+static CatzSharedScope *pins[MAX_PINS];
+static int	npins = 0;
+
+/* Address of a DSA pointer */
+static void *
+addr(dsa_pointer dp)
+{
+	return DsaPointerIsValid(dp) ? dsa_get_address(catz_area(), dp) : NULL;
+}
+
+/* Allocate in the area; InvalidDsaPointer when it is full */
+static dsa_pointer
+area_alloc(Size size)
+{
+	dsa_pointer dp = dsa_allocate_extended(catz_area(), size,
+										   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+
+	if (!DsaPointerIsValid(dp) && catz_shared_make_room(size))
+		dp = dsa_allocate_extended(catz_area(), size,
+								   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+	if (!DsaPointerIsValid(dp))
+		pg_atomic_fetch_add_u64(&catz_shared->alloc_failures, 1);
+	return dp;
+}
+
+/* Copy size bytes into a new allocation */
+static dsa_pointer
+area_copy(const void *src, Size size)
+{
+	dsa_pointer dp;
+
+	if (src == NULL)
+		return InvalidDsaPointer;
+	dp = area_alloc(size);
+	if (DsaPointerIsValid(dp))
+		memcpy(addr(dp), src, size);
+	return dp;
+}
+
+/* Free a scope and everything it holds */
+static void
+free_scope(CatzSharedScope *s)
+{
+	dsa_area   *a = catz_area();
+	dsa_pointer blobs[5] = {s->set, s->model, s->overlay, s->delta, s->snap_xip};
+	int			i;
+
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, s->bytes);
+	for (i = 0; i < 5; i++)
+		if (DsaPointerIsValid(blobs[i]))
+			dsa_free(a, blobs[i]);
+	dsa_free(a, s->self);
+}
+
+/* Add a pin; the caller holds catz_shared->lock */
+static void
+pin_locked(CatzSharedScope *s)
+{
+	if (npins >= MAX_PINS)
+		elog(ERROR, "categorize: too many shared scopes pinned at once");
+	pg_atomic_fetch_add_u32(&s->refcount, 1);
+	pg_atomic_write_u64(&s->last_used, (uint64) GetCurrentTimestamp());
+	pins[npins++] = s;
+}
+
+void
+catz_shared_unpin(CatzSharedScope *s)
+{
+	int			i;
+
+	for (i = npins - 1; i >= 0; i--)
+		if (pins[i] == s)
+		{
+			pins[i] = pins[--npins];
+			break;
+		}
+	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
+		free_scope(s);
+}
+
+void
+catz_shared_unpin_all(void)
+{
+	while (npins > 0)
+		catz_shared_unpin(pins[npins - 1]);
+}
+
+/* Unpublish a scope; caller holds catz_shared->lock EXCLUSIVE */
+static void
+retire_locked(CatzSharedScope *s)
+{
+	if (s->retired)
+		return;
+	s->retired = true;
+	if (!s->global)
+		pg_atomic_fetch_sub_u64(&catz_shared->owner_scopes, 1);
+	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
+		free_scope(s);
+}
+
+CatzSharedScope *
+catz_shared_pin_global(CatzSharedDb *db)
+{
+	CatzSharedScope *s = NULL;
+
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	if (DsaPointerIsValid(db->global))
+	{
+		s = addr(db->global);
+		pin_locked(s);
+	}
+	LWLockRelease(catz_shared->lock);
+	return s;
+}
+
+/* An owner index key (padding zeroed for hashing) */
+static CatzOwnerKey
+owner_key(Oid dboid, int64 owner_id)
+{
+	CatzOwnerKey key;
+
+	memset(&key, 0, sizeof(key));
+	key.dboid = dboid;
+	key.owner_id = owner_id;
+	key.zero = 0;
+	return key;
+}
+
+/* Whether an owner scope outlived categorize.owner_cache_ttl */
+static bool
+expired(CatzSharedScope *s, TimestampTz now)
+{
+	return catz_owner_cache_ttl_s > 0 &&
+		now - s->loaded_at > (int64) catz_owner_cache_ttl_s * USECS_PER_SEC;
+}
+
+CatzSharedScope *
+catz_shared_pin_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
+{
+	CatzOwnerKey key = owner_key(db->dboid, owner_id);
+	CatzOwnerEntry *e;
+	CatzSharedScope *s = NULL;
+
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	e = hash_search(catz_owner_index, &key, HASH_FIND, NULL);
+	if (e && DsaPointerIsValid(e->scope))
+	{
+		s = addr(e->scope);
+		if (expired(s, GetCurrentTimestamp()))
+			s = NULL;			/* reloaded by the caller, which replaces it */
+		else
+			pin_locked(s);
+	}
+	LWLockRelease(catz_shared->lock);
+	*hit = (s != NULL);
+	pg_atomic_fetch_add_u64(s ? &catz_shared->cache_hits : &catz_shared->cache_misses, 1);
+	return s;
+}
+
+CatzSharedScope *
+catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id)
+{
+	CatzSharedScope *s = NULL;
+
+	if (global)
+		return catz_shared_pin_global(db);
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	{
+		CatzOwnerKey key = owner_key(db->dboid, owner_id);
+		CatzOwnerEntry *e = hash_search(catz_owner_index, &key, HASH_FIND, NULL);
+
+		if (e && DsaPointerIsValid(e->scope))
+		{
+			s = addr(e->scope);
+			pin_locked(s);
+		}
+	}
+	LWLockRelease(catz_shared->lock);
+	return s;
+}
+
+/*
+ * An allocation of `need` bytes failed: retire least recently used owner
+ * scopes that nobody has pinned until they held `need` bytes plus a tenth
+ * of the area (so that the next allocations find room too, and the area's
+ * fragmentation is absorbed); true if anything was retired
+ */
+bool
+catz_shared_make_room(Size need)
+{
+	bool		any = false;
+	Size		want = need + catz_shared->dsa_size / 10;
+	Size		freed = 0;
+	int			rounds;
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	for (rounds = 0; rounds < 4096 && freed < want; rounds++)
+	{
+		HASH_SEQ_STATUS status;
+		CatzOwnerEntry *e;
+		CatzOwnerEntry *victim = NULL;
+		uint64		oldest = PG_UINT64_MAX;
+
+		hash_seq_init(&status, catz_owner_index);
+		while ((e = hash_seq_search(&status)) != NULL)
+		{
+			CatzSharedScope *s = addr(e->scope);
+			uint64		used;
+
+			if (s == NULL || pg_atomic_read_u32(&s->refcount) > 1)
+				continue;		/* in use right now */
+			used = pg_atomic_read_u64(&s->last_used);
+			if (used < oldest)
+			{
+				oldest = used;
+				victim = e;
+			}
+		}
+		if (victim == NULL)
+			break;
+		{
+			CatzOwnerKey key = victim->key;
+			CatzSharedScope *s = addr(victim->scope);
+
+			freed += s->bytes;
+			retire_locked(s);
+			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+		}
+		pg_atomic_fetch_add_u64(&catz_shared->evictions, 1);
+		any = true;
+	}
+	LWLockRelease(catz_shared->lock);
+	return any;
+}
+
+void
+catz_shared_evict_expired(void)
+{
+	HASH_SEQ_STATUS status;
+	CatzOwnerEntry *e;
+	TimestampTz now = GetCurrentTimestamp();
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&status, catz_owner_index);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		CatzSharedScope *s = addr(e->scope);
+
+		if (s && expired(s, now))
+		{
+			CatzOwnerKey key = e->key;
+
+			retire_locked(s);
+			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+			pg_atomic_fetch_add_u64(&catz_shared->evictions, 1);
+		}
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+void
+catz_shared_retire_all(CatzSharedDb *db)
+{
+	HASH_SEQ_STATUS status;
+	CatzOwnerEntry *e;
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (DsaPointerIsValid(db->global))
+	{
+		retire_locked(addr(db->global));
+		db->global = InvalidDsaPointer;
+	}
+	hash_seq_init(&status, catz_owner_index);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		if (e->key.dboid == db->dboid)
+		{
+			CatzOwnerKey key = e->key;
+
+			if (DsaPointerIsValid(e->scope))
+				retire_locked(addr(e->scope));
+			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+		}
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+/* Copy a scope built in backend memory into the area; NULL if it does not fit */
+static CatzSharedScope *
+copy_scope(CatzSharedDb *db, CatzScope *local)
+{
+	dsa_pointer self = area_alloc(sizeof(CatzSharedScope));
+	CatzSharedScope *s;
+	Size		set_size = local->set ? catz_set_size(local->set) : 0;
+	Size		model_size = local->model ? catz_model_size(local->model) : 0;
+
+	if (!DsaPointerIsValid(self))
+		return NULL;
+	s = addr(self);
+	s->self = self;
+	s->global = local->global;
+	s->dboid = db->dboid;
+	s->owner_id = local->owner_id;
+	LWLockInitialize(&s->lock, catz_shared->dsa_tranche);
+	s->set = area_copy(local->set, set_size);
+	s->model = area_copy(local->model, model_size);
+	s->overlay = area_copy(local->overlay, local->overlay_size);
+	s->overlay_capacity = local->overlay_capacity;
+	s->delta = area_copy(local->delta, local->delta_size);
+	s->delta_capacity = local->delta_capacity;
+	s->snap_valid = local->base_snap.valid;
+	s->snap_xmin = local->base_snap.xmin;
+	s->snap_xmax = local->base_snap.xmax;
+	s->snap_nxip = local->base_snap.nxip;
+	s->snap_xip = area_copy(local->base_snap.xip, sizeof(uint64) * Max(local->base_snap.nxip, 1));
+	s->bytes = sizeof(CatzSharedScope) + set_size + model_size + local->overlay_size +
+		local->delta_size + sizeof(uint64) * Max(local->base_snap.nxip, 1);
+	s->loaded_at = GetCurrentTimestamp();
+	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
+	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
+
+	if (!DsaPointerIsValid(s->set) || !DsaPointerIsValid(s->snap_xip) ||
+		(local->model && !DsaPointerIsValid(s->model)) ||
+		(local->overlay && !DsaPointerIsValid(s->overlay)) ||
+		(local->delta && !DsaPointerIsValid(s->delta)))
+	{
+		s->bytes = 0;
+		free_scope(s);
+		return NULL;
+	}
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, s->bytes);
+	return s;
+}
+
+/*
+ * Publish a scope built by this backend and pin it.  refresh_seen is the
+ * db's refresh_started read, with no refresh running, before the build's
+ * snapshot was taken: if a refresh started since, it may apply changes this
+ * scope lacks, so nothing is published and *stale is set (the caller
+ * catches up and tries again).  The first scope of a database also sets
+ * the database's refresh snapshot F to its base snapshot.  NULL without *stale: the area or the owner index has no
+ * room.
+ */
+CatzSharedScope *
+catz_shared_publish(CatzSharedDb *db, CatzScope *local, uint64 refresh_seen,
+					bool *stale)
+{
+	CatzSharedScope *s = copy_scope(db, local);
+
+	*stale = false;
+	if (s == NULL)
+		return NULL;
+
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (pg_atomic_read_u64(&db->refresh_started) != refresh_seen)
+	{
+		LWLockRelease(catz_shared->lock);
+		free_scope(s);			/* never published: nobody else can see it */
+		*stale = true;
+		return NULL;
+	}
+	if (local->global)
+	{
+		if (DsaPointerIsValid(db->global))
+			retire_locked(addr(db->global));
+		db->global = s->self;
+		pg_atomic_fetch_add_u64(&db->generation, 1);
+	}
+	else
+	{
+		CatzOwnerKey key = owner_key(db->dboid, local->owner_id);
+		bool		found;
+		CatzOwnerEntry *e = hash_search(catz_owner_index, &key, HASH_ENTER_NULL, &found);
+
+		if (e != NULL && !found)
+			e->scope = InvalidDsaPointer;
+		if (e == NULL)
+		{
+			/* the index is full: the caller serves this owner from local memory */
+			LWLockRelease(catz_shared->lock);
+			free_scope(s);
+			return NULL;
+		}
+		if (DsaPointerIsValid(e->scope) && e->scope != s->self)
+			retire_locked(addr(e->scope));
+		e->scope = s->self;
+		pg_atomic_fetch_add_u64(&catz_shared->owner_scopes, 1);
+	}
+	if (!db->fetch_valid)
+		(void) catz_shared_set_fetch_snap(db, &local->base_snap);
+	pg_atomic_fetch_add_u64(&db->rebuilds, 1);
+	pin_locked(s);
+	LWLockRelease(catz_shared->lock);
+	return s;
+}
+
+bool
+catz_shared_scope_sees(CatzSharedScope *s, uint64 xid)
+{
+	CatzSnapshot snap;
+
+	snap.valid = s->snap_valid;
+	snap.xmin = s->snap_xmin;
+	snap.xmax = s->snap_xmax;
+	snap.nxip = s->snap_nxip;
+	snap.xip = addr(s->snap_xip);
+	return catz_snapshot_sees(&snap, xid);
+}
+
+/* Ask for a fold when the overlay or the delta has grown large */
+static void
+maybe_request_fold(CatzSharedScope *s)
+{
+	const CatzOverlay *ov = addr(s->overlay);
+	const CatzModelDelta *d = addr(s->delta);
+
+	if (!s->fold_requested &&
+		((ov && catz_overlay_used(ov) >= (uint32) catz_fold_threshold) ||
+		 catz_model_delta_docs(d) >= (uint32) catz_fold_threshold))
+	{
+		s->fold_requested = true;
+		catz_wake_worker();
+	}
+}
+
+/*
+ * Put a grown copy (dp, size bytes) in place of the blob in *slot (old_size
+ * bytes, none if invalid), and account for the difference
+ */
+static void
+replace_grown(CatzSharedScope *s, dsa_pointer *slot, dsa_pointer dp, Size size, Size old_size)
+{
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, size);
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_size);
+	s->bytes += size - old_size;
+	if (DsaPointerIsValid(*slot))
+		dsa_free(catz_area(), *slot);
+	*slot = dp;
+}
+
+/* The shared store's blobs: in the DSA area (CatzBlobGrowFn) */
+static void *
+shared_blob(void *arg, CatzBlobKind kind, bool bigger)
+{
+	CatzSharedScope *s = (CatzSharedScope *) arg;
+	bool		overlay = kind == CATZ_BLOB_OVERLAY;
+	dsa_pointer *slot = overlay ? &s->overlay : &s->delta;
+	uint32	   *capacity = overlay ? &s->overlay_capacity : &s->delta_capacity;
+	bool		first = !DsaPointerIsValid(*slot);
+	uint32		next;
+	Size		size;
+	dsa_pointer dp;
+
+	if (!first && !bigger)
+		return addr(*slot);
+	next = catz_blob_next_capacity(kind, first ? 0 : *capacity,
+								   overlay ? CATZ_SHARED_OVERLAY_MAX : CATZ_SHARED_DELTA_MAX);
+	if (next == 0 || (size = catz_blob_size(kind, next)) == 0)
+		return NULL;
+	dp = area_alloc(size);
+	if (!DsaPointerIsValid(dp))
+		return NULL;
+	if (!catz_blob_init_copy(kind, addr(dp), size, next, first ? NULL : addr(*slot)))
+	{
+		dsa_free(catz_area(), dp);
+		return NULL;
+	}
+	replace_grown(s, slot, dp, size, first ? 0 : catz_blob_size(kind, *capacity));
+	*capacity = next;
+	return addr(dp);
+}
+
+/* A scope that cannot take a change any more: unpublish it, readers reload */
+static void
+retire_full(CatzSharedScope *s)
+{
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (!s->retired)
+	{
+		if (s->global)
+		{
+			int			i;
+
+			for (i = 0; i < CATZ_MAX_DATABASES; i++)
+				if (catz_shared->dbs[i].dboid == s->dboid &&
+					catz_shared->dbs[i].global == s->self)
+					catz_shared->dbs[i].global = InvalidDsaPointer;
+		}
+		else
+		{
+			CatzOwnerKey key = owner_key(s->dboid, s->owner_id);
+			CatzOwnerEntry *e = hash_search(catz_owner_index, &key, HASH_FIND, NULL);
+
+			if (e && e->scope == s->self)
+				hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
+		}
+		retire_locked(s);
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+void
+catz_shared_apply(CatzSharedScope *s, const CatzBlobChange *c)
+{
+	CatzStatus	st;
+	bool		applied;
+
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	applied = catz_blob_apply(c, shared_blob, s, &st);
+	maybe_request_fold(s);
+	LWLockRelease(&s->lock);
+	if (!applied)
+		retire_full(s);
+}
+
+const CatzSet *
+catz_shared_set(CatzSharedScope *s)
+{
+	return addr(s->set);
+}
+
+const CatzModel *
+catz_shared_model(CatzSharedScope *s)
+{
+	return addr(s->model);
+}
+
+const CatzOverlay *
+catz_shared_overlay(CatzSharedScope *s)
+{
+	return addr(s->overlay);
+}
+
+const CatzModelDelta *
+catz_shared_delta(CatzSharedScope *s)
+{
+	return addr(s->delta);
+}
+
+/* Shared scopes pinned (and maybe locked SHARED) by the match under way */
+static CatzSharedScope *held[2];
+static int	nheld = 0;
+
+void
+catz_store_hold(CatzSharedScope *scope)
+{
+	Assert(nheld < lengthof(held));
+	held[nheld++] = scope;
+}
+
+void
+catz_store_release_held(void)
+{
+	while (nheld > 0)
+	{
+		CatzSharedScope *s = held[--nheld];
+
+		if (LWLockHeldByMe(&s->lock))
+			LWLockRelease(&s->lock);
+		catz_shared_unpin(s);
+	}
+}
+
+/*
+ * Make sure the database's shared state belongs to the installed extension
+ * (identified by its patterns table): after DROP and CREATE EXTENSION, the
+ * scopes of the old one are retired and the refresh state starts over
+ */
+void
+catz_shared_db_bind(CatzSharedDb *db, Oid patterns_relid)
+{
+	CatzSnapshot none;
+
+	if (db->patterns_relid == patterns_relid)
+		return;
+	catz_shared_retire_all(db);
+	catz_shared_forget_decisions(db->dboid);
+	memset(&none, 0, sizeof(none));
+	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+	if (db->patterns_relid != patterns_relid)
+	{
+		(void) catz_shared_set_fetch_snap(db, &none);
+		db->disabled = false;
+		db->patterns_relid = patterns_relid;
+	}
+	LWLockRelease(catz_shared->lock);
+}
+
+/* ----------------------------------------------------------------
+ * Settings of the shared store
+ * ----------------------------------------------------------------
+ */
+int			catz_owner_cache_ttl_s = 3600;
+int			catz_fold_threshold = 4096;
+
+void
+catz_shared_store_init(void)
+{
+	DefineCustomIntVariable("categorize.owner_cache_ttl",
+							"Time an owner's compiled patterns stay in the shared cache.",
+							"0 keeps them until evicted for room.",
+							&catz_owner_cache_ttl_s,
+							3600,
+							0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("categorize.fold_threshold",
+							"Changed patterns or new corrections after which a compiled scope is rebuilt in the background.",
+							NULL,
+							&catz_fold_threshold,
+							4096,
+							16, 1000000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	/* pins of shared scopes go before this backend leaves the DSA area */
+	catz_shmem_on_detach(catz_shared_unpin_all);
+}

@@ -1,0 +1,254 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.h
+ *	  The compiled state of one scope (everyone's patterns, or one owner's)
+ *	  and of the current transaction's own writes.
+ *
+ * A scope is a base compiled at a snapshot (a CatzSet of its active
+ * patterns and a CatzModel of its corrections) plus what committed after
+ * that snapshot: a CatzOverlay of changed patterns and a CatzModelDelta of
+ * new corrections.  When the overlay or the delta fills up, the scope is
+ * reloaded at a newer snapshot (a fold).
+ *
+ * The transaction's own uncommitted writes never enter a scope: triggers
+ * push them into the transaction overlay (CatzXactOverlay), which is
+ * consulted on top of the scopes and thrown away at transaction end; after
+ * commit, the next refresh reads them like anyone else's changes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CATZ_STORE_H
+#define CATZ_STORE_H
+
+#include "base/base.h"
+#include "shmem/shmem.h"
+
+#include "lib/ilist.h"
+#include "utils/timestamp.h"
+
+/*
+ * A scope's overlay and delta start small and grow fourfold up to these
+ * capacities; beyond them the scope is reloaded (a fold).
+ */
+#define CATZ_OVERLAY_PATTERNS	1024
+#define CATZ_OVERLAY_MIN		16
+#define CATZ_POOL_PER_PATTERN	64	/* value bytes per pattern of capacity */
+#define CATZ_DELTA_DOCS			512
+#define CATZ_DELTA_MIN			16
+#define CATZ_FEATURES_PER_DOC	48	/* feature occurrences per document of capacity */
+
+/* The compiled state of everyone's patterns or of one owner's */
+typedef struct CatzScope
+{
+	bool		global;			/* everyone's patterns (owner_id IS NULL) */
+	int64		owner_id;		/* the owner, when !global */
+	bool		temporary;		/* loaded by a transaction that wrote: drop
+								 * at its end */
+	bool		needs_reload;	/* overlay or delta full: reload at next use */
+	MemoryContext cxt;			/* holds everything below */
+	CatzSnapshot base_snap;		/* snapshot the base was loaded at */
+	CatzSet    *set;			/* active patterns at base_snap */
+	CatzModel  *model;			/* corrections at base_snap, or NULL */
+	CatzOverlay *overlay;		/* patterns changed after base_snap, or NULL
+								 * until the first change */
+	uint32		overlay_capacity;	/* patterns */
+	Size		overlay_size;	/* bytes */
+	CatzModelDelta *delta;		/* corrections committed after base_snap, or
+								 * NULL until the first one */
+	uint32		delta_capacity; /* documents */
+	Size		delta_size;		/* bytes */
+	Size		bytes;			/* memory held, in bytes */
+	dlist_node	lru;			/* owner scopes: position in the LRU list */
+	TimestampTz loaded_at;
+	double		build_us;		/* time the build took, in microseconds */
+} CatzScope;
+
+/* The current transaction's own writes */
+typedef struct CatzXactOverlay
+{
+	MemoryContext cxt;			/* reset at transaction end */
+	CatzOverlay *overlay;		/* patterns written by this transaction */
+	Size		overlay_size;
+	uint32		max_patterns;	/* capacity of overlay */
+	List	   *docs;			/* CatzXactDoc: corrections written */
+	CatzModelDelta *global_delta;	/* docs that teach everyone */
+	List	   *owner_deltas;	/* CatzOwnerDelta: docs of each owner */
+} CatzXactOverlay;
+
+/* A correction written by this transaction */
+typedef struct CatzXactDoc
+{
+	bool		has_owner;
+	int64		owner_id;
+	bool		teaches_global; /* feeds the global model */
+	CatzModelDoc doc;
+} CatzXactDoc;
+
+/* One owner's docs in the transaction overlay */
+typedef struct CatzOwnerDelta
+{
+	int64		owner_id;
+	CatzModelDelta *delta;
+} CatzOwnerDelta;
+
+/* ----------------------------------------------------------------
+ * Growable blobs of both stores (blob.c)
+ * ----------------------------------------------------------------
+ */
+typedef enum CatzBlobKind
+{
+	CATZ_BLOB_OVERLAY,			/* CatzOverlay: changed patterns */
+	CATZ_BLOB_DELTA				/* CatzModelDelta: new corrections */
+} CatzBlobKind;
+
+/* One change to a scope */
+typedef struct CatzBlobChange
+{
+	enum
+	{
+		CATZ_CHANGE_PUT,		/* pattern added or changed */
+		CATZ_CHANGE_DELETE,		/* pattern_id deleted */
+		CATZ_CHANGE_DOC			/* a correction */
+	}			op;
+	const CatzPatternInput *pattern;
+	int64		pattern_id;
+	const CatzModelDoc *doc;
+} CatzBlobChange;
+
+/* Bytes of a blob of this kind with room for capacity patterns/documents */
+extern Size catz_blob_size(CatzBlobKind kind, uint32 capacity);
+
+/* The capacity after capacity (0: none yet), or 0 when it is the largest */
+extern uint32 catz_blob_next_capacity(CatzBlobKind kind, uint32 capacity, uint32 largest);
+
+/* Initialize dst (size bytes) at capacity, holding a copy of src (or empty) */
+extern bool catz_blob_init_copy(CatzBlobKind kind, void *dst, Size size, uint32 capacity,
+								const void *src);
+
+/*
+ * A store's blob of a kind: with bigger false, the current one (the first
+ * one made now when there is none); with bigger true, a copy grown to the
+ * next capacity in its place.  NULL when that cannot be had.
+ */
+typedef void *(*CatzBlobGrowFn) (void *arg, CatzBlobKind kind, bool bigger);
+
+/*
+ * Apply one change, growing the blob until it fits; false when it cannot
+ * grow any more (the scope must be rebuilt).  *status: the core's answer.
+ */
+extern bool catz_blob_apply(const CatzBlobChange *c, CatzBlobGrowFn grow, void *arg,
+							CatzStatus *status);
+
+/* scope.c: build a scope (uncached), and the backend-local cache of scopes */
+extern CatzScope *catz_scope_build(bool global, int64 owner_id);
+extern void catz_scope_free(CatzScope *scope);
+extern CatzScope *catz_scope_global(void);
+extern CatzScope *catz_scope_global_if_loaded(void);
+extern CatzScope *catz_scope_owner(int64 owner_id, bool load);
+extern void catz_scope_drop_all(void);
+extern void catz_scope_drop_temporary(void);
+
+/* Apply a committed change to a loaded scope; when full, it reloads at next use */
+extern void catz_scope_apply(CatzScope *scope, const CatzBlobChange *c);
+
+/* scope.c: the transaction overlay */
+extern CatzXactOverlay *catz_xact_overlay(bool create);
+extern void catz_xact_put_pattern(const CatzPatternInput *p);
+extern void catz_xact_delete_pattern(int64 pattern_id);
+extern void catz_xact_add_doc(bool has_owner, int64 owner_id, bool teaches_global,
+							  const CatzModelDoc *doc);
+extern void catz_xact_reset(void);
+
+/* A change of this transaction's own rows, as the refresh reads them back */
+extern void catz_xact_apply(bool has_owner, int64 owner_id, const CatzBlobChange *c);
+extern CatzModelDelta *catz_xact_owner_delta(int64 owner_id);
+
+/* ----------------------------------------------------------------
+ * Shared scopes (shared_scope.c)
+ * ----------------------------------------------------------------
+ */
+/* Largest overlay and delta of a shared scope before it must be folded */
+#define CATZ_SHARED_OVERLAY_MAX	(64 * 1024)
+#define CATZ_SHARED_DELTA_MAX	(16 * 1024)
+
+/* One compiled scope in shared memory */
+typedef struct CatzSharedScope
+{
+	pg_atomic_uint32 refcount;	/* pins by readers, +1 while published */
+	bool		retired;		/* unpublished: freed when refcount drops to 0 */
+	bool		global;
+	Oid			dboid;
+	int64		owner_id;
+	LWLock		lock;			/* protects overlay and delta (and their
+								 * growth): SHARED to read, EXCLUSIVE to change */
+	dsa_pointer self;			/* this struct */
+	dsa_pointer set;			/* CatzSet */
+	dsa_pointer model;			/* CatzModel, or InvalidDsaPointer */
+	dsa_pointer overlay;		/* CatzOverlay */
+	uint32		overlay_capacity;	/* patterns */
+	dsa_pointer delta;			/* CatzModelDelta */
+	uint32		delta_capacity; /* documents */
+	dsa_pointer snap_xip;		/* uint64[snap_nxip] */
+	uint64		snap_xmin;		/* base snapshot */
+	uint64		snap_xmax;
+	int			snap_nxip;
+	bool		snap_valid;
+	Size		bytes;			/* DSA bytes held by this scope */
+	TimestampTz loaded_at;
+	pg_atomic_uint64 last_used; /* TimestampTz of the last pin */
+	bool		fold_requested; /* overlay/delta above the fold threshold */
+} CatzSharedScope;
+
+/* readers */
+extern CatzSharedScope *catz_shared_pin_global(CatzSharedDb *db);
+extern CatzSharedScope *catz_shared_pin_owner(CatzSharedDb *db, int64 owner_id,
+											  bool *hit);
+extern void catz_shared_unpin(CatzSharedScope *scope);
+extern void catz_shared_unpin_all(void);
+
+/* building and publishing */
+extern CatzSharedScope *catz_shared_publish(CatzSharedDb *db, CatzScope *local,
+											uint64 refresh_seen, bool *stale);
+extern void catz_shared_retire_all(CatzSharedDb *db);
+extern void catz_shared_evict_expired(void);
+extern bool catz_shared_make_room(Size need);
+
+/* applying changes under the scope lock */
+extern CatzSharedScope *catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id);
+/*
+ * Apply a committed change under the scope's lock; a scope that cannot take
+ * it any more is retired, and its readers build a new one
+ */
+extern void catz_shared_apply(CatzSharedScope *scope, const CatzBlobChange *c);
+extern bool catz_shared_scope_sees(CatzSharedScope *scope, uint64 xid);
+
+/* views of a pinned scope's blobs */
+extern const CatzSet *catz_shared_set(CatzSharedScope *scope);
+extern const CatzModel *catz_shared_model(CatzSharedScope *scope);
+extern const CatzOverlay *catz_shared_overlay(CatzSharedScope *scope);
+extern const CatzModelDelta *catz_shared_delta(CatzSharedScope *scope);
+
+/* Bind the database's shared state to the installed extension (its patterns table) */
+extern void catz_shared_db_bind(CatzSharedDb *db, Oid patterns_relid);
+
+/*
+ * Pins and scope locks held by this backend's current match
+ * (catz_store_hold), dropped together by catz_store_release_held: when
+ * the match is done, before running SQL, and on every error path
+ */
+extern void catz_store_hold(CatzSharedScope *scope);
+extern void catz_store_release_held(void);
+
+/* ----------------------------------------------------------------
+ * Settings of the store: local (scope.c) and shared (shared_scope.c)
+ * ----------------------------------------------------------------
+ */
+extern int	catz_backend_cache_kb;
+extern int	catz_test_build_lock;
+extern void catz_local_store_init(void);
+
+extern int	catz_owner_cache_ttl_s;
+extern int	catz_fold_threshold;
+extern void catz_shared_store_init(void);
+
+#endif							/* CATZ_STORE_H */

@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  The "categorize worker" background worker (worker.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CATZ_WORKER_H
+#define CATZ_WORKER_H
+
+#include "postgres.h"
+
+/* The database the worker serves (categorize.worker_database) */
+extern char *catz_worker_database;
+
+/* Define the worker's settings and register it (while preloading) */
+extern void catz_worker_init(void);
+
+PGDLLEXPORT void catz_worker_main(Datum arg);
+
+#endif							/* CATZ_WORKER_H */
