@@ -3,10 +3,10 @@
 
 Streams a data set through the Python model of the current engine and
 compares, row by row, its top-1 and confidence with the extension's own
-per-expense results of a bench/eval.sh --results run (default
-/tmp/eval_final, made by the session from the same sources).
+per-expense results of a `bench/eval.sh --results DIR` run made from the
+same sources.
 
-    python3 compare_current.py birmingham [--results DIR]
+    python3 compare_current.py birmingham --results DIR
 """
 import argparse
 import csv
@@ -21,7 +21,7 @@ import prep  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dataset")
-ap.add_argument("--results", default="/tmp/eval_final")
+ap.add_argument("--results", required=True, help="directory of a bench/eval.sh --results run")
 ap.add_argument("--limit", type=int, default=0)
 a = ap.parse_args()
 rows = prep.load(a.dataset)

@@ -4,10 +4,12 @@ of norm.py against the installed extension.
 
     python3 prep.py            # generate the synthetic set into cache/ (once)
     python3 prep.py --check    # compare norm.normalize() with categorize.normalize()
-                               # on every distinct string (psql, /tmp/devpg:5499)
+                               # on every distinct string (psql; the server is the
+                               # one PGHOST, PGPORT and PGUSER name)
 
 Streams (lists of dicts, in the harness's order: date, then file order):
-  birmingham, oxford: merchant = description column, no description, no user
+  birmingham, oxford: data/*_pcard.csv of this tree; merchant = description
+                      column, no description, no user
   synthetic: bench/synth/generate.py defaults (seed 42), user ids, seed rules
 """
 import csv
@@ -19,7 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 CACHE = os.path.join(HERE, "cache")
-DATA = "/work/shared/datasets"
+DATA = os.path.join(TOP, "data")
 sys.path.insert(0, HERE)
 import norm  # noqa: E402
 
@@ -92,8 +94,8 @@ def check():
     tsv = "".join(s.replace("\\", "\\\\").replace("\t", "\\t") + "\n" for s in strings)
     sql = ("CREATE TEMP TABLE s (t text); COPY s FROM STDIN;\n" + tsv + "\\.\n"
            "COPY (SELECT t, categorize.normalize(t) FROM s) TO STDOUT;\n")
-    out = subprocess.run(["psql", "-X", "-q", "-h", "/tmp/devpg", "-p", "5499", "-U", "postgres",
-                          "-v", "ON_ERROR_STOP=1"], input=sql, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=sql,
+                         capture_output=True, text=True, check=True).stdout
     bad = 0
     n = 0
     for line in out.splitlines():
