@@ -4,8 +4,11 @@
 #   git archive --format zip --prefix=categorize-<version>/ HEAD
 #
 # written to categorize-<version>.zip at the top of the tree (or in OUTDIR),
-# <version> being META.json's "version" at HEAD.  debian/, .ci/ and git's
-# own files are left out by export-ignore in .gitattributes.
+# <version> being META.json's "version" at HEAD.  What users of the
+# release do not need (debian/ and its smoke test, .ci/, git's own files,
+# the synthetic set's analysis scripts) is left out by export-ignore in
+# .gitattributes; the data of make demo and make eval ships with its
+# sources and licence (data/README.md).
 #
 # Usage: tools/dist.sh [--orig] [OUTDIR]      (what `make dist` runs)
 #   --orig  also write ../categorize_<version>.orig.tar.gz (same files, as
@@ -13,9 +16,10 @@
 #           (dpkg-buildpackage without -b, format 3.0 (quilt)) looks for
 #
 # Before writing, checks that the versions agree (tools/check_version.sh);
-# after, that the archive's META.json passes tools/check_meta.py and that
-# it holds no debian/ or .ci/.  Only committed files are archived: a warning
-# says so when the work tree has uncommitted changes.
+# after, that the archive's META.json passes tools/check_meta.py, that it
+# holds no debian/ or .ci/, and that data/README.md is there if data/ is.
+# Only committed files are archived: a warning says so when the work tree
+# has uncommitted changes.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +53,8 @@ mkdir -p "$outdir"
 zip=$(cd "$outdir" && pwd)/$name.zip
 git archive --format zip --prefix="$name/" -o "$zip" HEAD
 
-# Check what was written: META.json valid (its files present), no packaging
+# Check what was written: META.json valid (its files present), no packaging,
+# the data's attribution beside the data
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 - "$zip" "$tmp" "$name" <<'PY' || die "bad archive $zip"
@@ -66,6 +71,10 @@ for need in ("META.json", "Makefile", "categorize.control"):
     if name + "/" + need not in names:
         print(f"dist: {need} is missing from the archive", file=sys.stderr)
         bad.append(need)
+data = [n for n in names if n.startswith(name + "/data/") and not n.endswith("/")]
+if data and name + "/data/README.md" not in names:
+    print("dist: data/ ships without data/README.md (its sources and licence)", file=sys.stderr)
+    bad.append("data/README.md")
 sys.exit(1 if bad else 0)
 PY
 python3 "$top/tools/check_meta.py" "$tmp/$name/META.json" >/dev/null ||

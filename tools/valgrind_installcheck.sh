@@ -13,19 +13,18 @@
 # TESTs default to every suite but bad_input (its 100 MB inputs and
 # statement timeouts make no sense at valgrind's speed).
 #
-# Starts a throwaway cluster in /tmp/categorize-valgrind with the installed
-# extension preloaded, as the postgres user when run as root, runs
-# pg_regress against it, stops it, and prints every memcheck error whose
-# stack mentions categorize, then the totals.  valgrind must be installed.
+# Starts a throwaway cluster in a new directory (mktemp, under /tmp; kept
+# at the end for its logs) with the installed extension preloaded, as the
+# postgres user when run as root, runs pg_regress against it, stops it, and
+# prints every memcheck error whose stack mentions categorize, then the
+# totals.  valgrind must be installed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/common.sh"
 
 supp=$(cd "$(dirname "${1:?usage: $0 SUPPRESSIONS [TEST...]}")" && pwd)/$(basename "$1")
 shift
-dir=/tmp/categorize-valgrind
-rm -rf "$dir"
-mkdir -p "$dir"
+dir=$(mktemp -d /tmp/categorize-valgrind.XXXXXX)
 [ "$(id -u)" = 0 ] && chown "$(cluster_user)": "$dir"
 cp "$supp" "$dir/valgrind.supp"
 as_cluster_user "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
