@@ -299,8 +299,10 @@ INSERT INTO categorize.categories (name) VALUES ('Travel') RETURNING id;
 INSERT INTO upgrade_walk.expenses (id, user_id, merchant_name, amount) VALUES (15, 100, 'STARBUCKS', 3.20)
 RETURNING id, category_id;
 
--- case: a fresh install of the default version has the same objects as the
--- walk (expect no rows)
+-- case: a fresh install of the default version (from its own full script
+-- when there is one, as for 1.1) has the same objects as the walk (expect
+-- no rows); test/t/011_install_paths.pl compares the two with pg_dump,
+-- comments and recorded privileges included
 CREATE TABLE upgrade_walk.walked AS
     SELECT kind, name, definition FROM upgrade_walk.objects
      WHERE step = (SELECT max(step) FROM upgrade_walk.steps);

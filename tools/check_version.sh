@@ -9,7 +9,10 @@
 #     and Debian revision) equals META.json's version;
 #   - default_version can be installed: sql/categorize--<default_version>.sql
 #     exists, or update scripts sql/categorize--A--B.sql lead to it from an
-#     older full script (1.0 stays frozen; later versions ship as updates);
+#     older full script;
+#   - every older full script sql/categorize--X.sql (released versions stay
+#     frozen, with their scripts) can be updated to default_version through
+#     update scripts;
 #   - META.json's provides.categorize.file exists.
 #
 # Usage: tools/check_version.sh   (from anywhere; needs python3 for JSON)
@@ -89,9 +92,12 @@ else
     problem "debian/changelog is missing"
 fi
 
-# CREATE EXTENSION categorize installs default_version from its own script,
-# or from an older full script followed by update scripts (1.0 is frozen and
-# later versions ship as sql/categorize--A--B.sql): either must exist.
+# CREATE EXTENSION categorize installs default_version from its own full
+# script when there is one (e.g. sql/categorize--1.1.sql), else from an
+# older full script followed by update scripts sql/categorize--A--B.sql:
+# either must exist.  The full scripts of older versions stay (released versions are
+# frozen), and a database at one of them must be able to update to
+# default_version.
 full=() edges=()
 for f in sql/categorize--*.sql; do
     [ -e "$f" ] || continue
@@ -99,12 +105,11 @@ for f in sql/categorize--*.sql; do
     v=${v%.sql}
     if [[ $v == *--* ]]; then edges+=("$v"); else full+=("$v"); fi
 done
-if [ -f "sql/categorize--$control_version.sql" ]; then
-    install_path="sql/categorize--$control_version.sql"
-else
-    # versions reachable from a full script through update scripts
-    reachable=" ${full[*]} "
-    changed=1
+
+# The versions reachable from the given ones through update scripts, as
+# " A B C "
+reachable_from() {
+    local reachable=" $* " changed=1 e from to
     while [ $changed = 1 ]; do
         changed=0
         for e in "${edges[@]}"; do
@@ -115,6 +120,24 @@ else
             fi
         done
     done
+    echo "$reachable"
+}
+
+updates_from=()
+for v in "${full[@]}"; do
+    # only older versions (a newer full script would be a version under way)
+    [ "$(printf '%s\n' "$v" "$control_version" | sort -V | head -1)" = "$control_version" ] && continue
+    if [[ $(reachable_from "$v") == *" $control_version "* ]]; then
+        updates_from+=("$v")
+    else
+        problem "a database at $v cannot be updated to default_version $control_version: no chain of sql/categorize--A--B.sql update scripts from sql/categorize--$v.sql"
+    fi
+done
+
+if [ -f "sql/categorize--$control_version.sql" ]; then
+    install_path="sql/categorize--$control_version.sql"
+else
+    reachable=$(reachable_from "${full[@]}")
     if [[ $reachable == *" $control_version "* ]]; then
         install_path="update scripts from sql/categorize--$(printf '%s\n' "${full[@]}" | sort -V | head -1).sql"
     else
@@ -127,4 +150,4 @@ if [ $problems -gt 0 ]; then
     echo "check_version: $problems problem(s)"
     exit 1
 fi
-echo "check_version: ok (categorize.control $control_version, META.json $meta_version, debian/changelog $deb_version; $control_version installs from $install_path)"
+echo "check_version: ok (categorize.control $control_version, META.json $meta_version, debian/changelog $deb_version; $control_version installs from $install_path${updates_from[*]:+, updates from $(printf '%s\n' "${updates_from[@]}" | sort -V | paste -sd, -)})"
