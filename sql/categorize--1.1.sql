@@ -844,9 +844,9 @@ COMMENT ON FUNCTION categorize.health() IS
 --                      corrections, reset the stats
 --
 -- The functions read and write the tables as the extension's owner (see
--- src/spi_guard.c), so the roles need no privilege on the tables behind
--- them.  Roles belong to the cluster: they are created once and stay after
--- DROP EXTENSION.
+-- spi_guard.c under src/), so the roles need no privilege on the tables
+-- behind them.  Roles belong to the cluster: they are created once and stay
+-- after DROP EXTENSION.
 
 DO $$
 DECLARE
