@@ -72,6 +72,8 @@ def symbols(top):
             if not f.endswith('.o'):
                 continue
             obj = os.path.relpath(os.path.join(dirpath, f), top)
+            if not os.path.exists(os.path.join(top, obj[:-2] + '.c')):
+                continue    # left over from a source that is gone
             out = subprocess.run(['nm', os.path.join(top, obj)], capture_output=True,
                                  text=True, check=True).stdout
             name = obj[:-2] + '.c'

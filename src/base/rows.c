@@ -88,6 +88,20 @@ text_field(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, int
 	return pnstrdup(VARDATA_ANY(t), *len);
 }
 
+/* Whether a text field equals s (false when NULL); nothing is copied */
+static bool
+field_is(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, const char *s)
+{
+	Datum		d;
+	text	   *t;
+	size_t		len = strlen(s);
+
+	if (!field(tup, desc, attnum, f, &d))
+		return false;
+	t = DatumGetTextPP(d);
+	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
 /*
  * Decode a pattern whose fields are at attnum[] of the row: the one decoder
  * of every reader.  Strings go to the current context.  A NULL value_norm
@@ -99,8 +113,6 @@ decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInpu
 			   bool *active)
 {
 	Datum		d;
-	char	   *kind;
-	char	   *source;
 	int			len;
 	char	   *value;
 	char	   *norm;
@@ -116,10 +128,8 @@ decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInpu
 	}
 	if (field(tup, desc, attnum, PF_CATEGORY_ID, &d))
 		p->category_id = DatumGetInt64(d);
-	kind = text_field(tup, desc, attnum, PF_KIND, &len);
-	p->kind = kind == NULL ? CATZ_KIND_KEYWORD :
-		strcmp(kind, "merchant") == 0 ? CATZ_KIND_MERCHANT :
-		strcmp(kind, "regex") == 0 ? CATZ_KIND_REGEX : CATZ_KIND_KEYWORD;
+	p->kind = field_is(tup, desc, attnum, PF_KIND, "merchant") ? CATZ_KIND_MERCHANT :
+		field_is(tup, desc, attnum, PF_KIND, "regex") ? CATZ_KIND_REGEX : CATZ_KIND_KEYWORD;
 	value = text_field(tup, desc, attnum, PF_VALUE, &len);
 	if (value == NULL)
 		value = pstrdup("");
@@ -143,8 +153,7 @@ decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInpu
 	if (field(tup, desc, attnum, PF_PRIORITY, &d))
 		p->priority = DatumGetInt32(d);
 	*active = field(tup, desc, attnum, PF_ACTIVE, &d) && DatumGetBool(d);
-	source = text_field(tup, desc, attnum, PF_SOURCE, &len);
-	if (source && strcmp(source, "learned") == 0)
+	if (field_is(tup, desc, attnum, PF_SOURCE, "learned"))
 		p->flags |= CATZ_PF_LEARNED;
 	if (field(tup, desc, attnum, PF_HITS, &d))
 		p->hits = DatumGetInt64(d);

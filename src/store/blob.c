@@ -22,8 +22,9 @@ catz_blob_size(CatzBlobKind kind, uint32 capacity)
 	return catz_model_delta_size(capacity, capacity * CATZ_FEATURES_PER_DOC);
 }
 
-uint32
-catz_blob_next_capacity(CatzBlobKind kind, uint32 capacity, uint32 largest)
+/* The capacity after capacity (0: none yet), or 0 when it is the largest */
+static uint32
+next_capacity(CatzBlobKind kind, uint32 capacity, uint32 largest)
 {
 	if (capacity == 0)
 		return kind == CATZ_BLOB_OVERLAY ? CATZ_OVERLAY_MIN : CATZ_DELTA_MIN;
@@ -32,8 +33,9 @@ catz_blob_next_capacity(CatzBlobKind kind, uint32 capacity, uint32 largest)
 	return capacity * 4;
 }
 
-bool
-catz_blob_init_copy(CatzBlobKind kind, void *dst, Size size, uint32 capacity, const void *src)
+/* Initialize dst (size bytes) at capacity, holding a copy of src (or empty) */
+static bool
+init_copy(CatzBlobKind kind, void *dst, Size size, uint32 capacity, const void *src)
 {
 	if (kind == CATZ_BLOB_OVERLAY)
 	{
@@ -48,6 +50,34 @@ catz_blob_init_copy(CatzBlobKind kind, void *dst, Size size, uint32 capacity, co
 
 		return d != NULL && (src == NULL || catz_model_delta_copy(d, src) == CATZ_OK);
 	}
+}
+
+Size
+catz_blob_bytes(CatzBlobKind kind, const void *blob, uint32 capacity)
+{
+	return blob ? catz_blob_size(kind, capacity) : 0;
+}
+
+void *
+catz_blob_grow(CatzBlobKind kind, const void *cur, uint32 capacity, uint32 largest,
+			   const CatzBlobAlloc *a, uint32 *new_capacity, Size *new_size)
+{
+	uint32		next = next_capacity(kind, cur ? capacity : 0, largest);
+	Size		size;
+	void	   *grown;
+
+	if (next == 0 || (size = catz_blob_size(kind, next)) == 0)
+		return NULL;
+	if ((grown = a->alloc(a->arg, size)) == NULL)
+		return NULL;
+	if (!init_copy(kind, grown, size, next, cur))
+	{
+		a->discard(a->arg, grown);
+		return NULL;
+	}
+	*new_capacity = next;
+	*new_size = size;
+	return grown;
 }
 
 /* Apply c to blob; CATZ_ETOOBIG when it has no room left */

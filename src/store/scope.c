@@ -467,7 +467,20 @@ scope_resized(CatzScope *scope, Size old_bytes, Size new_bytes)
 		owner_bytes += new_bytes - old_bytes;
 }
 
-/* The local store's blobs: in the scope's memory context (CatzBlobGrowFn) */
+/* Allocation of the local store's blobs: in the scope's memory context */
+static void *
+local_alloc(void *arg, Size size)
+{
+	return MemoryContextAllocZero(((CatzScope *) arg)->cxt, size);
+}
+
+static void
+local_discard(void *arg, void *mem)
+{
+	pfree(mem);
+}
+
+/* The local store's blobs (CatzBlobGrowFn) */
 static void *
 local_blob(void *arg, CatzBlobKind kind, bool bigger)
 {
@@ -475,29 +488,21 @@ local_blob(void *arg, CatzBlobKind kind, bool bigger)
 	bool		overlay = kind == CATZ_BLOB_OVERLAY;
 	void	  **blob = overlay ? (void **) &scope->overlay : (void **) &scope->delta;
 	uint32	   *capacity = overlay ? &scope->overlay_capacity : &scope->delta_capacity;
-	Size	   *size = overlay ? &scope->overlay_size : &scope->delta_size;
+	CatzBlobAlloc a = {local_alloc, local_discard, scope};
 	uint32		next;
-	Size		next_size;
+	Size		size;
 	void	   *grown;
 
 	if (*blob != NULL && !bigger)
 		return *blob;
-	next = catz_blob_next_capacity(kind, *blob ? *capacity : 0,
-								   overlay ? CATZ_OVERLAY_PATTERNS : CATZ_DELTA_DOCS);
-	if (next == 0)
+	grown = catz_blob_grow(kind, *blob, *capacity,
+						   overlay ? CATZ_OVERLAY_PATTERNS : CATZ_DELTA_DOCS, &a, &next, &size);
+	if (grown == NULL)
 		return NULL;
-	next_size = catz_blob_size(kind, next);
-	grown = MemoryContextAllocZero(scope->cxt, next_size);
-	if (!catz_blob_init_copy(kind, grown, next_size, next, *blob))
-	{
-		pfree(grown);
-		return NULL;
-	}
+	scope_resized(scope, catz_blob_bytes(kind, *blob, *capacity), size);
 	if (*blob)
 		pfree(*blob);
-	scope_resized(scope, *blob ? *size : 0, next_size);
 	*blob = grown;
-	*size = next_size;
 	*capacity = next;
 	return grown;
 }

@@ -327,6 +327,9 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	CatzSharedScope *s;
 	Size		set_size = local->set ? catz_set_size(local->set) : 0;
 	Size		model_size = local->model ? catz_model_size(local->model) : 0;
+	Size		overlay_size = catz_blob_bytes(CATZ_BLOB_OVERLAY, local->overlay,
+											   local->overlay_capacity);
+	Size		delta_size = catz_blob_bytes(CATZ_BLOB_DELTA, local->delta, local->delta_capacity);
 
 	if (!DsaPointerIsValid(self))
 		return NULL;
@@ -338,17 +341,17 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	LWLockInitialize(&s->lock, catz_shared->dsa_tranche);
 	s->set = area_copy(local->set, set_size);
 	s->model = area_copy(local->model, model_size);
-	s->overlay = area_copy(local->overlay, local->overlay_size);
+	s->overlay = area_copy(local->overlay, overlay_size);
 	s->overlay_capacity = local->overlay_capacity;
-	s->delta = area_copy(local->delta, local->delta_size);
+	s->delta = area_copy(local->delta, delta_size);
 	s->delta_capacity = local->delta_capacity;
 	s->snap_valid = local->base_snap.valid;
 	s->snap_xmin = local->base_snap.xmin;
 	s->snap_xmax = local->base_snap.xmax;
 	s->snap_nxip = local->base_snap.nxip;
 	s->snap_xip = area_copy(local->base_snap.xip, sizeof(uint64) * Max(local->base_snap.nxip, 1));
-	s->bytes = sizeof(CatzSharedScope) + set_size + model_size + local->overlay_size +
-		local->delta_size + sizeof(uint64) * Max(local->base_snap.nxip, 1);
+	s->bytes = sizeof(CatzSharedScope) + set_size + model_size + overlay_size +
+		delta_size + sizeof(uint64) * Max(local->base_snap.nxip, 1);
 	s->loaded_at = GetCurrentTimestamp();
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
@@ -472,7 +475,23 @@ replace_grown(CatzSharedScope *s, dsa_pointer *slot, dsa_pointer dp, Size size, 
 	*slot = dp;
 }
 
-/* The shared store's blobs: in the DSA area (CatzBlobGrowFn) */
+/* Allocation of the shared store's blobs: in the area; arg keeps the pointer */
+static void *
+shared_alloc(void *arg, Size size)
+{
+	dsa_pointer *dp = (dsa_pointer *) arg;
+
+	*dp = area_alloc(size);
+	return DsaPointerIsValid(*dp) ? addr(*dp) : NULL;
+}
+
+static void
+shared_discard(void *arg, void *mem)
+{
+	dsa_free(catz_area(), *(dsa_pointer *) arg);
+}
+
+/* The shared store's blobs (CatzBlobGrowFn) */
 static void *
 shared_blob(void *arg, CatzBlobKind kind, bool bigger)
 {
@@ -480,28 +499,22 @@ shared_blob(void *arg, CatzBlobKind kind, bool bigger)
 	bool		overlay = kind == CATZ_BLOB_OVERLAY;
 	dsa_pointer *slot = overlay ? &s->overlay : &s->delta;
 	uint32	   *capacity = overlay ? &s->overlay_capacity : &s->delta_capacity;
-	bool		first = !DsaPointerIsValid(*slot);
+	void	   *cur = addr(*slot);
+	dsa_pointer dp = InvalidDsaPointer;
+	CatzBlobAlloc a = {shared_alloc, shared_discard, &dp};
 	uint32		next;
 	Size		size;
-	dsa_pointer dp;
+	void	   *grown;
 
-	if (!first && !bigger)
-		return addr(*slot);
-	next = catz_blob_next_capacity(kind, first ? 0 : *capacity,
-								   overlay ? CATZ_SHARED_OVERLAY_MAX : CATZ_SHARED_DELTA_MAX);
-	if (next == 0 || (size = catz_blob_size(kind, next)) == 0)
+	if (cur != NULL && !bigger)
+		return cur;
+	grown = catz_blob_grow(kind, cur, *capacity,
+						   overlay ? CATZ_SHARED_OVERLAY_MAX : CATZ_SHARED_DELTA_MAX, &a, &next, &size);
+	if (grown == NULL)
 		return NULL;
-	dp = area_alloc(size);
-	if (!DsaPointerIsValid(dp))
-		return NULL;
-	if (!catz_blob_init_copy(kind, addr(dp), size, next, first ? NULL : addr(*slot)))
-	{
-		dsa_free(catz_area(), dp);
-		return NULL;
-	}
-	replace_grown(s, slot, dp, size, first ? 0 : catz_blob_size(kind, *capacity));
+	replace_grown(s, slot, dp, size, catz_blob_bytes(kind, cur, *capacity));
 	*capacity = next;
-	return addr(dp);
+	return grown;
 }
 
 /* A scope that cannot take a change any more: unpublish it, readers reload */

@@ -52,11 +52,9 @@ typedef struct CatzScope
 	CatzOverlay *overlay;		/* patterns changed after base_snap, or NULL
 								 * until the first change */
 	uint32		overlay_capacity;	/* patterns */
-	Size		overlay_size;	/* bytes */
 	CatzModelDelta *delta;		/* corrections committed after base_snap, or
 								 * NULL until the first one */
 	uint32		delta_capacity; /* documents */
-	Size		delta_size;		/* bytes */
 	Size		bytes;			/* memory held, in bytes */
 	dlist_node	lru;			/* owner scopes: position in the LRU list */
 	TimestampTz loaded_at;
@@ -118,12 +116,24 @@ typedef struct CatzBlobChange
 /* Bytes of a blob of this kind with room for capacity patterns/documents */
 extern Size catz_blob_size(CatzBlobKind kind, uint32 capacity);
 
-/* The capacity after capacity (0: none yet), or 0 when it is the largest */
-extern uint32 catz_blob_next_capacity(CatzBlobKind kind, uint32 capacity, uint32 largest);
+/* Bytes a store's blob holds: 0 when there is none (blob NULL) */
+extern Size catz_blob_bytes(CatzBlobKind kind, const void *blob, uint32 capacity);
 
-/* Initialize dst (size bytes) at capacity, holding a copy of src (or empty) */
-extern bool catz_blob_init_copy(CatzBlobKind kind, void *dst, Size size, uint32 capacity,
-								const void *src);
+/* Where a store allocates a blob: zeroed memory, NULL when there is no room */
+typedef struct CatzBlobAlloc
+{
+	void	   *(*alloc) (void *arg, Size size);
+	void		(*discard) (void *arg, void *mem);	/* give back what alloc gave */
+	void	   *arg;
+} CatzBlobAlloc;
+
+/*
+ * The next blob of a kind after cur (NULL: the first one), from a: empty,
+ * or holding a copy of cur, with room for *new_capacity (up to largest) in
+ * *new_size bytes.  NULL when it cannot grow; cur is never changed.
+ */
+extern void *catz_blob_grow(CatzBlobKind kind, const void *cur, uint32 capacity, uint32 largest,
+							const CatzBlobAlloc *a, uint32 *new_capacity, Size *new_size);
 
 /*
  * A store's blob of a kind: with bigger false, the current one (the first
