@@ -143,11 +143,17 @@ CREATE TABLE categorize.patterns (
     value_norm  text NULL,
     change_xid  xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     confirmed   bigint NULL,
+    taught      bigint NOT NULL DEFAULT 0,
+    weight      double precision NOT NULL DEFAULT 0,
+    weight_at   bigint NOT NULL DEFAULT 0,
+    amount_weight double precision NOT NULL DEFAULT 0,
+    log_amount  double precision NULL,
     CONSTRAINT patterns_kind_check CHECK (kind IN ('merchant', 'keyword', 'regex')),
     CONSTRAINT patterns_source_check CHECK (source IN ('manual', 'learned')),
     CONSTRAINT patterns_amount_range_check
         CHECK (amount_min IS NULL OR amount_max IS NULL OR amount_min <= amount_max),
-    CONSTRAINT patterns_counts_check CHECK (hits >= 0 AND misses >= 0)
+    CONSTRAINT patterns_counts_check CHECK (hits >= 0 AND misses >= 0),
+    CONSTRAINT patterns_evidence_check CHECK (taught >= 0 AND weight >= 0 AND amount_weight >= 0)
 );
 
 COMMENT ON TABLE categorize.patterns IS
@@ -156,6 +162,16 @@ COMMENT ON COLUMN categorize.patterns.value_norm IS
 'categorize.normalize(value) for merchant and keyword patterns (maintained by a trigger)';
 COMMENT ON COLUMN categorize.patterns.confirmed IS
 'learned patterns: when a correction last confirmed it (from categorize.confirmation_seq); the most recent one of a merchant wins';
+COMMENT ON COLUMN categorize.patterns.taught IS
+'learned patterns: corrections (and confirmations) of the owner that filed this merchant under this category';
+COMMENT ON COLUMN categorize.patterns.weight IS
+'learned patterns: the same, each worth 0.85 to the power of the owner''s later corrections of the merchant (recency), as of weight_at';
+COMMENT ON COLUMN categorize.patterns.weight_at IS
+'learned patterns: the owner''s corrections of the merchant (taught of all its categories) when weight was last brought up to date';
+COMMENT ON COLUMN categorize.patterns.amount_weight IS
+'learned patterns: the part of weight that came with an amount';
+COMMENT ON COLUMN categorize.patterns.log_amount IS
+'learned patterns: the weighted mean of ln(abs(amount)) of those corrections; NULL when none had an amount';
 COMMENT ON COLUMN categorize.patterns.change_xid IS
 'transaction that last changed the row (maintained by a trigger); lets backends refresh incrementally';
 
@@ -922,3 +938,216 @@ CREATE TABLE categorize.change_signal ();
 
 COMMENT ON TABLE categorize.change_signal IS
 '(internal) never holds rows: its relcache invalidations, sent at commit by every transaction that changed categories, patterns or corrections, tell every backend, and standbys at replay, to refresh';
+
+--
+-- Bulk learning from history (issue 13): CALL categorize.learn_from(tbl)
+-- learns from rows a user already categorized, in date order, in committed
+-- batches; a stopped run resumes, and a second run learns nothing new.
+--
+CREATE FUNCTION categorize.learn_rows(ids bigint[], user_ids bigint[], merchant_names text[],
+                                      descriptions text[], amounts numeric[], category_ids bigint[])
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'categorize_learn_rows'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION categorize.learn_rows(bigint[], bigint[], text[], text[], numeric[], bigint[]) IS
+'(internal) one batch of learn_from(): record and learn the rows that are news; returns how many';
+
+CREATE TABLE categorize.learn_from_runs (
+    relid oid NOT NULL,             -- the table (an oid: pg_upgrade refuses regclass columns)
+    category_column name NOT NULL,
+    date_column name,               -- the order of the rows (then id); NULL: id only
+    since timestamptz,
+    next_date timestamptz,          -- the last row done: (date, id)
+    next_id bigint,
+    rows_done bigint NOT NULL DEFAULT 0,
+    rows_learned bigint NOT NULL DEFAULT 0,
+    rows_total bigint NOT NULL,     -- rows to learn from when the run started
+    started_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    finished_at timestamptz,
+    pid int,                        -- backend of the latest batch
+    PRIMARY KEY (relid, category_column)
+);
+
+COMMENT ON TABLE categorize.learn_from_runs IS
+'state of categorize.learn_from() runs, one row per table and category column, updated in the transaction of each batch so that a stopped run resumes after the last row it committed';
+
+CREATE PROCEDURE categorize.learn_from(tbl regclass,
+                                       category_column name DEFAULT 'category_id',
+                                       since timestamptz DEFAULT NULL,
+                                       batch_size int DEFAULT 10000)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    date_col name;
+    date_expr text;
+    col_user text := 'NULL::bigint';
+    col_merchant text := 'NULL::text';
+    col_description text := 'NULL::text';
+    col_amount text := 'NULL::numeric';
+    run categorize.learn_from_runs;
+    eligible text;
+    q text;
+    r record;
+    ids bigint[] := '{}';
+    users bigint[] := '{}';
+    merchants text[] := '{}';
+    descriptions text[] := '{}';
+    amounts numeric[] := '{}';
+    cats bigint[] := '{}';
+    n int := 0;
+    learned bigint;
+    last_date timestamptz;
+    last_id bigint;
+    session_rows bigint := 0;
+    session_start timestamptz := pg_catalog.clock_timestamp();
+    rate numeric;
+BEGIN
+    -- A procedure that commits cannot have a SET clause: set a safe
+    -- search_path in every transaction
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF tbl IS NULL OR category_column IS NULL THEN
+        RAISE EXCEPTION 'tbl and category_column must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = tbl AND a.attname = category_column AND a.attnum > 0
+                     AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', category_column, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = tbl AND a.attname = category_column
+                     AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+                         IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype)) THEN
+        RAISE EXCEPTION 'column "%" must be bigint, integer or numeric to hold a category id', category_column
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = tbl AND a.attname = 'id' AND a.attnum > 0 AND NOT a.attisdropped
+                     AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+                         IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) THEN
+        RAISE EXCEPTION 'relation % has no integer column "id"', tbl
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = 'learn_from() records each row as a correction of the expense with that id, which makes a second run learn nothing new.';
+    END IF;
+
+    -- The columns categorize(expense) reads, when the table has them
+    SELECT pg_catalog.string_agg(a.attname, ',') INTO q
+    FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped;
+    IF q IS NULL OR NOT ('user_id' = ANY (pg_catalog.string_to_array(q, ','))
+                         OR 'merchant_name' = ANY (pg_catalog.string_to_array(q, ','))
+                         OR 'description' = ANY (pg_catalog.string_to_array(q, ','))) THEN
+        RAISE EXCEPTION 'relation % has none of the columns merchant_name and description', tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF 'user_id' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_user := 't.user_id::bigint'; END IF;
+    IF 'merchant_name' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_merchant := 't.merchant_name::text'; END IF;
+    IF 'description' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_description := 't.description::text'; END IF;
+    IF 'amount' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_amount := 't.amount::numeric'; END IF;
+
+    -- The rows' order: the table's first date or timestamp column, then id
+    SELECT a.attname INTO date_col
+    FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+      AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+          IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)
+    ORDER BY a.attnum LIMIT 1;
+    IF since IS NOT NULL AND date_col IS NULL THEN
+        RAISE EXCEPTION 'relation % has no date or timestamp column to compare with since', tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    date_expr := CASE WHEN date_col IS NULL THEN '''-infinity''::timestamptz'
+                      ELSE pg_catalog.format('coalesce(t.%I::timestamptz, ''-infinity'')', date_col) END;
+    eligible := pg_catalog.format('t.%I IS NOT NULL', category_column);
+    IF since IS NOT NULL THEN
+        eligible := eligible || pg_catalog.format(' AND t.%I >= %L::timestamptz', date_col, since);
+    END IF;
+
+    -- Start a run, or resume the unfinished one with the same settings
+    SELECT * INTO run FROM categorize.learn_from_runs x
+    WHERE x.relid = tbl AND x.category_column = learn_from.category_column;
+    IF NOT FOUND OR run.finished_at IS NOT NULL
+       OR run.since IS DISTINCT FROM learn_from.since
+       OR run.date_column IS DISTINCT FROM date_col THEN
+        DELETE FROM categorize.learn_from_runs x
+        WHERE x.relid = tbl AND x.category_column = learn_from.category_column;
+        INSERT INTO categorize.learn_from_runs (relid, category_column, date_column, since, rows_total, pid)
+        VALUES (tbl, category_column, date_col, since, 0, pg_catalog.pg_backend_pid())
+        RETURNING * INTO run;
+        EXECUTE pg_catalog.format('SELECT count(*) FROM %s t WHERE %s', tbl, eligible) INTO run.rows_total;
+        UPDATE categorize.learn_from_runs x SET rows_total = run.rows_total
+        WHERE x.relid = tbl AND x.category_column = learn_from.category_column;
+    ELSE
+        RAISE NOTICE 'learn_from %: resuming after % of % rows', tbl, run.rows_done, run.rows_total;
+    END IF;
+    COMMIT;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
+    q := pg_catalog.format(
+        'SELECT t.id::bigint AS id, %s AS u, %s AS m, %s AS d, %s AS a, t.%I::bigint AS c, %s AS dt'
+        '  FROM %s t WHERE %s AND ($1::bigint IS NULL OR (%s, t.id::bigint) > ($2, $1))'
+        ' ORDER BY 7, 1',
+        col_user, col_merchant, col_description, col_amount, category_column, date_expr,
+        tbl, eligible, date_expr);
+    FOR r IN EXECUTE q USING run.next_id, run.next_date LOOP
+        ids := ids || r.id;
+        users := users || r.u;
+        merchants := merchants || r.m;
+        descriptions := descriptions || r.d;
+        amounts := amounts || r.a;
+        cats := cats || r.c;
+        last_date := r.dt;
+        last_id := r.id;
+        n := n + 1;
+        IF n >= batch_size THEN
+            learned := categorize.learn_rows(ids, users, merchants, descriptions, amounts, cats);
+            UPDATE categorize.learn_from_runs x
+               SET rows_done = x.rows_done + n, rows_learned = x.rows_learned + learned,
+                   next_date = last_date, next_id = last_id, updated_at = pg_catalog.clock_timestamp(),
+                   pid = pg_catalog.pg_backend_pid()
+             WHERE x.relid = tbl AND x.category_column = learn_from.category_column
+            RETURNING * INTO run;
+            session_rows := session_rows + n;
+            rate := session_rows / greatest(extract(epoch FROM pg_catalog.clock_timestamp() - session_start), 0.001);
+            RAISE NOTICE 'learn_from %: % of % rows (% learned), % rows/s, about % s left',
+                tbl, run.rows_done, run.rows_total, run.rows_learned, round(rate),
+                round(greatest(run.rows_total - run.rows_done, 0) / greatest(rate, 1));
+            COMMIT;
+            PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            ids := '{}'; users := '{}'; merchants := '{}'; descriptions := '{}'; amounts := '{}'; cats := '{}';
+            n := 0;
+        END IF;
+    END LOOP;
+    learned := 0;
+    IF n > 0 THEN
+        learned := categorize.learn_rows(ids, users, merchants, descriptions, amounts, cats);
+    END IF;
+    UPDATE categorize.learn_from_runs x
+       SET rows_done = x.rows_done + n, rows_learned = x.rows_learned + learned,
+           next_date = coalesce(last_date, x.next_date), next_id = coalesce(last_id, x.next_id),
+           updated_at = pg_catalog.clock_timestamp(), finished_at = pg_catalog.clock_timestamp(),
+           pid = pg_catalog.pg_backend_pid()
+     WHERE x.relid = tbl AND x.category_column = learn_from.category_column
+    RETURNING * INTO run;
+    RAISE NOTICE 'learn_from %: done, % rows, % learned', tbl, run.rows_done, run.rows_learned;
+    COMMIT;
+END
+$$;
+
+COMMENT ON PROCEDURE categorize.learn_from(regclass, name, timestamptz, int) IS
+'learn from the rows of a table that already have a category (a ledger, a migration from another tool), in date order, in committed batches; resumable and idempotent';
+
+REVOKE ALL ON FUNCTION categorize.learn_rows(bigint[], bigint[], text[], text[], numeric[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE categorize.learn_from(regclass, name, timestamptz, int) FROM PUBLIC;
+REVOKE ALL ON categorize.learn_from_runs FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION categorize.learn_rows(bigint[], bigint[], text[], text[], numeric[], bigint[])
+    TO categorize_admin;
+GRANT EXECUTE ON PROCEDURE categorize.learn_from(regclass, name, timestamptz, int) TO categorize_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.learn_from_runs TO categorize_admin;
+GRANT SELECT ON categorize.learn_from_runs TO categorize_reader;

@@ -27,6 +27,31 @@ extern int	catz_learning;
 extern int	catz_promote_min_users;
 extern void catz_learn_init(void);
 
+/* evidence.c: one taught row (owner, normalized merchant key, category) */
+typedef struct CatzTaught
+{
+	bool		has_owner;
+	int64		owner_id;
+	const char *key;
+	int			keylen;
+	int64		category_id;
+	bool		has_amount;
+	double		amount;
+} CatzTaught;
+
+/*
+ * Apply n taught rows, in the order they happened, to the learned
+ * patterns; promote what promote_min_users owners now share (0: do not)
+ */
+extern void catz_teach(const CatzTaught *rows, int n, int promote_min_users);
+
+/*
+ * learn_from.c: true while learn_rows() inserts a batch of corrections;
+ * the corrections trigger then leaves the transaction's model alone (the
+ * batch commits before anything reads it)
+ */
+extern bool catz_learning_in_bulk;
+
 /* auto_categorize.c: categorize.recategorizing */
 extern void catz_auto_categorize_init(void);
 

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -143,8 +145,6 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 			if (en->flags & CATZ_PF_AMOUNT_MAX)
 				appendStringInfo(&buf, " <= %g", en->amount_max);
 		}
-		if (h->pinned)
-			appendStringInfoString(&buf, "; taught by the latest correction of this merchant");
 		{
 			long long	hits = (long long) (en->hits + h->decisions);
 			long long	misses = (long long) en->misses;
@@ -166,12 +166,89 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 	return buf.data;
 }
 
-/* Look up the names of the candidates' categories */
+/*
+ * The user's corrections of the merchant behind the user's word: one entry
+ * per category of the word's group, most weight first.  Copied out of the
+ * scopes, which are released before the category names are looked up.
+ */
+typedef struct WordEvidence
+{
+	int			n;
+	bool		owner;			/* an owner's patterns (else everyone's) */
+	char	   *merchant;
+	int64	   *category_id;
+	int64	   *taught;
+	double	   *weight;
+	double	   *near;			/* exp(log_amount); NAN when unknown */
+} WordEvidence;
+
+static WordEvidence *
+word_evidence(const CatzCandidate *c, const CatzResult *res)
+{
+	WordEvidence *w;
+	int			i;
+	int			j;
+
+	if (c->source != CATZ_SOURCE_PATTERN || !c->hit->word)
+		return NULL;
+	w = palloc0(sizeof(WordEvidence));
+	w->category_id = palloc(sizeof(int64) * res->nhits);
+	w->taught = palloc(sizeof(int64) * res->nhits);
+	w->weight = palloc(sizeof(double) * res->nhits);
+	w->near = palloc(sizeof(double) * res->nhits);
+	w->owner = (c->hit->entry->flags & CATZ_PF_OWNER) != 0;
+	w->merchant = pnstrdup(catz_entry_value(c->hit->blob, c->hit->entry), c->hit->entry->value_len);
+	for (i = 0; i < res->nhits; i++)
+	{
+		const CatzEntry *en = res->hits[i].entry;
+		double		weight = res->hits[i].word_weight;
+
+		if (!res->hits[i].word_group)
+			continue;
+		/* insertion by weight, most first */
+		for (j = w->n; j > 0 && w->weight[j - 1] < weight; j--)
+		{
+			w->category_id[j] = w->category_id[j - 1];
+			w->taught[j] = w->taught[j - 1];
+			w->weight[j] = w->weight[j - 1];
+			w->near[j] = w->near[j - 1];
+		}
+		w->category_id[j] = en->category_id;
+		w->taught[j] = en->taught > 0 ? en->taught : 1;
+		w->weight[j] = weight;
+		w->near[j] = (en->flags & CATZ_PF_AMOUNT_SEEN) ? exp(en->log_amount) : NAN;
+		w->n++;
+	}
+	return w;
+}
+
+/* Append "; your corrections of "m": 3 Groceries near 80.00, 1 ..." */
+static void
+append_word_evidence(StringInfo buf, const WordEvidence *w, char **names)
+{
+	int			i;
+
+	appendStringInfo(buf, "; %s corrections of ", w->owner ? "your" : "everyone's");
+	append_quoted(buf, w->merchant);
+	appendStringInfoChar(buf, ':');
+	for (i = 0; i < w->n; i++)
+	{
+		appendStringInfo(buf, "%s %lld ", i > 0 ? "," : "", (long long) w->taught[i]);
+		if (names[i])
+			appendStringInfoString(buf, names[i]);
+		else
+			appendStringInfo(buf, "category %lld", (long long) w->category_id[i]);
+		if (!isnan(w->near[i]))
+			appendStringInfo(buf, " near %.2f", w->near[i]);
+	}
+}
+
+/* Look up the names of n categories (NULL for an unknown one) */
 static char **
-category_names(const CatzResult *res)
+category_names(const int64 *category_ids, int n)
 {
 	CatzSpi		spi_level;
-	char	  **names = palloc0(sizeof(char *) * (res->ncandidates ? res->ncandidates : 1));
+	char	  **names = palloc0(sizeof(char *) * (n ? n : 1));
 	Datum	   *ids;
 	ArrayType  *arr;
 	Oid			argtypes[1] = {INT8ARRAYOID};
@@ -180,12 +257,12 @@ category_names(const CatzResult *res)
 	int			j;
 	MemoryContext callcxt = CurrentMemoryContext;
 
-	if (res->ncandidates == 0)
+	if (n == 0)
 		return names;
-	ids = palloc(sizeof(Datum) * res->ncandidates);
-	for (j = 0; j < res->ncandidates; j++)
-		ids[j] = Int64GetDatum(res->candidates[j].category_id);
-	arr = construct_array(ids, res->ncandidates, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE);
+	ids = palloc(sizeof(Datum) * n);
+	for (j = 0; j < n; j++)
+		ids[j] = Int64GetDatum(category_ids[j]);
+	arr = construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE);
 	args[0] = PointerGetDatum(arr);
 
 	spi_level = catz_spi_connect();
@@ -200,8 +277,8 @@ category_names(const CatzResult *res)
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
 		/* SPI memory goes away at SPI_finish: copy into the call's context */
-		for (j = 0; j < res->ncandidates; j++)
-			if (res->candidates[j].category_id == id && name)
+		for (j = 0; j < n; j++)
+			if (category_ids[j] == id && name)
 				names[j] = MemoryContextStrdup(callcxt, name);
 	}
 	catz_spi_finish(spi_level);
@@ -233,6 +310,10 @@ detail_common(FunctionCallInfo fcinfo, CatzExpense *e, int k)
 		char	  **names;
 		Datum	  (*values)[7];
 		bool	  (*nulls)[7];
+		char	  **reasons;
+		WordEvidence **words;
+		int64	   *ids;
+		int			nids;
 		int			n;
 		int			i;
 
@@ -242,6 +323,8 @@ detail_common(FunctionCallInfo fcinfo, CatzExpense *e, int k)
 		n = res.ncandidates;
 		values = palloc0(sizeof(*values) * (n ? n : 1));
 		nulls = palloc0(sizeof(*nulls) * (n ? n : 1));
+		reasons = palloc0(sizeof(char *) * (n ? n : 1));
+		words = palloc0(sizeof(WordEvidence *) * (n ? n : 1));
 		for (i = 0; i < n; i++)
 		{
 			const CatzCandidate *c = &res.candidates[i];
@@ -259,13 +342,36 @@ detail_common(FunctionCallInfo fcinfo, CatzExpense *e, int k)
 				nulls[i][4] = true;
 				values[i][5] = CStringGetTextDatum("model");
 			}
-			values[i][6] = CStringGetTextDatum(reason_text(c, &res, e));
+			reasons[i] = reason_text(c, &res, e);
+			words[i] = word_evidence(c, &res);
 		}
 		catz_engine_release();
 
-		names = category_names(&res);
+		/* The names of the candidates' categories, then of the words' groups */
+		ids = palloc(sizeof(int64) * (n + (n ? res.nhits : 0) + 1));
+		for (nids = 0; nids < n; nids++)
+			ids[nids] = res.candidates[nids].category_id;
+		for (i = 0; i < n; i++)
+			if (words[i])
+			{
+				memcpy(&ids[nids], words[i]->category_id, sizeof(int64) * words[i]->n);
+				nids += words[i]->n;
+			}
+		names = category_names(ids, nids);
+		nids = n;
 		for (i = 0; i < n; i++)
 		{
+			if (words[i])
+			{
+				StringInfoData buf;
+
+				initStringInfo(&buf);
+				appendStringInfoString(&buf, reasons[i]);
+				append_word_evidence(&buf, words[i], &names[nids]);
+				nids += words[i]->n;
+				reasons[i] = buf.data;
+			}
+			values[i][6] = CStringGetTextDatum(reasons[i]);
 			if (names[i])
 				values[i][2] = CStringGetTextDatum(names[i]);
 			else

@@ -12,11 +12,13 @@
  *	   the pattern to blame);
  *	3. a row in categorize.corrections; with an expense id, a second
  *	   identical correction stops here (idempotent);
- *	4. unless categorize.learning is off: if the top pattern already says
- *	   this category it gets a hit; otherwise a learned merchant pattern
- *	   (owner = user, value = the normalized merchant, or description when
- *	   there is no merchant) is created or gets a hit, and the pattern that
- *	   was wrong gets a miss;
+ *	4. unless categorize.learning is off: the user's learned merchant
+ *	   pattern (owner = user, value = the normalized merchant, or the
+ *	   description when there is no merchant) of this category is created
+ *	   or taught once more, and the user's other learned patterns of the
+ *	   merchant weigh less (evidence.c: the user's word, kept while it is
+ *	   consistent, then weighed by recency and amount); the pattern that
+ *	   answered gets a hit if it was right, a miss if it was not;
  *	5. with learning on and a shared category, when promote_min_users
  *	   distinct users have the same learned merchant and category, a
  *	   learned pattern for everyone is created (promotion).
@@ -45,11 +47,8 @@ PG_FUNCTION_INFO_V1(categorize_learn_values);
 /* Prepared statements */
 static SPIPlanPtr plan_category = NULL;
 static SPIPlanPtr plan_insert_correction = NULL;
-static SPIPlanPtr plan_upsert_learned = NULL;
 static SPIPlanPtr plan_hit = NULL;
 static SPIPlanPtr plan_miss = NULL;
-static SPIPlanPtr plan_count_owners = NULL;
-static SPIPlanPtr plan_promote = NULL;
 static SPIPlanPtr plan_latest_owner = NULL;
 static SPIPlanPtr plan_latest_nobody = NULL;
 
@@ -124,6 +123,8 @@ typedef struct TopAnswer
 	int64		category_id;
 	double		confidence;
 	int64		pattern_id;		/* when is_pattern */
+	bool		is_learned_key; /* when is_pattern: one of the user's learned
+								 * patterns of the expense's merchant */
 } TopAnswer;
 
 /*
@@ -219,30 +220,6 @@ insert_correction(const CatzExpense *e, int64 category_id, const TopAnswer *top,
 						 9, types), args, nulls, false, SPI_OK_INSERT) > 0;
 }
 
-/* Create or confirm the learned merchant pattern (owner, key) -> category */
-static void
-upsert_learned(bool has_owner, int64 owner, const char *key, int keylen, int64 category_id)
-{
-	Oid			types[3] = {INT8OID, TEXTOID, INT8OID};
-	Datum		args[3];
-	char		nulls[4] = "   ";
-
-	args[0] = Int64GetDatum(owner);
-	nulls[0] = has_owner ? ' ' : 'n';
-	args[1] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
-	args[2] = Int64GetDatum(category_id);
-	exec(prepared(&plan_upsert_learned,
-				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, "
-				  "hits, confirmed) "
-				  "VALUES ($1, 'merchant', $2, $3, 'learned', 1, "
-				  "pg_catalog.nextval('categorize.confirmation_seq')) "
-				  "ON CONFLICT (owner_id, value_norm, category_id) "
-				  "WHERE source = 'learned' AND kind = 'merchant' "
-				  "AND amount_min IS NULL AND amount_max IS NULL "
-				  "DO UPDATE SET hits = p.hits + 1, active = true, confirmed = excluded.confirmed",
-				  3, types), args, nulls, false, SPI_OK_INSERT);
-}
-
 /* Count a hit or a miss on a pattern */
 static void
 count_on_pattern(int64 pattern_id, bool hit)
@@ -260,37 +237,6 @@ count_on_pattern(int64 pattern_id, bool hit)
 	else
 		exec(prepared(&plan_miss, "UPDATE categorize.patterns SET misses = misses + 1 WHERE id = $1",
 					  1, types), args, NULL, false, SPI_OK_UPDATE);
-}
-
-/* Promote a learned merchant to everyone once enough users agree */
-static void
-maybe_promote(const char *key, int keylen, int64 category_id)
-{
-	Oid			types[2] = {TEXTOID, INT8OID};
-	Datum		args[2];
-	bool		isnull;
-	int64		owners;
-
-	args[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
-	args[1] = Int64GetDatum(category_id);
-	exec(prepared(&plan_count_owners,
-				  "SELECT count(DISTINCT owner_id) FROM categorize.patterns "
-				  "WHERE source = 'learned' AND kind = 'merchant' AND value_norm = $1 "
-				  "AND category_id = $2 AND active",	/* count() skips owner_id NULL */
-				  2, types), args, NULL, false, SPI_OK_SELECT);	/* sees our upsert */
-	owners = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (owners < catz_promote_min_users)
-		return;
-	exec(prepared(&plan_promote,
-				  "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, "
-				  "hits, confirmed) "
-				  "VALUES (NULL, 'merchant', $1, $2, 'learned', 1, "
-				  "pg_catalog.nextval('categorize.confirmation_seq')) "
-				  "ON CONFLICT (owner_id, value_norm, category_id) "
-				  "WHERE source = 'learned' AND kind = 'merchant' "
-				  "AND amount_min IS NULL AND amount_max IS NULL "
-				  "DO NOTHING",
-				  2, types), args, NULL, false, SPI_OK_INSERT);
 }
 
 /* Shared body of both forms of learn_correction() */
@@ -330,7 +276,10 @@ learn(const CatzExpense *e, int64 category_id)
 			top.confidence = res.candidates[0].confidence;
 			top.is_pattern = res.candidates[0].source == CATZ_SOURCE_PATTERN;
 			if (top.is_pattern)
+			{
 				top.pattern_id = res.candidates[0].hit->entry->pattern_id;
+				top.is_learned_key = res.candidates[0].hit->word_group;
+			}
 		}
 	}
 	PG_FINALLY();
@@ -358,37 +307,29 @@ learn(const CatzExpense *e, int64 category_id)
 
 	if (strcmp(scope, "none") != 0)
 	{
-		bool		top_is_pattern = top.is_pattern;
+		bool		taught_pattern = false;
 
-		if (top_is_pattern && top.category_id == category_id)
-			count_on_pattern(top.pattern_id, true);
-		else
+		if (keylen <= CATZ_MAX_PATTERN_BYTES)
 		{
-			if (keylen <= CATZ_MAX_PATTERN_BYTES)
-			{
-				upsert_learned(e->has_user, e->user_id, key, keylen, category_id);
-				if (e->has_user && catz_learning == CATZ_LEARNING_ON)
-				{
-					/* Only shared categories are promoted: check_category passed */
-					bool		shared_category = true;
-					Oid			types[1] = {INT8OID};
-					Datum		args[1] = {Int64GetDatum(category_id)};
-					bool		isnull;
+			CatzTaught t;
 
-					exec(prepared(&plan_category, "SELECT owner_id FROM categorize.categories WHERE id = $1",
-								  1, types), args, NULL, true, SPI_OK_SELECT);
-					if (SPI_processed > 0)
-					{
-						(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-						shared_category = isnull;
-					}
-					if (shared_category)
-						maybe_promote(key, keylen, category_id);
-				}
-			}
-			if (top_is_pattern)
-				count_on_pattern(top.pattern_id, false);
+			t.has_owner = e->has_user;
+			t.owner_id = e->user_id;
+			t.key = key;
+			t.keylen = keylen;
+			t.category_id = category_id;
+			t.has_amount = e->has_amount;
+			t.amount = e->amount;
+			catz_teach(&t, 1, e->has_user && catz_learning == CATZ_LEARNING_ON ? catz_promote_min_users : 0);
+			taught_pattern = top.is_pattern && top.is_learned_key;
 		}
+
+		/*
+		 * The pattern that answered: a hit when it was right, a miss when it
+		 * was not (the learned pattern just taught counted its own hit)
+		 */
+		if (top.is_pattern && !(taught_pattern && top.category_id == category_id))
+			count_on_pattern(top.pattern_id, top.category_id == category_id);
 	}
 	catz_spi_finish(spi_level);
 }

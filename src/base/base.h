@@ -125,20 +125,34 @@ extern char *catz_normalize_cstring(const char *text, int len, int *outlen);
  * ----------------------------------------------------------------
  */
 
-/* The columns of categorize.patterns that catz_pattern_from_row decodes */
-#define PATTERN_COLUMNS \
-	"id, owner_id, category_id, kind, value, value_norm, amount_min, amount_max, " \
-	"priority, active, source, hits, misses, change_xid, confirmed"
-#define CATZ_PATTERN_XID_COLUMN 14
+/*
+ * Readers of categorize.patterns select every column and decode the row by
+ * column name (catz_pattern_columns once per result, then
+ * catz_pattern_from_row): a library newer than the extension's tables (a
+ * database not yet at ALTER EXTENSION UPDATE) reads what the table has, and
+ * a kept plan picks up the new columns once the update adds them.
+ */
+#define PATTERN_COLUMNS "*"
+
+/* Where the decoded fields are in a result's rows (0: not there) */
+#define CATZ_PATTERN_NFIELDS 19
+typedef struct CatzPatternColumns
+{
+	int			attnum[CATZ_PATTERN_NFIELDS];
+	int			xid_attnum;		/* change_xid */
+} CatzPatternColumns;
+
+/* Find the columns in a result's row descriptor; ERROR if one is missing */
+extern void catz_pattern_columns(TupleDesc desc, CatzPatternColumns *cols);
 
 /* Column col (1-based) of an SPI row: false (NULL) when NULL; text is
  * copied into the current context */
 extern bool catz_col_int64(HeapTuple tup, TupleDesc desc, int col, int64 *out);
 extern char *catz_col_text(HeapTuple tup, TupleDesc desc, int col, int *len);
 
-/* Decode a row of PATTERN_COLUMNS (SPI) into core input; *active too */
-extern void catz_pattern_from_row(HeapTuple tup, TupleDesc desc, CatzPatternInput *p,
-								  bool *active);
+/* Decode a row of categorize.patterns into core input; *active too */
+extern void catz_pattern_from_row(HeapTuple tup, TupleDesc desc, const CatzPatternColumns *cols,
+								  CatzPatternInput *p, bool *active);
 /* The full transaction id in column col of a row, 0 when NULL */
 extern uint64 catz_row_xid(HeapTuple tup, TupleDesc desc, int col);
 /* Decode a categorize.patterns table row (triggers) into core input */

@@ -52,7 +52,7 @@ typedef enum PatternField
 {
 	PF_ID, PF_OWNER_ID, PF_CATEGORY_ID, PF_KIND, PF_VALUE, PF_VALUE_NORM,
 	PF_AMOUNT_MIN, PF_AMOUNT_MAX, PF_PRIORITY, PF_ACTIVE, PF_SOURCE, PF_HITS,
-	PF_MISSES, PF_CHANGE_XID, PF_CONFIRMED,
+	PF_MISSES, PF_CHANGE_XID, PF_CONFIRMED, PF_TAUGHT, PF_WEIGHT, PF_WEIGHT_AT, PF_LOG_AMOUNT,
 	PF_COUNT
 } PatternField;
 
@@ -60,15 +60,23 @@ typedef enum PatternField
 static const char *const pattern_field_names[PF_COUNT] = {
 	"id", "owner_id", "category_id", "kind", "value", "value_norm",
 	"amount_min", "amount_max", "priority", "active", "source", "hits",
-	"misses", "change_xid", "confirmed"
+	"misses", "change_xid", "confirmed", "taught", "weight", "weight_at", "log_amount"
 };
 
-/* A field of the row, by its column number; false when NULL */
+/* The first field a table of an older version may lack */
+#define PF_FIRST_OPTIONAL PF_TAUGHT
+
+StaticAssertDecl(PF_COUNT == CATZ_PATTERN_NFIELDS, "CATZ_PATTERN_NFIELDS is the number of fields");
+
+/* A field of the row, by its column number; false when NULL or absent */
 static bool
 field(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, Datum *out)
 {
 	bool		isnull;
 
+	*out = (Datum) 0;
+	if (attnum[f] <= 0)
+		return false;
 	*out = heap_getattr(tup, attnum[f], desc, &isnull);
 	return !isnull;
 }
@@ -161,34 +169,58 @@ decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInpu
 		p->misses = DatumGetInt64(d);
 	if (field(tup, desc, attnum, PF_CONFIRMED, &d))
 		p->confirmed = DatumGetInt64(d);
+	if (field(tup, desc, attnum, PF_TAUGHT, &d))
+		p->taught = DatumGetInt64(d);
+	if (field(tup, desc, attnum, PF_WEIGHT, &d))
+		p->weight = DatumGetFloat8(d);
+	if (field(tup, desc, attnum, PF_WEIGHT_AT, &d))
+		p->weight_at = DatumGetInt64(d);
+	p->log_amount = NAN;
+	if (field(tup, desc, attnum, PF_LOG_AMOUNT, &d))
+	{
+		p->log_amount = DatumGetFloat8(d);
+		p->flags |= CATZ_PF_AMOUNT_SEEN;
+	}
 }
 
-/* A row of PATTERN_COLUMNS: the fields are its columns, in order */
 void
-catz_pattern_from_row(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
+catz_pattern_columns(TupleDesc desc, CatzPatternColumns *cols)
 {
-	static const int in_order[PF_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-
-	decode_pattern(tup, desc, in_order, p, active);
-}
-
-/* A row of the table: the fields are found by name */
-void
-catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
-{
-	int			attnum[PF_COUNT];
 	int			f;
 
 	for (f = 0; f < PF_COUNT; f++)
 	{
-		attnum[f] = SPI_fnumber(desc, pattern_field_names[f]);
-		if (attnum[f] <= 0)
-			elog(ERROR, "categorize: column \"%s\" is missing", pattern_field_names[f]);
+		cols->attnum[f] = SPI_fnumber(desc, pattern_field_names[f]);
+		if (cols->attnum[f] <= 0)
+		{
+			cols->attnum[f] = 0;
+			if (f < PF_FIRST_OPTIONAL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("column \"%s\" of categorize.patterns is missing", pattern_field_names[f]),
+						 errhint("Update the extension with ALTER EXTENSION categorize UPDATE.")));
+		}
 	}
-	decode_pattern(tup, desc, attnum, p, active);
+	cols->xid_attnum = cols->attnum[PF_CHANGE_XID];
 }
 
-/* The full transaction id a row was stamped with (column col) */
+void
+catz_pattern_from_row(HeapTuple tup, TupleDesc desc, const CatzPatternColumns *cols,
+					  CatzPatternInput *p, bool *active)
+{
+	decode_pattern(tup, desc, cols->attnum, p, active);
+}
+
+/* A row of the table (triggers): the fields are found by name */
+void
+catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternInput *p, bool *active)
+{
+	CatzPatternColumns cols;
+
+	catz_pattern_columns(desc, &cols);
+	decode_pattern(tup, desc, cols.attnum, p, active);
+}
+
 uint64
 catz_row_xid(HeapTuple tup, TupleDesc desc, int col)
 {

@@ -799,6 +799,10 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 		e->hits = p->hits;
 		e->misses = p->misses;
 		e->confirmed = p->confirmed;
+		e->taught = p->taught;
+		e->weight = p->weight;
+		e->weight_at = p->weight_at;
+		e->log_amount = p->log_amount;
 		e->priority = p->priority;
 		e->value_off = str_pos;
 		e->value_len = p->value_len;

@@ -182,6 +182,7 @@ typedef enum CatzKind
 #define CATZ_PF_AMOUNT_MIN	0x02	/* amount_min is set */
 #define CATZ_PF_AMOUNT_MAX	0x04	/* amount_max is set */
 #define CATZ_PF_LEARNED		0x08	/* source = 'learned' */
+#define CATZ_PF_AMOUNT_SEEN	0x10	/* learned: log_amount is set */
 
 /* One pattern handed to catz_set_build() */
 typedef struct CatzPatternInput
@@ -196,6 +197,14 @@ typedef struct CatzPatternInput
 	int64_t		confirmed;		/* learned: order of its last confirming
 								 * correction (larger is more recent); 0 if
 								 * never */
+	int64_t		taught;			/* learned: corrections filing its merchant
+								 * under its category */
+	double		weight;			/* learned: the same, decayed by the later
+								 * corrections of the merchant ... */
+	int64_t		weight_at;		/* ... up to the owner's weight_at-th
+								 * correction of the merchant */
+	double		log_amount;		/* learned: their weighted mean ln|amount|;
+								 * NAN when none had an amount */
 	int32_t		priority;
 	uint8_t		kind;			/* CatzKind */
 	uint8_t		flags;			/* CATZ_PF_* */
@@ -215,6 +224,10 @@ typedef struct CatzEntry
 	int64_t		hits;
 	int64_t		misses;
 	int64_t		confirmed;		/* see CatzPatternInput */
+	int64_t		taught;			/* see CatzPatternInput */
+	double		weight;
+	int64_t		weight_at;
+	double		log_amount;
 	int32_t		priority;
 	uint32_t	value_off;		/* offset of the value bytes from blob start */
 	uint32_t	value_len;
@@ -508,8 +521,12 @@ typedef struct CatzHit
 	uint8_t		field;			/* CATZ_FIELD_* */
 	bool		exact;			/* the match covers the whole field */
 	bool		own;			/* the expense owner's own pattern */
-	bool		pinned;			/* learned, confirmed by the latest correction
-								 * of its merchant, and not applied since */
+	bool		word;			/* the user's word: see catz_mark_word() */
+	bool		word_group;		/* one of the user's learned patterns of this
+								 * merchant (word or not) */
+	double		word_share;		/* a group member's share of the group's
+								 * evidence */
+	double		word_weight;	/* a group member's weight, decayed to now */
 } CatzHit;
 
 /* Where a candidate came from */
@@ -532,10 +549,33 @@ typedef struct CatzCandidate
 extern double catz_pattern_reliability(const CatzEntry *entry, int64_t decisions);
 
 /*
+ * The user's word (the learning contract): among the hits, the learned
+ * merchant patterns the expense's user taught for its learning key (the
+ * whole normalized merchant name, field key_field; owner-less patterns —
+ * promoted, or taught without a user — when the expense has no user or
+ * its user taught nothing for the key) form a group, one pattern per
+ * category.  Mark
+ * the one the user's corrections favour as the word: the only one when
+ * they all filed the merchant alike; else the largest weight (recency),
+ * times how near the expense's amount is to the amounts of that category's
+ * corrections, then the latest confirmed.  Marks the group's members, and
+ * the word's share of the group's evidence.
+ */
+#define CATZ_WORD_DECAY			0.85	/* weight of a correction per later one
+										 * of the same merchant */
+#define CATZ_WORD_AMOUNT_SCALE	0.6931471805599453	/* ln 2: an octave */
+#define CATZ_WORD_AMOUNT_FLOOR	0.05	/* kernel floor: far amounts still count */
+extern void catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
+						   uint8_t key_field, bool has_amount, double amount);
+
+/* The amount kernel of catz_mark_word(): 1 when either amount is unknown */
+extern double catz_word_amount_kernel(const CatzEntry *e, bool has_amount, double amount);
+
+/*
  * Rank hits and model predictions into at most k candidates, one per
- * category, best first: the owner's own patterns, then priority, then
- * specificity (merchant > regex > keyword; an exact whole-field match
- * first; longer matches first), then a pinned pattern, then learned before
+ * category, best first: the user's word, then the owner's own patterns,
+ * then priority, then specificity (merchant > regex > keyword; an exact
+ * whole-field match first; longer matches first), then learned before
  * manual, then reliability; model
  * predictions (from a model of model_docs weighted documents) follow every
  * pattern candidate.  hits may be reordered.  Returns the count.

@@ -695,6 +695,10 @@ append_slot(OverlayView *v, const CatzPatternInput *p, const ValueShape *shape)
 	e->hits = p->hits;
 	e->misses = p->misses;
 	e->confirmed = p->confirmed;
+	e->taught = p->taught;
+	e->weight = p->weight;
+	e->weight_at = p->weight_at;
+	e->log_amount = p->log_amount;
 	e->priority = p->priority;
 	e->value_off = hdr->section_off[SEC_POOL] + hdr->pool_used;
 	e->value_len = shape->len;
@@ -894,6 +898,10 @@ catz_overlay_copy(CatzOverlay *dst, const CatzOverlay *src)
 		p.hits = e->hits;
 		p.misses = e->misses;
 		p.confirmed = e->confirmed;
+		p.taught = e->taught;
+		p.weight = e->weight;
+		p.weight_at = e->weight_at;
+		p.log_amount = e->log_amount;
 		p.priority = e->priority;
 		p.kind = e->kind;
 		p.flags = e->flags;

@@ -3,21 +3,25 @@
  * score.c
  *	  Ranking of matched patterns and model guesses, and their confidence.
  *
- * Ranking follows the documented order: the expense owner's own patterns
- * first, then priority, then specificity (merchant > regex > keyword; a
- * match of the whole field before a partial one; more words, then more
- * bytes), then the pattern's learned reliability, then the lowest pattern
- * id (so that ties are deterministic).  At the same level:
- *	- a pinned pattern first: the learned pattern confirmed by the latest
- *	  correction of its merchant, until it has been applied once.  What a
- *	  user just taught is what categorize() answers next (the learning
- *	  contract); after that, the evidence decides again, because for a
- *	  merchant filed under several categories the most frequent one is
- *	  right more often than the latest one;
- *	- learned before manual: a correction of a merchant overrides a rule;
- *	- then reliability.
+ * Ranking follows the documented order: first the user's word (below),
+ * then the expense owner's own patterns, then priority, then specificity
+ * (merchant > regex > keyword; a match of the whole field before a partial
+ * one; more words, then more bytes), then learned before manual (a
+ * correction of a merchant overrides a rule), then the pattern's learned
+ * reliability, then the lowest pattern id (so that ties are deterministic).
  * One candidate per category: the best pattern of each category represents
  * it.  Model guesses come after every pattern candidate.
+ *
+ * The user's word (the learning contract of issue 13): what a user taught
+ * for a merchant is kept while it is consistent, so when all of the user's
+ * corrections of the merchant name one category, that learned pattern
+ * answers.  When they name several, the one their history favours
+ * answers: each correction weighs CATZ_WORD_DECAY to the power of the
+ * user's later corrections of the merchant (recency), and a category's
+ * weight is scaled by a Gaussian kernel (one octave wide, with a floor) of
+ * the distance between the expense's ln|amount| and the weighted mean
+ * ln|amount| of the category's corrections, so that "small amounts here,
+ * large ones there" is learned from corrections alone.
  *
  * Confidence is an estimate of the probability that the candidate is the
  * category the user wants.
@@ -165,10 +169,10 @@ hit_cmp(const void *a, const void *b)
 	double		rx;
 	double		ry;
 
+	if (x->word != y->word)
+		return x->word ? -1 : 1;
 	if (c != 0)
 		return c;
-	if (x->pinned != y->pinned)
-		return x->pinned ? -1 : 1;
 	if (lx != ly)
 		return lx ? -1 : 1;
 	rx = catz_pattern_reliability(x->entry, x->decisions);
@@ -178,6 +182,105 @@ hit_cmp(const void *a, const void *b)
 	if (x->entry->pattern_id != y->entry->pattern_id)
 		return x->entry->pattern_id < y->entry->pattern_id ? -1 : 1;
 	return 0;
+}
+
+double
+catz_word_amount_kernel(const CatzEntry *e, bool has_amount, double amount)
+{
+	double		z;
+
+	if (!has_amount || !(e->flags & CATZ_PF_AMOUNT_SEEN) || !isfinite(amount) ||
+		!isfinite(e->log_amount))
+		return 1;
+	z = (log(fabs(amount) + 1e-9) - e->log_amount) / CATZ_WORD_AMOUNT_SCALE;
+	return CATZ_WORD_AMOUNT_FLOOR + (1 - CATZ_WORD_AMOUNT_FLOOR) * exp(-0.5 * z * z);
+}
+
+/* Whether a hit belongs to the word group of catz_mark_word() */
+static bool
+in_word_group(const CatzHit *h, bool has_owner, int64_t owner_id, uint8_t key_field)
+{
+	const CatzEntry *e = h->entry;
+
+	if (!(e->flags & CATZ_PF_LEARNED) || e->kind != CATZ_KIND_MERCHANT || !h->exact ||
+		h->field != key_field || (e->flags & (CATZ_PF_AMOUNT_MIN | CATZ_PF_AMOUNT_MAX)))
+		return false;
+	if (has_owner)
+		return (e->flags & CATZ_PF_OWNER) && e->owner_id == owner_id;
+	return !(e->flags & CATZ_PF_OWNER);
+}
+
+void
+catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
+			   uint8_t key_field, bool has_amount, double amount)
+{
+	int			best = -1;
+	double		best_score = 0;
+	double		total = 0;
+	int64_t		corrections = 0;
+	int			i;
+
+	/*
+	 * The group, and the user's corrections of the merchant so far; a user
+	 * who taught nothing for it gets everyone's (what was promoted, or
+	 * taught without a user)
+	 */
+	for (;;)
+	{
+		int			members = 0;
+
+		for (i = 0; i < nhits; i++)
+		{
+			CatzHit    *h = &hits[i];
+
+			h->word = false;
+			h->word_share = 0;
+			h->word_weight = 0;
+			h->word_group = in_word_group(h, has_owner, owner_id, key_field);
+			if (h->word_group)
+				members++;
+			if (h->word_group && h->entry->taught > 0)
+				corrections += h->entry->taught;
+		}
+		if (members > 0 || !has_owner)
+			break;
+		has_owner = false;
+	}
+
+	for (i = 0; i < nhits; i++)
+	{
+		CatzHit    *h = &hits[i];
+		const CatzEntry *e = h->entry;
+		int64_t		later;
+		double		score;
+
+		if (!h->word_group)
+			continue;
+
+		/*
+		 * Bring the weight up to now; a pattern taught before weights
+		 * existed counts as one correction
+		 */
+		later = corrections - e->weight_at;
+		h->word_weight = e->weight > 0 ? e->weight * pow(CATZ_WORD_DECAY, later > 0 ? (double) later : 0) : 1;
+		score = h->word_weight * catz_word_amount_kernel(e, has_amount, amount);
+		h->word_share = score;	/* divided by the total below */
+		total += score;
+		if (best < 0 || score > best_score ||
+			(score == best_score &&
+			 (e->confirmed > hits[best].entry->confirmed ||
+			  (e->confirmed == hits[best].entry->confirmed &&
+			   e->pattern_id < hits[best].entry->pattern_id))))
+		{
+			best = i;
+			best_score = score;
+		}
+	}
+	for (i = 0; i < nhits; i++)
+		if (hits[i].word_group)
+			hits[i].word_share = total > 0 ? hits[i].word_share / total : 1;
+	if (best >= 0)
+		hits[best].word = true;
 }
 
 /* How much a match of this kind and extent tells */
@@ -267,7 +370,9 @@ catz_rank(CatzHit *hits, int nhits,
 	{
 		const CatzHit *h = out[i].hit;
 
-		out[i].confidence = clamp01(match_quality(h) *
+		double		share = h->word_group ? h->word_share : 1;
+
+		out[i].confidence = clamp01(match_quality(h) * share *
 									catz_pattern_reliability(h->entry, h->decisions));
 	}
 

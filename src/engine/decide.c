@@ -101,13 +101,13 @@ catz_categorize_counted(const CatzExpense *e, double *confidence, bool count_dec
 			catz_engine_count_decision(&res);
 
 		/*
-		 * A pinned pattern (what the user's latest correction of this
-		 * merchant taught) is applied whatever its confidence: the learning
-		 * contract.  Its confidence is still reported as estimated.
+		 * The user's word (what the user's corrections of this merchant
+		 * taught) is applied whatever its confidence: the learning contract.
+		 * Its confidence is still reported as estimated.
 		 */
 		if (res.ncandidates > 0 &&
 			(res.candidates[0].confidence >= catz_min_confidence ||
-			 (res.candidates[0].source == CATZ_SOURCE_PATTERN && res.candidates[0].hit->pinned)))
+			 (res.candidates[0].source == CATZ_SOURCE_PATTERN && res.candidates[0].hit->word)))
 		{
 			category = res.candidates[0].category_id;
 			if (confidence)

@@ -108,41 +108,6 @@ hit_decisions(CatzHit *hits, int nhits)
 	return d;
 }
 
-/*
- * Mark the pinned hits: exact matches of learned patterns confirmed by the
- * latest correction of their merchant (no learned hit of the same value was
- * confirmed later) and not applied since that correction.  d holds each
- * hit's decision counts.
- */
-static void
-mark_pinned(CatzHit *hits, int nhits, const CatzDecisions *d)
-{
-	int			i;
-	int			j;
-
-	for (i = 0; i < nhits; i++)
-	{
-		CatzHit    *h = &hits[i];
-		const CatzEntry *e = h->entry;
-
-		h->pinned = false;
-		if (!(e->flags & CATZ_PF_LEARNED) || !h->exact || e->confirmed == 0)
-			continue;
-		for (j = 0; j < nhits; j++)
-		{
-			const CatzEntry *o = hits[j].entry;
-
-			if (j != i && (o->flags & CATZ_PF_LEARNED) && o->confirmed > e->confirmed &&
-				o->owner_id == e->owner_id && o->value_len == e->value_len &&
-				memcmp(catz_entry_value(hits[j].blob, o), catz_entry_value(h->blob, e),
-					   e->value_len) == 0)
-				break;
-		}
-		h->pinned = (j == nhits) &&
-			!(d[i].confirmed == e->confirmed && d[i].since > 0);
-	}
-}
-
 /* Split a normalized field into words */
 static void
 field_init(FieldText *f, const char *text, int len, bool present)
@@ -704,8 +669,11 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 
 		for (i = 0; i < ms.nhits; i++)
 			ms.hits[i].decisions = d[i].decisions;
-		mark_pinned(ms.hits, ms.nhits, d);
 	}
+	/* The learning key is the merchant name, else the description */
+	catz_mark_word(ms.hits, ms.nhits, e->has_user, e->user_id,
+				   mlen > 0 ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION,
+				   e->has_amount, e->amount);
 
 	/* Distinct categories among the hits */
 	ncats = 0;

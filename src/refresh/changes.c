@@ -112,15 +112,18 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 {
 	uint64		n;
 	uint64		i;
+	CatzPatternColumns cols;
 
 	n = run_xid(prepare_xid(&plan_patterns,
 							"SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
 							"WHERE change_xid BETWEEN $1 AND $2"),
 				lo, hi, snap);
+	if (n > 0)
+		catz_pattern_columns(SPI_tuptable->tupdesc, &cols);
 	for (i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
-		uint64		xid = catz_row_xid(tup, SPI_tuptable->tupdesc, CATZ_PATTERN_XID_COLUMN);
+		uint64		xid = catz_row_xid(tup, SPI_tuptable->tupdesc, cols.xid_attnum);
 		CatzPatternInput p;
 		bool		active;
 		CatzBlobChange c = {0};
@@ -128,7 +131,7 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		CHECK_FOR_INTERRUPTS();
 		if (r && !wanted(r, xid))
 			continue;
-		catz_pattern_from_row(tup, SPI_tuptable->tupdesc, &p, &active);
+		catz_pattern_from_row(tup, SPI_tuptable->tupdesc, &cols, &p, &active);
 		c.op = active ? CATZ_CHANGE_PUT : CATZ_CHANGE_DELETE;
 		c.pattern = &p;
 		c.pattern_id = p.pattern_id;

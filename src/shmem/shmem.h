@@ -174,6 +174,7 @@ extern void catz_stats_count_call(bool categorized, double elapsed_us);
 
 /* Count an accepted correction (added to the counters at commit) */
 extern void catz_stats_count_correction(void);
+extern void catz_stats_count_corrections(uint64 n);
 
 /* Commit or abort: apply or forget the pending correction count */
 extern void catz_stats_end_xact(bool commit);

@@ -147,6 +147,12 @@ catz_stats_count_correction(void)
 }
 
 void
+catz_stats_count_corrections(uint64 n)
+{
+	pending_corrections += n;
+}
+
+void
 catz_stats_end_xact(bool commit)
 {
 	if (commit && pending_corrections > 0)

@@ -112,15 +112,17 @@ compile_patterns(SPITupleTable *tt, uint64 nrows, MemoryContext cxt, Size *bytes
 	uint64		own = catz_own_fxid();
 	uint64		i;
 	CatzAllocator a = catz_allocator_in(cxt);
+	CatzPatternColumns cols;
 
+	catz_pattern_columns(tt->tupdesc, &cols);
 	for (i = 0; i < nrows; i++)
 	{
 		bool		active;
 
 		CHECK_FOR_INTERRUPTS();
-		if (own != 0 && catz_row_xid(tt->vals[i], tt->tupdesc, 14) == own)
+		if (own != 0 && catz_row_xid(tt->vals[i], tt->tupdesc, cols.xid_attnum) == own)
 			continue;			/* in the transaction overlay */
-		catz_pattern_from_row(tt->vals[i], tt->tupdesc, &pats[n], &active);
+		catz_pattern_from_row(tt->vals[i], tt->tupdesc, &cols, &pats[n], &active);
 		if (active)
 			n++;
 	}

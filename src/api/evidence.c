@@ -1,0 +1,242 @@
+/*-------------------------------------------------------------------------
+ *
+ * evidence.c
+ *	  What a taught category does to the learned patterns: the one body of
+ *	  learning that learn_correction() (one row) and learn_from() (a batch
+ *	  of a table's rows, in date order) share, so that learning a history
+ *	  in bulk leaves the patterns that correcting it row by row would.
+ *
+ * A row teaches "owner o files merchant key k under category c" (with its
+ * amount, when it has one).  For each (o, k) the learned merchant pattern
+ * of each category keeps (categorize.patterns):
+ *	taught			the corrections that named this category;
+ *	weight			the same, each worth CATZ_WORD_DECAY to the power of the
+ *					owner's later corrections of k (of any category);
+ *	amount_weight	the part of weight that came with an amount;
+ *	log_amount		their weighted mean ln|amount|.
+ * The engine reads these to keep the user's word (catz_mark_word()).
+ *
+ * weight is kept as of weight_at, the owner's corrections of k when it was
+ * last updated; a reader brings it to now, when the owner has corrected k
+ * E times (the taught of all of k's patterns), as weight * DECAY^(E -
+ * weight_at).  So a correction writes one row: the other categories of k
+ * need no update.
+ *
+ * A batch of n rows is applied in two statements, whatever n:
+ *	1. each (o, k, c) of the batch is inserted or updated with its rows'
+ *	   decayed sums (the i-th of m rows of (o, k) is worth DECAY^(m - i)),
+ *	   its confirmed order following the batch's order;
+ *	2. promotion: a (k, c) that promote_min_users owners now share, in a
+ *	   category everyone can use, gets a learned pattern for everyone.
+ * Row by row or in one batch, the result is the same up to rounding.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "api/api.h"
+#include "base/base.h"
+
+/* Kept plans */
+static SPIPlanPtr plan_upsert = NULL;
+static SPIPlanPtr plan_promote = NULL;
+
+/* The partial-index predicate of a learned merchant pattern (p) */
+#define LEARNED_MERCHANT \
+	"p.source = 'learned' AND p.kind = 'merchant' " \
+	"AND p.amount_min IS NULL AND p.amount_max IS NULL"
+
+/* The decay of one correction, as SQL text */
+#define DECAY_SQL CppAsString2(CATZ_WORD_DECAY)
+
+static const char upsert_sql[] =
+"WITH t AS ("
+"  SELECT u.o, u.k, u.c, u.a, u.ord, count(*) OVER w AS n_key,"
+"         pg_catalog.power(" DECAY_SQL ", count(*) OVER w - row_number() OVER (w ORDER BY u.ord)) AS d"
+"    FROM unnest($1::int8[], $2::text[], $3::int8[], $4::float8[]) WITH ORDINALITY u(o, k, c, a, ord)"
+"  WINDOW w AS (PARTITION BY u.o, u.k)"
+"), agg AS ("
+"  SELECT o, k, c, count(*) AS taught, sum(d) AS w, max(n_key) AS n_key,"
+"         coalesce(sum(d) FILTER (WHERE a IS NOT NULL), 0) AS aw,"
+"         sum(d * pg_catalog.ln(abs(a) + 1e-9)) FILTER (WHERE a IS NOT NULL) AS la"
+"    FROM t GROUP BY o, k, c ORDER BY max(ord)"
+") "
+"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
+"                                      confirmed, taught, weight, weight_at, amount_weight,"
+"                                      log_amount)"
+"SELECT o, 'merchant', k, c, 'learned', taught,"
+"       pg_catalog.nextval('categorize.confirmation_seq'), taught, w,"
+"       n_key + coalesce(CASE WHEN o IS NULL"
+"           THEN (SELECT sum(q.taught) FROM categorize.patterns q"
+"                  WHERE q.owner_id IS NULL AND q.value_norm = agg.k AND q.active"
+"                    AND q.source = 'learned' AND q.kind = 'merchant'"
+"                    AND q.amount_min IS NULL AND q.amount_max IS NULL)"
+"           ELSE (SELECT sum(q.taught) FROM categorize.patterns q"
+"                  WHERE q.owner_id = agg.o AND q.value_norm = agg.k AND q.active"
+"                    AND q.source = 'learned' AND q.kind = 'merchant'"
+"                    AND q.amount_min IS NULL AND q.amount_max IS NULL) END, 0),"
+"       aw, la / nullif(aw, 0)"
+"  FROM agg "
+"ON CONFLICT (owner_id, value_norm, category_id)"
+"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
+"DO UPDATE SET hits = p.hits + excluded.taught, taught = p.taught + excluded.taught,"
+"              active = true, confirmed = excluded.confirmed,"
+"              weight = p.weight * pg_catalog.power(" DECAY_SQL ","
+"                           greatest(excluded.weight_at - p.weight_at, 0)) + excluded.weight,"
+"              amount_weight = p.amount_weight * pg_catalog.power(" DECAY_SQL ","
+"                           greatest(excluded.weight_at - p.weight_at, 0)) + excluded.amount_weight,"
+"              weight_at = excluded.weight_at,"
+"              log_amount = CASE WHEN excluded.amount_weight > 0"
+"                   THEN (coalesce(p.log_amount, 0) * p.amount_weight * pg_catalog.power(" DECAY_SQL ","
+"                             greatest(excluded.weight_at - p.weight_at, 0))"
+"                         + excluded.log_amount * excluded.amount_weight)"
+"                        / (p.amount_weight * pg_catalog.power(" DECAY_SQL ","
+"                             greatest(excluded.weight_at - p.weight_at, 0))"
+"                           + excluded.amount_weight)"
+"                   ELSE p.log_amount END";
+
+static const char promote_sql[] =
+"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
+"                                      confirmed, taught, weight, weight_at)"
+"SELECT NULL, 'merchant', s.k, s.c, 'learned', 1,"
+"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1,"
+"       1 + coalesce((SELECT sum(q.taught) FROM categorize.patterns q"
+"                      WHERE q.owner_id IS NULL AND q.value_norm = s.k AND q.active"
+"                        AND q.source = 'learned' AND q.kind = 'merchant'"
+"                        AND q.amount_min IS NULL AND q.amount_max IS NULL), 0)"
+"  FROM (SELECT DISTINCT u.k, u.c"
+"          FROM unnest($1::int8[], $2::text[], $3::int8[]) u(o, k, c)"
+"          JOIN categorize.categories cat ON cat.id = u.c AND cat.owner_id IS NULL"
+"         WHERE u.o IS NOT NULL) s"
+" WHERE (SELECT count(DISTINCT q.owner_id) FROM categorize.patterns q"
+"         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
+"           AND q.amount_max IS NULL AND q.value_norm = s.k AND q.category_id = s.c"
+"           AND q.active) >= $4 "
+"ON CONFLICT (owner_id, value_norm, category_id)"
+"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
+"DO NOTHING";
+
+/*
+ * The same for a database whose extension is older than this library (not
+ * yet at ALTER EXTENSION UPDATE: categorize.patterns has no evidence
+ * columns): what 1.1 did, a hit per correction and the latest confirmed.
+ */
+static SPIPlanPtr plan_upsert_hits = NULL;
+static SPIPlanPtr plan_promote_hits = NULL;
+
+static const char upsert_hits_sql[] =
+"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits, confirmed)"
+"SELECT s.o, 'merchant', s.k, s.c, 'learned', s.n, pg_catalog.nextval('categorize.confirmation_seq')"
+"  FROM (SELECT u.o, u.k, u.c, count(*) AS n, max(u.ord) AS last"
+"          FROM unnest($1::int8[], $2::text[], $3::int8[]) WITH ORDINALITY u(o, k, c, ord)"
+"         GROUP BY u.o, u.k, u.c ORDER BY max(u.ord)) s "
+"ON CONFLICT (owner_id, value_norm, category_id)"
+"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
+"DO UPDATE SET hits = p.hits + excluded.hits, active = true, confirmed = excluded.confirmed";
+
+static const char promote_hits_sql[] =
+"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits, confirmed)"
+"SELECT NULL, 'merchant', s.k, s.c, 'learned', 1, pg_catalog.nextval('categorize.confirmation_seq')"
+"  FROM (SELECT DISTINCT u.k, u.c"
+"          FROM unnest($1::int8[], $2::text[], $3::int8[]) u(o, k, c)"
+"          JOIN categorize.categories cat ON cat.id = u.c AND cat.owner_id IS NULL"
+"         WHERE u.o IS NOT NULL) s"
+" WHERE (SELECT count(DISTINCT q.owner_id) FROM categorize.patterns q"
+"         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
+"           AND q.amount_max IS NULL AND q.value_norm = s.k AND q.category_id = s.c"
+"           AND q.active) >= $4 "
+"ON CONFLICT (owner_id, value_norm, category_id)"
+"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
+"DO NOTHING";
+
+/* Whether categorize.patterns has the evidence columns (1.2 and later) */
+static bool
+patterns_have_evidence(void)
+{
+	Oid			nsp = get_namespace_oid("categorize", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("patterns", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "weight_at") != InvalidAttrNumber;
+}
+
+/* A one-dimensional array of n Datums with NULLs */
+static Datum
+array_arg(Datum *values, bool *nulls, int n, Oid type)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type,
+											  typlen, typbyval, typalign));
+}
+
+/* Run a kept statement of the given arguments; ERROR unless it did `expect` */
+static void
+run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int expect)
+{
+	int			rc;
+
+	catz_spi_prepare_kept(plan, sql, nargs, types, 0);
+	rc = SPI_execute_plan(*plan, args, NULL, false, 0);
+	if (rc != expect)
+		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+}
+
+void
+catz_teach(const CatzTaught *rows, int n, int promote_min_users)
+{
+	Datum	   *o = palloc(sizeof(Datum) * (n ? n : 1));
+	bool	   *o_null = palloc(sizeof(bool) * (n ? n : 1));
+	Datum	   *k = palloc(sizeof(Datum) * (n ? n : 1));
+	Datum	   *c = palloc(sizeof(Datum) * (n ? n : 1));
+	Datum	   *a = palloc(sizeof(Datum) * (n ? n : 1));
+	bool	   *a_null = palloc(sizeof(bool) * (n ? n : 1));
+	bool	   *no_null = palloc0(sizeof(bool) * (n ? n : 1));
+	Datum		args[4];
+	Oid			types[4] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, FLOAT8ARRAYOID};
+	bool		evidence;
+	int			i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		o[i] = Int64GetDatum(rows[i].owner_id);
+		o_null[i] = !rows[i].has_owner;
+		k[i] = PointerGetDatum(cstring_to_text_with_len(rows[i].key, rows[i].keylen));
+		c[i] = Int64GetDatum(rows[i].category_id);
+		a[i] = Float8GetDatum(rows[i].amount);
+		a_null[i] = !rows[i].has_amount;
+	}
+	args[0] = array_arg(o, o_null, n, INT8OID);
+	args[1] = array_arg(k, no_null, n, TEXTOID);
+	args[2] = array_arg(c, no_null, n, INT8OID);
+	args[3] = array_arg(a, a_null, n, FLOAT8OID);
+
+	evidence = patterns_have_evidence();
+	if (evidence)
+		run(&plan_upsert, upsert_sql, 4, types, args, SPI_OK_INSERT);
+	else
+		run(&plan_upsert_hits, upsert_hits_sql, 3, types, args, SPI_OK_INSERT);
+	if (promote_min_users > 0)
+	{
+		Oid			ptypes[4] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4OID};
+
+		args[3] = Int32GetDatum(promote_min_users);
+		if (evidence)
+			run(&plan_promote, promote_sql, 4, ptypes, args, SPI_OK_INSERT);
+		else
+			run(&plan_promote_hits, promote_hits_sql, 4, ptypes, args, SPI_OK_INSERT);
+	}
+}
