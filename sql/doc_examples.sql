@@ -118,11 +118,11 @@ SELECT categorize.categorize('Blue Bottle', NULL, NULL, 100) AS alice,
        categorize.categorize('Blue Bottle', NULL, NULL, 200) AS bob,
        categorize.categorize('Blue Bottle', NULL, NULL, NULL) AS no_user;
 
--- example 14: Ranking order
+-- example 14: The user's word
 SELECT rank, category, confidence, pattern_id, kind
   FROM categorize.categorize_detail('STARBUCKS', 'fuel and whole foods');
 
--- example 15: Ranking order
+-- example 15: The user's word
 SELECT m AS merchant_name, categorize.categorize(m, NULL) AS category_id
   FROM (VALUES ('AMAZON'), ('AMAZON FRESH'), ('AMAZON FRESH DELIVERY'),
                ('AMAZON MKTPLACE')) AS t(m);
@@ -296,74 +296,91 @@ EXPLAIN (COSTS OFF) SELECT id FROM expenses WHERE description @~ 'whole foods';
 RESET enable_seqscan;
 SET search_path = doc_examples, public;
 
--- example 52: Procedure recategorize
+-- example 52: Procedure learn_from
+CREATE TABLE ledger (id bigint PRIMARY KEY, user_id bigint, merchant_name text,
+                     amount numeric, booked_on date, category_id bigint);
+INSERT INTO ledger VALUES
+    (101, 700, 'COSTCO WHOLESALE #118', 82.10, '2025-03-01', 3),
+    (102, 700, 'COSTCO WHOLESALE #118', 499.00, '2025-03-09', 6),
+    (103, 700, 'COSTCO WHOLESALE #118', 76.40, '2025-03-15', 3);
+SET client_min_messages = warning;   -- the NOTICEs give rates that vary
+CALL categorize.learn_from('ledger');
+RESET client_min_messages;
+SELECT rows_done, rows_learned, finished_at IS NOT NULL AS finished
+  FROM categorize.learn_from_runs WHERE relid = 'ledger'::regclass;
+
+-- example 53: Procedure learn_from
+SELECT categorize.categorize('COSTCO WHOLESALE', NULL, 90, 700) AS small,
+       categorize.categorize('COSTCO WHOLESALE', NULL, 450, 700) AS large;
+
+-- example 54: Procedure recategorize
 SET client_min_messages = warning;
 CALL categorize.recategorize('expenses', batch_size => 4);
 RESET client_min_messages;
 SELECT id, category_id, category_confidence FROM expenses ORDER BY id;
 
--- example 53: Procedure recategorize
+-- example 55: Procedure recategorize
 SELECT relation, target_column, only_uncategorized, rows_done, rows_total,
        percent, rows_changed, finished_at IS NOT NULL AS finished, running
   FROM categorize.recategorize_progress;
 
--- example 54: categorize.categories
+-- example 56: categorize.categories
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'categories'
  ORDER BY ordinal_position;
 
--- example 55: categorize.categories
+-- example 57: categorize.categories
 UPDATE categorize.categories SET parent_id = 2 WHERE id = 1;
 
--- example 56: categorize.patterns
+-- example 58: categorize.patterns
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'patterns'
  ORDER BY ordinal_position;
 
--- example 57: categorize.patterns
+-- example 59: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'regex', 'star(bucks');
 
--- example 58: categorize.patterns
+-- example 60: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'merchant', '!!!');
 
--- example 59: categorize.patterns
+-- example 61: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (9, 'merchant', 'Ritz');
 
--- example 60: categorize.patterns
+-- example 62: categorize.patterns
 UPDATE categorize.patterns SET active = false WHERE id = 1;
 SELECT categorize.categorize('STARBUCKS', NULL) AS without_pattern_1;
 
--- example 61: categorize.patterns
+-- example 63: categorize.patterns
 UPDATE categorize.patterns SET active = true WHERE id = 1;
 SELECT categorize.categorize('STARBUCKS', NULL) AS with_pattern_1;
 
--- example 62: categorize.corrections
+-- example 64: categorize.corrections
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'corrections'
  ORDER BY ordinal_position;
 
--- example 63: categorize.stats
+-- example 65: categorize.stats
 SELECT categorize.stats_reset();
 
--- example 64: categorize.stats
+-- example 66: categorize.stats
 SELECT categorize.categorize(m, NULL) FROM (VALUES ('STARBUCKS'), ('SHELL OIL'), ('NOWHERE')) AS t(m);
 
--- example 65: categorize.stats
+-- example 67: categorize.stats
 SELECT calls, categorized, uncategorized, corrections, patterns,
        mean_us > 0 AS timed, p50_us <= p95_us AND p95_us <= p99_us AS percentiles_ordered,
        cache_limit_bytes > 0 AS shared_cache, stats_reset <= now() AS reset_time
   FROM categorize.stats;
 
--- example 66: categorize.health()
+-- example 68: categorize.health()
 SELECT check_name, status FROM categorize.health();
 
--- example 67: categorize.health()
+-- example 69: categorize.health()
 SELECT detail FROM categorize.health() WHERE check_name = 'library_preloaded';
 
--- example 68: Roles and privileges
+-- example 70: Roles and privileges
 SELECT r AS role,
        has_function_privilege(r, 'categorize.categorize(text,text,numeric,bigint)', 'EXECUTE') AS categorize,
        has_function_privilege(r, 'categorize.learn_correction(text,text,numeric,bigint,bigint,bigint)', 'EXECUTE') AS learn,
@@ -371,28 +388,28 @@ SELECT r AS role,
        has_function_privilege(r, 'categorize.stats_reset()', 'EXECUTE') AS reset_stats
   FROM unnest(ARRAY['public', 'categorize_reader', 'categorize_writer', 'categorize_admin']) AS r;
 
--- example 69: Configuration settings
+-- example 71: Configuration settings
 SELECT name, setting, unit, context, vartype, min_val, max_val, enumvals
   FROM pg_settings WHERE name LIKE 'categorize.%' ORDER BY name;
 
--- example 70: Configuration settings
+-- example 72: Configuration settings
 SET categorize.enabled = off;
 SELECT categorize.categorize('STARBUCKS', NULL) AS disabled;
 
--- example 71: Configuration settings
+-- example 73: Configuration settings
 RESET categorize.enabled;
 SET categorize.min_confidence = 0.9;
 SELECT categorize.categorize('STARBUCKS', NULL) AS exact_merchant,
        categorize.categorize('Market', 'whole foods') AS keyword;
 
--- example 72: Configuration settings
+-- example 74: Configuration settings
 RESET categorize.min_confidence;
 SET categorize.min_confidence = 1.5;
 
--- example 73: Configuration settings
+-- example 75: Configuration settings
 SET categorize.promote_min_user = 2;
 
--- example 74: Errors and SQLSTATEs
+-- example 76: Errors and SQLSTATEs
 CREATE FUNCTION sqlstate_of(statement text, OUT code text, OUT message text)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -403,7 +420,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- example 75: Errors and SQLSTATEs
+-- example 77: Errors and SQLSTATEs
 SELECT e.code AS sqlstate, e.message
   FROM (VALUES
     ($$SELECT categorize.learn_correction('x', NULL, 1, 200, NULL)$$),
