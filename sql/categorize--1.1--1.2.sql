@@ -40,6 +40,15 @@ UPDATE categorize.patterns p
  WHERE p.source = 'learned' AND p.kind = 'merchant' AND p.active
    AND p.amount_min IS NULL AND p.amount_max IS NULL;
 
+-- A correction that repeats an (owner, merchant, category) already taught
+-- adds evidence to the learned pattern but no document to the token model:
+-- the model learns each way a user files a merchant once.
+ALTER TABLE categorize.corrections
+    DROP CONSTRAINT corrections_learn_scope_check,
+    ADD CONSTRAINT corrections_learn_scope_check CHECK (learn_scope IN ('all', 'owner', 'repeat', 'none'));
+COMMENT ON COLUMN categorize.corrections.learn_scope IS
+'what the correction taught: all (owner and, by promotion, everyone), owner (the owner only), repeat (the learned pattern only: its owner, merchant and category were taught before, so the token model has it), none (recorded only)';
+
 --
 -- Bulk learning from history (issue 13): CALL categorize.learn_from(tbl)
 -- learns from rows a user already categorized, in date order, in committed

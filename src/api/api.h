@@ -46,6 +46,15 @@ typedef struct CatzTaught
 extern void catz_teach(const CatzTaught *rows, int n, int promote_min_users);
 
 /*
+ * Whether the row's (owner, key, category) was taught before (its
+ * correction is then a 'repeat': evidence, not a new model document)
+ */
+extern bool catz_taught_before(const CatzTaught *t);
+
+/* Whether categorize.patterns has the evidence columns (1.2 and later) */
+extern bool catz_patterns_have_evidence(void);
+
+/*
  * learn_from.c: true while learn_rows() inserts a batch of corrections;
  * the corrections trigger then leaves the transaction's model alone (the
  * batch commits before anything reads it)

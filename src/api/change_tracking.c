@@ -359,7 +359,8 @@ categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 	uint64		features[CATZ_MAX_FEATURES];
 	CatzModelDoc doc;
 
-	if (!catz_learning_in_bulk && scope && strcmp(text_to_cstring(scope), "none") != 0)
+	if (!catz_learning_in_bulk && scope &&
+		(strcmp(text_to_cstring(scope), "all") == 0 || strcmp(text_to_cstring(scope), "owner") == 0))
 	{
 		doc.category_id = DatumGetInt64(heap_getattr(tup, column(desc, "to_category_id"),
 													 desc, &isnull));

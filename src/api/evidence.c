@@ -157,8 +157,8 @@ static const char promote_hits_sql[] =
 "DO NOTHING";
 
 /* Whether categorize.patterns has the evidence columns (1.2 and later) */
-static bool
-patterns_have_evidence(void)
+bool
+catz_patterns_have_evidence(void)
 {
 	Oid			nsp = get_namespace_oid("categorize", true);
 	Oid			rel = OidIsValid(nsp) ? get_relname_relid("patterns", nsp) : InvalidOid;
@@ -224,7 +224,7 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 	args[2] = array_arg(c, no_null, n, INT8OID);
 	args[3] = array_arg(a, a_null, n, FLOAT8OID);
 
-	evidence = patterns_have_evidence();
+	evidence = catz_patterns_have_evidence();
 	if (evidence)
 		run(&plan_upsert, upsert_sql, 4, types, args, SPI_OK_INSERT);
 	else
@@ -239,4 +239,35 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 		else
 			run(&plan_promote_hits, promote_hits_sql, 4, ptypes, args, SPI_OK_INSERT);
 	}
+}
+
+static SPIPlanPtr plan_taught_owner = NULL;
+static SPIPlanPtr plan_taught_nobody = NULL;
+
+bool
+catz_taught_before(const CatzTaught *t)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
+	Datum		args[3];
+	int			rc;
+
+	if (!catz_patterns_have_evidence())
+		return false;
+	args[0] = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
+	args[1] = Int64GetDatum(t->category_id);
+	args[2] = Int64GetDatum(t->owner_id);
+	if (t->has_owner)
+		catz_spi_prepare_kept(&plan_taught_owner,
+							  "SELECT 1 FROM categorize.patterns p WHERE p.value_norm = $1 "
+							  "AND p.category_id = $2 AND p.owner_id = $3 AND p.taught > 0 AND "
+							  LEARNED_MERCHANT, 3, types, 0);
+	else
+		catz_spi_prepare_kept(&plan_taught_nobody,
+							  "SELECT 1 FROM categorize.patterns p WHERE p.value_norm = $1 "
+							  "AND p.category_id = $2 AND p.owner_id IS NULL AND p.taught > 0 AND "
+							  LEARNED_MERCHANT, 2, types, 0);
+	rc = SPI_execute_plan(t->has_owner ? plan_taught_owner : plan_taught_nobody, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed > 0;
 }

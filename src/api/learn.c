@@ -249,6 +249,8 @@ learn(const CatzExpense *e, int64 category_id)
 	const char *scope;
 	char	   *key;
 	int			keylen;
+	CatzTaught	t;
+	bool		teaches;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -296,8 +298,25 @@ learn(const CatzExpense *e, int64 category_id)
 	if (keylen == 0)
 		scope = "none";
 
+	t.has_owner = e->has_user;
+	t.owner_id = e->user_id;
+	t.key = key;
+	t.keylen = keylen;
+	t.category_id = category_id;
+	t.has_amount = e->has_amount;
+	t.amount = e->amount;
+	teaches = strcmp(scope, "none") != 0 && keylen <= CATZ_MAX_PATTERN_BYTES;
+
 	spi_level = catz_spi_connect();
 	check_category(category_id, e);
+
+	/*
+	 * The token model learns each way a user files a merchant once: a
+	 * correction naming an (owner, merchant, category) taught before is a
+	 * repeat, evidence for the learned pattern only
+	 */
+	if (teaches && catz_taught_before(&t))
+		scope = "repeat";
 	if (!insert_correction(e, category_id, &top, scope))
 	{
 		catz_spi_finish(spi_level);
@@ -309,17 +328,8 @@ learn(const CatzExpense *e, int64 category_id)
 	{
 		bool		taught_pattern = false;
 
-		if (keylen <= CATZ_MAX_PATTERN_BYTES)
+		if (teaches)
 		{
-			CatzTaught t;
-
-			t.has_owner = e->has_user;
-			t.owner_id = e->user_id;
-			t.key = key;
-			t.keylen = keylen;
-			t.category_id = category_id;
-			t.has_amount = e->has_amount;
-			t.amount = e->amount;
 			catz_teach(&t, 1, e->has_user && catz_learning == CATZ_LEARNING_ON ? catz_promote_min_users : 0);
 			taught_pattern = top.is_pattern && top.is_learned_key;
 		}

@@ -47,20 +47,32 @@ bool		catz_learning_in_bulk = false;
 
 /*
  * Rows as the batch's arrays hold them; ord is 1-based (WITH ORDINALITY).
- * $8 is the learn_scope of rows with a key.
+ * $8 is the learn_scope of rows with a key, $9 whether the table has the
+ * evidence columns; a row whose (owner, key, category) was taught before,
+ * or by an earlier row of the batch, is a 'repeat' (see learn.c).
  */
 static const char insert_sql[] =
 "INSERT INTO categorize.corrections (owner_id, expense_id, merchant_name, description, amount,"
 "                                    to_category_id, learn_scope)"
-"SELECT u.o, u.id, u.m, u.d, u.a, u.c, CASE WHEN u.k = '' THEN 'none' ELSE $8 END"
-"  FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::numeric[], $6::int8[],"
-"              $7::text[]) WITH ORDINALITY u(id, o, m, d, a, c, k, ord)"
-"  JOIN categorize.categories cat ON cat.id = u.c"
-"   AND (cat.owner_id IS NULL OR cat.owner_id = u.o)"
-" WHERE (SELECT x.to_category_id FROM categorize.corrections x"
-"         WHERE x.expense_id = u.id"
-"           AND (x.owner_id = u.o OR (u.o IS NULL AND x.owner_id IS NULL))"
-"         ORDER BY x.id DESC LIMIT 1) IS DISTINCT FROM u.c"
+"SELECT u.o, u.id, u.m, u.d, u.a, u.c,"
+"       CASE WHEN u.k = '' OR $8 = 'none' THEN 'none'"
+"            WHEN NOT $9 THEN $8"
+"            WHEN u.nth > 1 OR EXISTS ("
+"                SELECT FROM categorize.patterns p"
+"                 WHERE p.value_norm = u.k AND p.category_id = u.c AND p.taught > 0"
+"                   AND (p.owner_id = u.o OR (u.o IS NULL AND p.owner_id IS NULL))"
+"                   AND p.source = 'learned' AND p.kind = 'merchant'"
+"                   AND p.amount_min IS NULL AND p.amount_max IS NULL) THEN 'repeat'"
+"            ELSE $8 END"
+"  FROM (SELECT v.*, row_number() OVER (PARTITION BY v.o, v.k, v.c ORDER BY v.ord) AS nth"
+"          FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::numeric[], $6::int8[],"
+"                      $7::text[]) WITH ORDINALITY v(id, o, m, d, a, c, k, ord)"
+"          JOIN categorize.categories cat ON cat.id = v.c"
+"           AND (cat.owner_id IS NULL OR cat.owner_id = v.o)"
+"         WHERE (SELECT x.to_category_id FROM categorize.corrections x"
+"                 WHERE x.expense_id = v.id"
+"                   AND (x.owner_id = v.o OR (v.o IS NULL AND x.owner_id IS NULL))"
+"                 ORDER BY x.id DESC LIMIT 1) IS DISTINCT FROM v.c) u"
 " ORDER BY u.ord "
 "RETURNING expense_id";
 
@@ -212,9 +224,9 @@ categorize_learn_rows(PG_FUNCTION_ARGS)
 	/* 2. the corrections that are news */
 	spi_level = catz_spi_connect();
 	{
-		Oid			types[8] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		NUMERICARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
-		Datum		args[8];
+		Oid			types[9] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		NUMERICARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID, BOOLOID};
+		Datum		args[9];
 		int			dims[1] = {n};
 		int			lbs[1] = {1};
 		bool	   *no_null = palloc0(sizeof(bool) * n);
@@ -229,7 +241,8 @@ categorize_learn_rows(PG_FUNCTION_ARGS)
 		args[6] = PointerGetDatum(construct_md_array(key_datums, no_null, 1, dims, lbs,
 													 TEXTOID, -1, false, TYPALIGN_INT));
 		args[7] = CStringGetTextDatum(scope);
-		catz_spi_prepare_kept(&plan_insert, insert_sql, 8, types, 0);
+		args[8] = BoolGetDatum(catz_patterns_have_evidence());
+		catz_spi_prepare_kept(&plan_insert, insert_sql, 9, types, 0);
 		rc = insert_in_bulk(args);
 		if (rc != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));

@@ -161,7 +161,7 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 	n = run_xid(prepare_xid(&plan_corrections,
 							"SELECT owner_id, merchant_name, description, to_category_id, change_xid "
 							"FROM categorize.corrections "
-							"WHERE change_xid BETWEEN $1 AND $2 AND learn_scope <> 'none'"),
+							"WHERE change_xid BETWEEN $1 AND $2 AND learn_scope IN ('all', 'owner')"),
 				lo, hi, snap);
 	for (i = 0; i < n; i++)
 	{

@@ -297,7 +297,7 @@ catz_scope_build(bool global, int64 owner_id)
 		n = run_plan(prepare_kept(&plan_global_docs,
 								  "SELECT merchant_name, description, to_category_id, change_xid "
 								  "FROM categorize.corrections "
-								  "WHERE owner_id IS NULL AND learn_scope <> 'none'",
+								  "WHERE owner_id IS NULL AND learn_scope IN ('all', 'owner')",
 								  0, NULL),
 					 NULL, snap);
 		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
@@ -312,7 +312,7 @@ catz_scope_build(bool global, int64 owner_id)
 		n = run_plan(prepare_kept(&plan_owner_docs,
 								  "SELECT merchant_name, description, to_category_id, change_xid "
 								  "FROM categorize.corrections "
-								  "WHERE owner_id = $1 AND learn_scope <> 'none'", 1, argtypes),
+								  "WHERE owner_id = $1 AND learn_scope IN ('all', 'owner')", 1, argtypes),
 					 args, snap);
 		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
 	}
