@@ -2,8 +2,11 @@
 --
 -- eval.stream(dataset) plays the rows of eval.rows in date order, as users
 -- meet their transactions: for each expense it takes
--- categorize_detail(k => 3) and categorize(), and calls learn_correction()
--- whenever the top-1 is wrong or absent, committing after every expense.
+-- categorize_detail(k => 3) and categorize(), then tells the engine the
+-- expense's true category with learn_correction(): a correction when the
+-- top-1 is wrong or absent, a confirmation when the user keeps it (what an
+-- application does when a user reviews an expense), committing after every
+-- expense.  Corrections (the correction rate) are the misses only.
 -- eval.report(dataset) and eval.reliability(dataset) summarize the results;
 -- eval.check_targets(dataset) compares them with the issues' targets
 -- (eval.targets) and eval.summary(dataset) says it in one line.
@@ -81,10 +84,11 @@ BEGIN
           FROM categorize.categorize_detail(r.merchant, r.description, r.amount, r.user_id, 3) d;
         decided := categorize.categorize(r.merchant, r.description, r.amount, r.user_id);
         ok := coalesce(top[1] = r.truth, false);
-        IF NOT ok THEN
-            PERFORM categorize.learn_correction(r.merchant, r.description, r.amount,
-                                                r.user_id, r.truth, r.seq);
-        END IF;
+        -- The user's final word on the expense: a correction when the
+        -- engine was wrong, a confirmation (the same call, naming the
+        -- category the engine gave) when the user kept it
+        PERFORM categorize.learn_correction(r.merchant, r.description, r.amount,
+                                            r.user_id, r.truth, r.seq);
         INSERT INTO eval.results
         VALUES (p_dataset, r.seq, r.truth, top[1], conf, ok,
                 coalesce(r.truth = ANY (top), false), decided IS NOT NULL, NOT ok, k1, why);

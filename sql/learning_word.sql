@@ -55,7 +55,7 @@ SELECT categorize.learn_correction('Foyles', NULL, 10, NULL, 4);
 SELECT categorize.learn_correction('Foyles', NULL, 900, NULL, 2);
 SELECT categorize.categorize('FOYLES', NULL, 12, NULL) AS nobody_small,
        categorize.categorize('FOYLES', NULL, 800, NULL) AS nobody_large,
-       categorize.categorize('FOYLES', NULL, 12, 300) AS a_user_without_a_word;
+       categorize.categorize('FOYLES', NULL, 12, 300) AS not_a_users_word;  -- everyone filed it two ways
 SELECT reason FROM categorize.categorize_detail('FOYLES', NULL, 800, NULL, 1);
 
 -- learn_from(): bulk learning from a ledger

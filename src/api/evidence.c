@@ -27,7 +27,8 @@
  *	   decayed sums (the i-th of m rows of (o, k) is worth DECAY^(m - i)),
  *	   its confirmed order following the batch's order;
  *	2. promotion: a (k, c) that promote_min_users owners now share, in a
- *	   category everyone can use, gets a learned pattern for everyone.
+ *	   category everyone can use, gets a learned pattern for everyone,
+ *	   its evidence (hits, taught, weight) the number of those owners.
  * Row by row or in one batch, the result is the same up to rounding.
  *
  *-------------------------------------------------------------------------
@@ -105,20 +106,22 @@ static const char upsert_sql[] =
 static const char promote_sql[] =
 "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
 "                                      confirmed, taught, weight, weight_at)"
-"SELECT NULL, 'merchant', s.k, s.c, 'learned', 1,"
-"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1,"
-"       1 + coalesce((SELECT sum(q.taught) FROM categorize.patterns q"
-"                      WHERE q.owner_id IS NULL AND q.value_norm = s.k AND q.active"
-"                        AND q.source = 'learned' AND q.kind = 'merchant'"
-"                        AND q.amount_min IS NULL AND q.amount_max IS NULL), 0)"
-"  FROM (SELECT DISTINCT u.k, u.c"
-"          FROM unnest($1::int8[], $2::text[], $3::int8[]) u(o, k, c)"
-"          JOIN categorize.categories cat ON cat.id = u.c AND cat.owner_id IS NULL"
-"         WHERE u.o IS NOT NULL) s"
-" WHERE (SELECT count(DISTINCT q.owner_id) FROM categorize.patterns q"
-"         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
-"           AND q.amount_max IS NULL AND q.value_norm = s.k AND q.category_id = s.c"
-"           AND q.active) >= $4 "
+"SELECT NULL, 'merchant', s.k, s.c, 'learned', s.owners,"
+"       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
+"       s.owners + coalesce((SELECT sum(q.taught) FROM categorize.patterns q"
+"                             WHERE q.owner_id IS NULL AND q.value_norm = s.k AND q.active"
+"                               AND q.source = 'learned' AND q.kind = 'merchant'"
+"                               AND q.amount_min IS NULL AND q.amount_max IS NULL), 0)"
+"  FROM (SELECT t.k, t.c,"
+"               (SELECT count(DISTINCT q.owner_id) FROM categorize.patterns q"
+"                 WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
+"                   AND q.amount_max IS NULL AND q.value_norm = t.k AND q.category_id = t.c"
+"                   AND q.active) AS owners"
+"          FROM (SELECT DISTINCT u.k, u.c"
+"                  FROM unnest($1::int8[], $2::text[], $3::int8[]) u(o, k, c)"
+"                  JOIN categorize.categories cat ON cat.id = u.c AND cat.owner_id IS NULL"
+"                 WHERE u.o IS NOT NULL) t) s"
+" WHERE s.owners >= $4 "
 "ON CONFLICT (owner_id, value_norm, category_id)"
 "   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
 "DO NOTHING";

@@ -69,10 +69,13 @@ static const char insert_sql[] =
 "                      $7::text[]) WITH ORDINALITY v(id, o, m, d, a, c, k, ord)"
 "          JOIN categorize.categories cat ON cat.id = v.c"
 "           AND (cat.owner_id IS NULL OR cat.owner_id = v.o)"
-"         WHERE (SELECT x.to_category_id FROM categorize.corrections x"
-"                 WHERE x.expense_id = v.id"
-"                   AND (x.owner_id = v.o OR (v.o IS NULL AND x.owner_id IS NULL))"
-"                 ORDER BY x.id DESC LIMIT 1) IS DISTINCT FROM v.c) u"
+"          LEFT JOIN (SELECT DISTINCT ON (x.expense_id, x.owner_id)"
+"                            x.expense_id, x.owner_id, x.to_category_id"
+"                       FROM categorize.corrections x WHERE x.expense_id = ANY ($1)"
+"                      ORDER BY x.expense_id, x.owner_id, x.id DESC) l"
+"            ON l.expense_id = v.id"
+"           AND (l.owner_id = v.o OR (v.o IS NULL AND l.owner_id IS NULL))"
+"         WHERE l.to_category_id IS DISTINCT FROM v.c) u"
 " ORDER BY u.ord "
 "RETURNING expense_id";
 

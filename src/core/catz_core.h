@@ -552,9 +552,11 @@ extern double catz_pattern_reliability(const CatzEntry *entry, int64_t decisions
  * The user's word (the learning contract): among the hits, the learned
  * merchant patterns the expense's user taught for its learning key (the
  * whole normalized merchant name, field key_field; owner-less patterns —
- * promoted, or taught without a user — when the expense has no user or
- * its user taught nothing for the key) form a group, one pattern per
- * category.  Mark
+ * promoted, or taught without a user — when the expense has no user) form
+ * a group, one pattern per category.  When the user taught nothing for
+ * the key, the owner-less patterns form the group, and are the word only
+ * when they name one category; else they get shares (their ranking among
+ * themselves, and their confidence) only.  Mark
  * the one the user's corrections favour as the word: the only one when
  * they all filed the merchant alike; else the largest weight (recency),
  * times how near the expense's amount is to the amounts of that category's

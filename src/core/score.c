@@ -175,6 +175,8 @@ hit_cmp(const void *a, const void *b)
 		return c;
 	if (lx != ly)
 		return lx ? -1 : 1;
+	if (x->word_group && y->word_group && x->word_share != y->word_share)
+		return x->word_share > y->word_share ? -1 : 1;
 	rx = catz_pattern_reliability(x->entry, x->decisions);
 	ry = catz_pattern_reliability(y->entry, y->decisions);
 	if (rx != ry)
@@ -218,6 +220,8 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	double		best_score = 0;
 	double		total = 0;
 	int64_t		corrections = 0;
+	bool		has_owner_in = has_owner;
+	bool		fallback = false;
 	int			i;
 
 	/*
@@ -228,6 +232,8 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	for (;;)
 	{
 		int			members = 0;
+
+		fallback = !has_owner && has_owner_in;
 
 		for (i = 0; i < nhits; i++)
 		{
@@ -279,7 +285,12 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	for (i = 0; i < nhits; i++)
 		if (hits[i].word_group)
 			hits[i].word_share = total > 0 ? hits[i].word_share / total : 1;
-	if (best >= 0)
+	/*
+	 * Everyone's patterns for a user who taught nothing for the merchant
+	 * are that user's word only when everyone filed it alike; else they
+	 * rank by their shares among themselves, and their confidence decides
+	 */
+	if (best >= 0 && (!fallback || hits[best].word_share >= 1))
 		hits[best].word = true;
 }
 
