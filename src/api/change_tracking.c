@@ -80,6 +80,8 @@ get_text(HeapTuple tup, TupleDesc desc, int attnum)
 }
 
 /* Owner of a category: true if it exists; *has_owner and *owner say whose */
+static SPIPlanPtr plan_category_owner = NULL;
+
 static bool
 category_owner(int64 category_id, bool *has_owner, int64 *owner)
 {
@@ -89,8 +91,10 @@ category_owner(int64 category_id, bool *has_owner, int64 *owner)
 	bool		found = false;
 
 	spi_level = catz_spi_connect();
-	if (SPI_execute_with_args("SELECT owner_id FROM categorize.categories WHERE id = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	catz_spi_prepare_kept(&plan_category_owner,
+						  "SELECT owner_id FROM categorize.categories WHERE id = $1",
+						  1, argtypes, 0);
+	if (SPI_execute_plan(plan_category_owner, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "categorize: could not read a category");
 	if (SPI_processed > 0)
 	{
