@@ -522,6 +522,8 @@ typedef struct CatzHit
 	bool		exact;			/* the match covers the whole field */
 	bool		own;			/* the expense owner's own pattern */
 	bool		word;			/* the user's word: see catz_mark_word() */
+	bool		crowd;			/* everyone's learned pattern of the merchant,
+								 * for a user who taught nothing for it */
 	bool		word_group;		/* one of the user's learned patterns of this
 								 * merchant (word or not) */
 	double		word_share;		/* a group member's share of the group's

@@ -138,6 +138,16 @@ catz_pattern_reliability(const CatzEntry *entry, int64_t decisions)
 	return w * calib.learned_theta_c + (1 - w) * r_ambiguous;
 }
 
+static double match_quality(const CatzHit *h);
+
+/* A pattern's own estimate: how much its match tells times its reliability */
+static double
+hit_estimate(const CatzHit *h)
+{
+	return match_quality(h) * catz_pattern_reliability(h->entry, h->decisions) *
+		(h->word_group ? h->word_share : 1);
+}
+
 /* Rank level: everything in the ranking key before reliability */
 static int
 level_cmp(const CatzHit *x, const CatzHit *y)
@@ -171,6 +181,22 @@ hit_cmp(const void *a, const void *b)
 
 	if (x->word != y->word)
 		return x->word ? -1 : 1;
+
+	/*
+	 * The crowd against a rule, for a user who taught nothing for the
+	 * merchant: what everyone's corrections say overrides a rule of the
+	 * same owner and priority only when its record is better
+	 */
+	if (x->crowd != y->crowd && x->own == y->own &&
+		x->entry->priority == y->entry->priority &&
+		!((x->crowd ? y : x)->entry->flags & CATZ_PF_LEARNED))
+	{
+		double		ex = hit_estimate(x);
+		double		ey = hit_estimate(y);
+
+		if (ex != ey)
+			return ex > ey ? -1 : 1;
+	}
 	if (c != 0)
 		return c;
 	if (lx != ly)
@@ -240,6 +266,7 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 			CatzHit    *h = &hits[i];
 
 			h->word = false;
+			h->crowd = false;
 			h->word_share = 0;
 			h->word_weight = 0;
 			h->word_group = in_word_group(h, has_owner, owner_id, key_field);
@@ -290,8 +317,24 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	 * are that user's word only when everyone filed it alike; else they
 	 * rank by their shares among themselves, and their confidence decides
 	 */
-	if (best >= 0 && (!fallback || hits[best].word_share >= 1))
+	if (best < 0)
+		return;
+	if (!fallback)
+	{
 		hits[best].word = true;
+		return;
+	}
+	for (i = 0; i < nhits; i++)
+		hits[i].crowd = hits[i].word_group;
+	if (hits[best].word_share < 1)
+		return;
+	/* Consistent, and no rule of the user's or everyone's knows better */
+	for (i = 0; i < nhits; i++)
+		if (!(hits[i].entry->flags & CATZ_PF_LEARNED) &&
+			hit_estimate(&hits[i]) > hit_estimate(&hits[best]))
+			return;
+	hits[best].word = true;
+	hits[best].crowd = false;
 }
 
 /* How much a match of this kind and extent tells */

@@ -1,0 +1,232 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_word.c
+ *	  Unit tests of the user's word and the ranking (score.c).
+ *
+ * Hits are built by hand (as the engine would find them) and ranked:
+ * a consistent word wins over rules at any amount; inconsistent
+ * corrections are decided by amount, then recency; everyone's patterns are
+ * a user's word only when they name one category and no rule knows better.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catz_core.h"
+#include "unit.h"
+
+#define OWNER 7
+
+/* A learned merchant pattern of the owner (or everyone's when owner < 0) */
+static CatzEntry
+learned(int64_t id, int64_t category, int64_t owner, int64_t taught, double weight,
+		int64_t weight_at, double near)
+{
+	CatzEntry	e;
+
+	memset(&e, 0, sizeof(e));
+	e.pattern_id = id;
+	e.category_id = category;
+	e.kind = CATZ_KIND_MERCHANT;
+	e.flags = CATZ_PF_LEARNED;
+	if (owner >= 0)
+	{
+		e.owner_id = owner;
+		e.flags |= CATZ_PF_OWNER;
+	}
+	e.taught = taught;
+	e.hits = taught;
+	e.weight = weight;
+	e.weight_at = weight_at;
+	e.confirmed = id;
+	e.log_amount = NAN;
+	if (near > 0)
+	{
+		e.log_amount = log(near);
+		e.flags |= CATZ_PF_AMOUNT_SEEN;
+	}
+	return e;
+}
+
+/* A manual merchant rule for everyone */
+static CatzEntry
+rule(int64_t id, int64_t category, int32_t priority, int64_t hits)
+{
+	CatzEntry	e;
+
+	memset(&e, 0, sizeof(e));
+	e.pattern_id = id;
+	e.category_id = category;
+	e.kind = CATZ_KIND_MERCHANT;
+	e.priority = priority;
+	e.hits = hits;
+	e.log_amount = NAN;
+	return e;
+}
+
+/* A hit of an entry: an exact match of the merchant name */
+static CatzHit
+hit(const CatzEntry *e, bool exact)
+{
+	CatzHit		h;
+
+	memset(&h, 0, sizeof(h));
+	h.entry = e;
+	h.exact = exact;
+	h.field = CATZ_FIELD_MERCHANT;
+	h.match_words = 1;
+	h.match_bytes = 6;
+	h.own = (e->flags & CATZ_PF_OWNER) != 0;
+	return h;
+}
+
+/* Mark the word and rank; the first candidate's category (-1: none) */
+static int64_t
+top(CatzHit *hits, int n, bool has_owner, bool has_amount, double amount, double *confidence)
+{
+	CatzCandidate out[4];
+	int			k;
+
+	catz_mark_word(hits, n, has_owner, OWNER, CATZ_FIELD_MERCHANT, has_amount, amount);
+	k = catz_rank(hits, n, NULL, 0, 0, false, 0, out, 4);
+	if (confidence)
+		*confidence = k > 0 ? out[0].confidence : 0;
+	return k > 0 ? out[0].category_id : -1;
+}
+
+/* One correction, over a rule of high priority: the word, at any amount */
+static void
+test_consistent_word_beats_rules(void)
+{
+	CatzEntry	r = rule(1, 30, 50, 100);
+	CatzEntry	w = learned(2, 10, OWNER, 1, 1, 1, 80);
+	CatzHit		hits[2];
+	double		amounts[] = {1, 80, 5000};
+
+	for (int i = 0; i < 3; i++)
+	{
+		hits[0] = hit(&r, false);
+		hits[1] = hit(&w, true);
+		CHECK(top(hits, 2, true, true, amounts[i], NULL) == 10);
+	}
+	hits[0] = hit(&r, false);
+	hits[1] = hit(&w, true);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 10);
+}
+
+/* 3 Groceries near 80, 1 Electronics near 499: the amount decides */
+static void
+test_amount_decides(void)
+{
+	/* Electronics was taught at the owner's 2nd correction of 4 */
+	CatzEntry	g = learned(1, 10, OWNER, 3, 2.4725, 4, 80);
+	CatzEntry	el = learned(2, 20, OWNER, 1, 1, 2, 499);
+	CatzHit		hits[2];
+	double		conf;
+
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	CHECK(top(hits, 2, true, true, 90, &conf) == 10);
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	CHECK(top(hits, 2, true, true, 450, &conf) == 20);
+	CHECK(conf > 0 && conf < 1);
+	/* without an amount the weight decides */
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 10);
+}
+
+/* Recency: the later corrections decay the earlier ones */
+static void
+test_recency_decides(void)
+{
+	/* 3 Groceries long ago (weight as of correction 3), 2 Electronics since */
+	CatzEntry	g = learned(1, 10, OWNER, 3, 2.4725, 3, 0);
+	CatzEntry	el = learned(2, 20, OWNER, 2, 1.85, 5, 0);
+	CatzHit		hits[2];
+
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	/* Groceries now weighs 2.4725 * 0.85^2 = 1.786 < 1.85 */
+	CHECK(top(hits, 2, true, false, 0, NULL) == 20);
+	CHECK(hits[0].word_group && hits[1].word_group);
+	CHECK(fabs(hits[0].word_share + hits[1].word_share - 1) < 1e-9);
+}
+
+/* Another user's word is not this user's; a partial match is no word */
+static void
+test_whose_word(void)
+{
+	CatzEntry	other = learned(1, 10, OWNER + 1, 1, 1, 1, 0);
+	CatzEntry	mine = learned(2, 20, OWNER, 1, 1, 1, 0);
+	CatzHit		hits[2];
+
+	hits[0] = hit(&other, true);
+	hits[1] = hit(&mine, false);
+	catz_mark_word(hits, 2, true, OWNER, CATZ_FIELD_MERCHANT, false, 0);
+	CHECK(!hits[0].word && !hits[0].word_group);
+	CHECK(!hits[1].word && !hits[1].word_group);
+}
+
+/* Everyone's patterns for a user without a word of their own */
+static void
+test_crowd(void)
+{
+	CatzEntry	r = rule(1, 30, 0, 50);
+	CatzEntry	c1 = learned(2, 10, -1, 3, 3, 3, 0);
+	CatzEntry	c2 = learned(3, 20, -1, 3, 3, 6, 0);
+	CatzHit		hits[3];
+
+	/* consistent, no rule: the crowd's word */
+	hits[0] = hit(&c1, true);
+	CHECK(top(hits, 1, true, false, 0, NULL) == 10);
+	CHECK(hits[0].word);
+
+	/* consistent, but a rule with a good record knows better */
+	hits[0] = hit(&r, false);
+	hits[1] = hit(&c1, true);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 30);
+
+	/* inconsistent: nobody's word */
+	hits[0] = hit(&c1, true);
+	hits[1] = hit(&c2, true);
+	catz_mark_word(hits, 2, true, OWNER, CATZ_FIELD_MERCHANT, false, 0);
+	CHECK(!hits[0].word && !hits[1].word && hits[0].crowd && hits[1].crowd);
+
+	/* without a user, everyone's patterns are the word even with a rule */
+	hits[0] = hit(&r, false);
+	hits[1] = hit(&c1, true);
+	CHECK(top(hits, 2, false, false, 0, NULL) == 10);
+}
+
+/* The amount kernel: 1 at the mean, the floor far away, 1 when unknown */
+static void
+test_kernel(void)
+{
+	CatzEntry	e = learned(1, 10, OWNER, 1, 1, 1, 100);
+
+	CHECK(fabs(catz_word_amount_kernel(&e, true, 100) - 1) < 1e-9);
+	CHECK(fabs(catz_word_amount_kernel(&e, true, -100) - 1) < 1e-9);
+	CHECK(catz_word_amount_kernel(&e, true, 1e9) < CATZ_WORD_AMOUNT_FLOOR + 1e-6);
+	CHECK(catz_word_amount_kernel(&e, false, 0) == 1);
+	CHECK(catz_word_amount_kernel(&e, true, NAN) == 1);
+	e.flags &= ~CATZ_PF_AMOUNT_SEEN;
+	CHECK(catz_word_amount_kernel(&e, true, 5) == 1);
+}
+
+int
+main(void)
+{
+	UNIT_RUN(test_consistent_word_beats_rules);
+	UNIT_RUN(test_amount_decides);
+	UNIT_RUN(test_recency_decides);
+	UNIT_RUN(test_whose_word);
+	UNIT_RUN(test_crowd);
+	UNIT_RUN(test_kernel);
+	UNIT_DONE("test_word");
+}
