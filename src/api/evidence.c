@@ -30,6 +30,10 @@
  *	   category everyone can use, gets a learned pattern for everyone,
  *	   its evidence (hits, taught, weight) the number of those owners.
  * Row by row or in one batch, the result is the same up to rounding.
+ * Two sessions teaching the same owner and merchant at once both read the
+ * owner's corrections before either commits: no count is lost (taught and
+ * weight are added under the row lock of ON CONFLICT), only the recency of
+ * one of the two corrections is off by one step.
  *
  *-------------------------------------------------------------------------
  */
