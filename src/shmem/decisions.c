@@ -69,6 +69,7 @@ static decision_table_hash *committed = NULL;	/* without shared memory: all;
 												 * with it: not flushed yet */
 static decision_table_hash *cache = NULL;	/* shared counts read lately */
 static uint64 cache_changes = 0;	/* decisions_changes the cache is of */
+static bool shared_empty = false;	/* no shared counts at cache_changes */
 static TimestampTz last_flush = 0;
 static bool exit_flush_registered = false;
 
@@ -111,10 +112,20 @@ check_cache_age(void)
 {
 	uint64		changes = pg_atomic_read_u64(&catz_shared->decisions_changes);
 
+	if (cache != NULL && changes == cache_changes)
+		return;
 	if (cache == NULL)
 		cache = new_table();
-	else if (changes != cache_changes)
+	else
 		decision_table_reset(cache);
+
+	/*
+	 * Counted after reading the change count: an add that comes between
+	 * bumps it again, and the next call looks again
+	 */
+	LWLockAcquire(catz_shared->decision_lock, LW_SHARED);
+	shared_empty = hash_get_num_entries(catz_decisions) == 0;
+	LWLockRelease(catz_shared->decision_lock);
 	cache_changes = changes;
 }
 
@@ -140,6 +151,13 @@ catz_decisions_get(int n, const int64 *pattern_ids, CatzDecisions *out)
 	}
 
 	check_cache_age();
+
+	/*
+	 * Nothing decided yet anywhere (a database that only reads): every
+	 * count is 0, without a look-up per hit
+	 */
+	if (shared_empty && (committed == NULL || committed->members == 0))
+		return;
 	missing = palloc(sizeof(int64) * (n ? n : 1));
 	for (i = 0; i < n; i++)
 	{
