@@ -12,7 +12,7 @@ OBJS = \
 	src/api/module.o src/api/functions.o src/api/learn.o src/api/preview.o \
 	src/api/health.o src/api/match_ops.o src/api/change_tracking.o \
 	src/api/auto_categorize.o src/api/evidence.o src/api/learn_from.o \
-	src/worker/worker.o \
+	src/worker/worker.o src/worker/usage.o \
 	src/engine/engine.o src/engine/decide.o \
 	src/refresh/refresh.o src/refresh/changes.o src/refresh/serve.o \
 	src/refresh/standby.o \

@@ -272,31 +272,37 @@ SELECT e.id, p.matches, p.decides
  WHERE e.id IN (4, 5, 6)
  ORDER BY e.id;
 
--- example 47: Operators and the operator class
+-- example 47: unused_rules
+SELECT pattern_id, value, source, last_matched_at, decided
+  FROM categorize.unused_rules('30 days')
+ ORDER BY pattern_id
+ LIMIT 3;
+
+-- example 48: Operators and the operator class
 SELECT 'POS DEBIT STARBUCKS #1234' OPERATOR(categorize.@~) 'starbucks' AS text_matches,
        'whole foods' OPERATOR(categorize.~@) 'lunch at WHOLE FOODS' AS pattern_matches,
        'starbucks' OPERATOR(categorize.@~) 'star' AS partial_word,
        'foods whole' OPERATOR(categorize.@~) 'whole foods' AS wrong_order;
 
--- example 48: Operators and the operator class
+-- example 49: Operators and the operator class
 SET search_path = doc_examples, public, categorize;
 SELECT id, merchant_name FROM expenses WHERE merchant_name @~ 'blue bottle' ORDER BY id;
 
--- example 49: Operators and the operator class
+-- example 50: Operators and the operator class
 SELECT id, kind, value FROM categorize.patterns
  WHERE kind <> 'regex' AND value ~@ 'POS DEBIT STARBUCKS #1234 FUEL' ORDER BY id;
 
--- example 50: categorize.match_ops
+-- example 51: categorize.match_ops
 CREATE INDEX expenses_description_match_idx ON expenses
     USING gin (description categorize.match_ops);
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM expenses WHERE description @~ 'whole foods';
 
--- example 51: categorize.match_ops
+-- example 52: categorize.match_ops
 RESET enable_seqscan;
 SET search_path = doc_examples, public;
 
--- example 52: Procedure learn_from
+-- example 53: Procedure learn_from
 CREATE TABLE ledger (id bigint PRIMARY KEY, user_id bigint, merchant_name text,
                      amount numeric, booked_on date, category_id bigint);
 INSERT INTO ledger VALUES
@@ -309,78 +315,90 @@ RESET client_min_messages;
 SELECT rows_done, rows_learned, finished_at IS NOT NULL AS finished
   FROM categorize.learn_from_runs WHERE relid = 'ledger'::regclass;
 
--- example 53: Procedure learn_from
+-- example 54: Procedure learn_from
 SELECT categorize.categorize('COSTCO WHOLESALE', NULL, 90, 700) AS small,
        categorize.categorize('COSTCO WHOLESALE', NULL, 450, 700) AS large;
 
--- example 54: Procedure recategorize
+-- example 55: Procedure recategorize
 SET client_min_messages = warning;
 CALL categorize.recategorize('expenses', batch_size => 4);
 RESET client_min_messages;
 SELECT id, category_id, category_confidence FROM expenses ORDER BY id;
 
--- example 55: Procedure recategorize
+-- example 56: Procedure recategorize
 SELECT relation, target_column, only_uncategorized, rows_done, rows_total,
        percent, rows_changed, finished_at IS NOT NULL AS finished, running
   FROM categorize.recategorize_progress;
 
--- example 56: categorize.categories
+-- example 57: categorize.categories
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'categories'
  ORDER BY ordinal_position;
 
--- example 57: categorize.categories
+-- example 58: categorize.categories
 UPDATE categorize.categories SET parent_id = 2 WHERE id = 1;
 
--- example 58: categorize.patterns
+-- example 59: categorize.patterns
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'patterns'
  ORDER BY ordinal_position;
 
--- example 59: categorize.patterns
+-- example 60: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'regex', 'star(bucks');
 
--- example 60: categorize.patterns
+-- example 61: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'merchant', '!!!');
 
--- example 61: categorize.patterns
+-- example 62: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (9, 'merchant', 'Ritz');
 
--- example 62: categorize.patterns
+-- example 63: categorize.patterns
 UPDATE categorize.patterns SET active = false WHERE id = 1;
 SELECT categorize.categorize('STARBUCKS', NULL) AS without_pattern_1;
 
--- example 63: categorize.patterns
+-- example 64: categorize.patterns
 UPDATE categorize.patterns SET active = true WHERE id = 1;
 SELECT categorize.categorize('STARBUCKS', NULL) AS with_pattern_1;
 
--- example 64: categorize.corrections
+-- example 65: categorize.corrections
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'corrections'
  ORDER BY ordinal_position;
 
--- example 65: categorize.stats
-SELECT categorize.stats_reset();
-
--- example 66: categorize.stats
-SELECT categorize.categorize(m, NULL) FROM (VALUES ('STARBUCKS'), ('SHELL OIL'), ('NOWHERE')) AS t(m);
+-- example 66: categorize.pattern_usage
+SELECT column_name, data_type, is_nullable, column_default
+  FROM information_schema.columns
+ WHERE table_schema = 'categorize' AND table_name = 'pattern_usage'
+ ORDER BY ordinal_position;
 
 -- example 67: categorize.stats
+SELECT categorize.stats_reset();
+
+-- example 68: categorize.stats
+SELECT categorize.categorize(m, NULL) FROM (VALUES ('STARBUCKS'), ('SHELL OIL'), ('NOWHERE')) AS t(m);
+
+-- example 69: categorize.stats
 SELECT calls, categorized, uncategorized, corrections, patterns,
        mean_us > 0 AS timed, p50_us <= p95_us AND p95_us <= p99_us AS percentiles_ordered,
        cache_limit_bytes > 0 AS shared_cache, stats_reset <= now() AS reset_time
   FROM categorize.stats;
 
--- example 68: categorize.health()
+-- example 70: categorize.rule_usage
+SELECT pattern_id, kind, value, category_id, owner_id, source, decided, confirmed, corrected
+  FROM categorize.rule_usage
+ WHERE confirmed + corrected > 0
+ ORDER BY pattern_id;
+
+-- example 71: categorize.health()
 SELECT check_name, status FROM categorize.health();
 
--- example 69: categorize.health()
+-- example 72: categorize.health()
 SELECT detail FROM categorize.health() WHERE check_name = 'library_preloaded';
 
--- example 70: Roles and privileges
+-- example 73: Roles and privileges
 SELECT r AS role,
        has_function_privilege(r, 'categorize.categorize(text,text,numeric,bigint)', 'EXECUTE') AS categorize,
        has_function_privilege(r, 'categorize.learn_correction(text,text,numeric,bigint,bigint,bigint)', 'EXECUTE') AS learn,
@@ -388,28 +406,28 @@ SELECT r AS role,
        has_function_privilege(r, 'categorize.stats_reset()', 'EXECUTE') AS reset_stats
   FROM unnest(ARRAY['public', 'categorize_reader', 'categorize_writer', 'categorize_admin']) AS r;
 
--- example 71: Configuration settings
+-- example 74: Configuration settings
 SELECT name, setting, unit, context, vartype, min_val, max_val, enumvals
   FROM pg_settings WHERE name LIKE 'categorize.%' ORDER BY name;
 
--- example 72: Configuration settings
+-- example 75: Configuration settings
 SET categorize.enabled = off;
 SELECT categorize.categorize('STARBUCKS', NULL) AS disabled;
 
--- example 73: Configuration settings
+-- example 76: Configuration settings
 RESET categorize.enabled;
 SET categorize.min_confidence = 0.9;
 SELECT categorize.categorize('STARBUCKS', NULL) AS exact_merchant,
        categorize.categorize('Market', 'whole foods') AS keyword;
 
--- example 74: Configuration settings
+-- example 77: Configuration settings
 RESET categorize.min_confidence;
 SET categorize.min_confidence = 1.5;
 
--- example 75: Configuration settings
+-- example 78: Configuration settings
 SET categorize.promote_min_user = 2;
 
--- example 76: Errors and SQLSTATEs
+-- example 79: Errors and SQLSTATEs
 CREATE FUNCTION sqlstate_of(statement text, OUT code text, OUT message text)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -420,7 +438,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- example 77: Errors and SQLSTATEs
+-- example 80: Errors and SQLSTATEs
 SELECT e.code AS sqlstate, e.message
   FROM (VALUES
     ($$SELECT categorize.learn_correction('x', NULL, 1, 200, NULL)$$),

@@ -163,8 +163,8 @@ ROLLBACK TO SAVEPOINT s;
 SELECT categorize.categorize('LIDL', NULL) AS kept, categorize.categorize('ALDI', NULL) AS rolled_back;
 COMMIT;
 
--- case: TRUNCATE forgets every pattern
-TRUNCATE categorize.patterns;
+-- case: TRUNCATE forgets every pattern (CASCADE: categorize.pattern_usage refers to them)
+TRUNCATE categorize.patterns CASCADE;
 SELECT categorize.categorize('Starbucks', NULL) AS after_truncate;
 
 DROP TABLE expenses, only_descriptions;

@@ -32,13 +32,13 @@ PG_FUNCTION_INFO_V1(categorize_values);
 PG_FUNCTION_INFO_V1(categorize_detail_record);
 PG_FUNCTION_INFO_V1(categorize_detail_values);
 
-/* Shared body of the two forms of categorize() */
+/* Shared body of the two forms of categorize(): a read, which counts no decision */
 static Datum
 categorize_common(FunctionCallInfo fcinfo, CatzExpense *e)
 {
 	int64		category;
 
-	category = catz_categorize_counted(e, NULL, true);
+	category = catz_categorize_counted(e, NULL, false);
 	if (category < 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(category);

@@ -23,8 +23,13 @@
 PG_FUNCTION_INFO_V1(categorize_preview_rule);
 PG_FUNCTION_INFO_V1(categorize_categorize_confidence);
 
-/* Pattern id and category of the previewed rule (never real ones) */
-#define PREVIEW_PATTERN_ID	(-1)
+/*
+ * Pattern id and category of the previewed rule (never real ones).  The
+ * largest id: in a tie the rule ranks after the patterns already there, as
+ * a rule created now would (ids grow), so a duplicate of an existing rule
+ * does not claim to decide.
+ */
+#define PREVIEW_PATTERN_ID	PG_INT64_MAX
 #define PREVIEW_CATEGORY_ID	(-1)
 
 /* The compiled rule, cached for a scan with the same rule */

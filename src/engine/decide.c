@@ -92,10 +92,11 @@ catz_categorize_counted(const CatzExpense *e, double *confidence, bool count_dec
 		catz_engine_categorize(e, 1, &res);
 
 		/*
-		 * The first choice counts a hit for its pattern even below the
-		 * threshold: hits count the times a pattern was the engine's answer,
-		 * misses the corrections against it, so reliability is its observed
-		 * precision.
+		 * The trigger's first choice counts a decision for its pattern (at
+		 * commit), even below the threshold: with the corrections against
+		 * it (misses) and the confirmations (hits), reliability is its
+		 * observed precision.  Reads (categorize() and the like) count
+		 * nothing: re-reading an expense must not change any count.
 		 */
 		if (count_decision)
 			catz_engine_count_decision(&res);

@@ -40,7 +40,8 @@ extern void catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 /*
  * Categorize for categorize(), the trigger and recategorize(): the
  * category, or -1 below categorize.min_confidence; counts the call, and the
- * decision (a hit of the deciding pattern) when count_decision.  The
+ * decision (a hit of the deciding pattern, at commit) when count_decision:
+ * the trigger's categorization of a row only, never a read.  The
  * confidence goes to *confidence when not NULL.
  */
 extern int64 catz_categorize_counted(const CatzExpense *e, double *confidence,

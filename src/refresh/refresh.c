@@ -266,7 +266,16 @@ refresh_local(void)
 	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
 	bool		ok = false;
 
-	if (fetch_snap.valid)
+	/*
+	 * With the shared engine a backend usually holds no local scope: then
+	 * no change needs applying here, and F moves on to now without reading
+	 * anything (a scope loaded later starts from its own base snapshot).
+	 * So a committed correction costs a reader only this snapshot, not a
+	 * read of the changed rows per session.
+	 */
+	if (fetch_snap.valid && !catz_scope_any_cached())
+		ok = true;
+	else if (fetch_snap.valid)
 	{
 		CatzChangeRead r = {&fetch_snap, snap, catz_own_fxid()};
 

@@ -1,27 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * decisions.c
- *	  How many times each pattern was the engine's answer: the counts
- *	  behind a pattern's reliability and the "pinned until applied once"
- *	  rule of learned patterns.
+ *	  How many times each pattern decided a row that the auto_categorize()
+ *	  trigger categorized: the counts behind a pattern's reliability, the
+ *	  "pinned until applied once" rule of learned patterns, and the usage
+ *	  per rule (categorize.pattern_usage, folded by the worker).
  *
- * A categorization counts for its deciding pattern when its transaction
- * commits: until then the count is pending in this backend, so that
- * categorize() answers the same way within a transaction (it is STABLE)
- * and a rolled-back categorization teaches nothing.  Committed counts live
- * in shared memory when the library is preloaded (segment.c), else in this
- * backend.
+ * Reads never count: categorize(), categorize_detail(),
+ * categorize_confidence() and the values forms leave every count as it
+ * was, so re-reading an expense changes nothing and a read-only
+ * transaction does no bookkeeping at commit.  A decision is the trigger's
+ * categorization of a row (its engine's first choice, even below the
+ * threshold), and it counts when its transaction commits: until then it is
+ * pending in this backend, and a rolled-back one teaches nothing.
+ * Committed counts live in shared memory when the library is preloaded
+ * (segment.c), else in this backend.
  *
- * The shared counts are behind one LWLock, and every categorization would
- * read them (per hit) and write them (at commit): under many clients the
- * lock, not the matching, would set the pace.  So this backend
- *	- keeps what it read in a small cache, valid for the rest of the
- *	  statement and, across statements, for DECISION_CACHE_USECS;
+ * The shared counts are behind one LWLock.  So this backend
+ *	- keeps what it read in a cache, valid until the shared counts change
+ *	  (catz_shared->decisions_changes, one atomic read per call);
  *	- adds its committed decisions to shared memory in batches, at a commit
  *	  at least DECISION_FLUSH_USECS after the previous batch (and when it
  *	  exits), and counts them on top of the shared ones until then.
- * Counts move slowly: a reliability a tenth of a second old changes no
- * answer that matters, and a session always sees its own decisions at once.
+ * A session always sees its own decisions at once; others see them within
+ * DECISION_FLUSH_USECS of their commit.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,9 +38,6 @@
 
 #include "shmem/shmem.h"
 
-/* How long cached shared counts are used across statements */
-#define DECISION_CACHE_USECS	(100 * 1000)
-
 /* How long committed decisions wait before they go to shared memory */
 #define DECISION_FLUSH_USECS	(100 * 1000)
 
@@ -51,6 +50,7 @@ typedef struct DecisionSlot
 	int64		pattern_id;		/* the key */
 	char		status;			/* simplehash's */
 	CatzDecisions counts;
+	TimestampTz last_at;		/* commit of the latest (committed table) */
 } DecisionSlot;
 
 #define SH_PREFIX		decision_table
@@ -68,7 +68,8 @@ static decision_table_hash *pending = NULL; /* this transaction's */
 static decision_table_hash *committed = NULL;	/* without shared memory: all;
 												 * with it: not flushed yet */
 static decision_table_hash *cache = NULL;	/* shared counts read lately */
-static TimestampTz cache_statement = 0;	/* statement that filled the cache */
+static uint64 cache_changes = 0;	/* decisions_changes the cache is of */
+static bool shared_empty = false;	/* no shared counts at cache_changes */
 static TimestampTz last_flush = 0;
 static bool exit_flush_registered = false;
 
@@ -78,9 +79,10 @@ new_table(void)
 	return decision_table_create(TopMemoryContext, 256, NULL);
 }
 
-/* Add n decisions of a pattern confirmed at `confirmed` */
+/* Add n decisions of a pattern confirmed at `confirmed`, the latest at last_at */
 static void
-add(decision_table_hash *table, int64 pattern_id, int64 confirmed, int64 n)
+add(decision_table_hash *table, int64 pattern_id, int64 confirmed, int64 n,
+	TimestampTz last_at)
 {
 	bool		found;
 	DecisionSlot *s = decision_table_insert(table, pattern_id, &found);
@@ -90,7 +92,10 @@ add(decision_table_hash *table, int64 pattern_id, int64 confirmed, int64 n)
 		s->counts.decisions = 0;
 		s->counts.confirmed = confirmed;
 		s->counts.since = 0;
+		s->last_at = 0;
 	}
+	if (last_at > s->last_at)
+		s->last_at = last_at;
 	if (s->counts.confirmed != confirmed)
 	{
 		/* Confirmed again by a correction: the pin is back */
@@ -101,22 +106,27 @@ add(decision_table_hash *table, int64 pattern_id, int64 confirmed, int64 n)
 	s->counts.since += n;
 }
 
-/* Drop the cache when it is too old for a new statement */
+/* Drop the cache when the shared counts changed since it was filled */
 static void
 check_cache_age(void)
 {
-	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+	uint64		changes = pg_atomic_read_u64(&catz_shared->decisions_changes);
 
+	if (cache != NULL && changes == cache_changes)
+		return;
 	if (cache == NULL)
-	{
 		cache = new_table();
-		cache_statement = stmt;
-	}
-	else if (stmt != cache_statement && stmt - cache_statement > DECISION_CACHE_USECS)
-	{
+	else
 		decision_table_reset(cache);
-		cache_statement = stmt;
-	}
+
+	/*
+	 * Counted after reading the change count: an add that comes between
+	 * bumps it again, and the next call looks again
+	 */
+	LWLockAcquire(catz_shared->decision_lock, LW_SHARED);
+	shared_empty = hash_get_num_entries(catz_decisions) == 0;
+	LWLockRelease(catz_shared->decision_lock);
+	cache_changes = changes;
 }
 
 void
@@ -141,6 +151,13 @@ catz_decisions_get(int n, const int64 *pattern_ids, CatzDecisions *out)
 	}
 
 	check_cache_age();
+
+	/*
+	 * Nothing decided yet anywhere (a database that only reads): every
+	 * count is 0, without a look-up per hit
+	 */
+	if (shared_empty && (committed == NULL || committed->members == 0))
+		return;
 	missing = palloc(sizeof(int64) * (n ? n : 1));
 	for (i = 0; i < n; i++)
 	{
@@ -194,7 +211,7 @@ catz_decisions_count(int64 pattern_id, int64 confirmed)
 {
 	if (pending == NULL)
 		pending = new_table();
-	add(pending, pattern_id, confirmed, 1);
+	add(pending, pattern_id, confirmed, 1, 0);
 }
 
 /* Send this backend's committed decisions to shared memory */
@@ -207,6 +224,7 @@ flush(void)
 	int64	   *ids;
 	int64	   *confirmed;
 	int64	   *counts;
+	TimestampTz *last_at;
 	MemoryContext old;
 
 	if (committed == NULL || committed->members == 0 || !catz_shared_enabled())
@@ -215,6 +233,7 @@ flush(void)
 	ids = palloc(sizeof(int64) * committed->members);
 	confirmed = palloc(sizeof(int64) * committed->members);
 	counts = palloc(sizeof(int64) * committed->members);
+	last_at = palloc(sizeof(TimestampTz) * committed->members);
 	MemoryContextSwitchTo(old);
 	decision_table_start_iterate(committed, &it);
 	while ((s = decision_table_iterate(committed, &it)) != NULL)
@@ -222,12 +241,14 @@ flush(void)
 		ids[n] = s->pattern_id;
 		confirmed[n] = s->counts.confirmed;
 		counts[n] = s->counts.decisions;
+		last_at[n] = s->last_at;
 		n++;
 	}
-	catz_shared_decisions_add(MyDatabaseId, n, ids, confirmed, counts);
+	catz_shared_decisions_add(MyDatabaseId, n, ids, confirmed, counts, last_at);
 	pfree(ids);
 	pfree(confirmed);
 	pfree(counts);
+	pfree(last_at);
 	decision_table_reset(committed);
 	if (cache)
 		decision_table_reset(cache);	/* the shared counts now have ours */
@@ -253,11 +274,14 @@ catz_decisions_end_xact(bool commit)
 		return;
 	if (commit && have_pending)
 	{
+		/* the time of the commit record (the trigger's transaction wrote) */
+		TimestampTz at = GetCurrentTransactionStopTimestamp();
+
 		if (committed == NULL)
 			committed = new_table();
 		decision_table_start_iterate(pending, &it);
 		while ((s = decision_table_iterate(pending, &it)) != NULL)
-			add(committed, s->pattern_id, s->counts.confirmed, s->counts.decisions);
+			add(committed, s->pattern_id, s->counts.confirmed, s->counts.decisions, at);
 	}
 	if (have_pending)
 		decision_table_reset(pending);

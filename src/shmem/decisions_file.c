@@ -19,8 +19,16 @@
  * counts survive the first backend's bind and go only if the extension
  * was dropped and created again.
  *
+ * The decisions not yet folded into categorize.pattern_usage by the worker
+ * are kept only by the postmaster's save at a clean shutdown, and the file
+ * is written again without them as soon as they are loaded: a crash after
+ * the worker folded them cannot fold them twice (a crash before loses at
+ * most one round of the worker's folds, as it loses the counts of the last
+ * save interval).
+ *
  * The counts are usage statistics, like pg_stat_statements' counters: a
- * standby keeps its own, and pg_dump does not carry them.
+ * standby keeps its own, and pg_dump does not carry them (it carries
+ * categorize.pattern_usage, the durable usage per rule).
  *
  *-------------------------------------------------------------------------
  */
@@ -39,7 +47,8 @@
 
 #define DECISIONS_FILE		"pg_stat/categorize_decisions.stat"
 #define DECISIONS_FILE_TMP	DECISIONS_FILE ".tmp"
-#define DECISIONS_MAGIC		0x43445a31	/* "CDZ1" */
+#define DECISIONS_MAGIC_V1	0x43445a31	/* "CDZ1": before pattern_usage */
+#define DECISIONS_MAGIC		0x43445a32	/* "CDZ2" */
 
 /* A database's binding, as saved */
 typedef struct SavedDb
@@ -56,7 +65,19 @@ typedef struct SavedDecision
 	int64		decisions;
 	int64		confirmed;
 	int64		since;
+	int64		unfolded;
+	TimestampTz last_at;
 } SavedDecision;
+
+/* One pattern's counts, as version 1 of the file saved them */
+typedef struct SavedDecisionV1
+{
+	Oid			dboid;
+	int64		pattern_id;
+	int64		decisions;
+	int64		confirmed;
+	int64		since;
+} SavedDecisionV1;
 
 int			catz_decisions_save_interval_s = 10;
 
@@ -67,8 +88,9 @@ write_all(FILE *f, const void *buf, size_t len)
 	return len == 0 || fwrite(buf, 1, len, f) == len;
 }
 
-void
-catz_decisions_save(void)
+/* Write the file; with the decisions not folded yet when keep_unfolded */
+static void
+save(bool keep_unfolded)
 {
 	/* The postmaster saves at shutdown, alone and without a PGPROC: no locks */
 	bool		lock = IsUnderPostmaster;
@@ -115,6 +137,8 @@ catz_decisions_save(void)
 		entries[nentries].decisions = e->decisions;
 		entries[nentries].confirmed = e->confirmed;
 		entries[nentries].since = e->since;
+		entries[nentries].unfolded = keep_unfolded ? e->unfolded : 0;
+		entries[nentries].last_at = e->last_at;
 		nentries++;
 	}
 	if (lock)
@@ -143,6 +167,13 @@ catz_decisions_save(void)
 	(void) durable_rename(DECISIONS_FILE_TMP, DECISIONS_FILE, LOG);
 }
 
+void
+catz_decisions_save(void)
+{
+	/* only the postmaster's save at shutdown: no fold can follow it */
+	save(!IsUnderPostmaster);
+}
+
 /* Read exactly len bytes; false on a short file */
 static bool
 read_all(FILE *f, void *buf, size_t len)
@@ -160,6 +191,8 @@ catz_decisions_load(void)
 	uint64		i;
 	uint32		d;
 	int			slot = 0;
+	bool		v1;
+	bool		any_unfolded = false;
 
 	f = AllocateFile(DECISIONS_FILE, PG_BINARY_R);
 	if (f == NULL)
@@ -170,11 +203,13 @@ catz_decisions_load(void)
 					 errmsg("categorize: could not read \"%s\": %m", DECISIONS_FILE)));
 		return;
 	}
-	if (!read_all(f, header, sizeof(header)) || header[0] != DECISIONS_MAGIC ||
+	if (!read_all(f, header, sizeof(header)) ||
+		(header[0] != DECISIONS_MAGIC && header[0] != DECISIONS_MAGIC_V1) ||
 		header[1] > CATZ_MAX_DATABASES ||
 		!read_all(f, dbs, sizeof(SavedDb) * header[1]) ||
 		!read_all(f, &nentries, sizeof(nentries)))
 		goto bad;
+	v1 = header[0] == DECISIONS_MAGIC_V1;
 
 	/* Claim the databases' slots for the saved instances */
 	for (d = 0; d < header[1]; d++)
@@ -192,7 +227,20 @@ catz_decisions_load(void)
 		CatzDecisionEntry *e;
 		bool		found;
 
-		if (!read_all(f, &s, sizeof(s)))
+		if (v1)
+		{
+			SavedDecisionV1 old;
+
+			if (!read_all(f, &old, sizeof(old)))
+				goto bad;
+			memset(&s, 0, sizeof(s));
+			s.dboid = old.dboid;
+			s.pattern_id = old.pattern_id;
+			s.decisions = old.decisions;
+			s.confirmed = old.confirmed;
+			s.since = old.since;
+		}
+		else if (!read_all(f, &s, sizeof(s)))
 			goto bad;
 		memset(&key, 0, sizeof(key));
 		key.dboid = s.dboid;
@@ -203,8 +251,13 @@ catz_decisions_load(void)
 		e->decisions = s.decisions;
 		e->confirmed = s.confirmed;
 		e->since = s.since;
+		e->unfolded = s.unfolded;
+		e->last_at = s.last_at;
+		any_unfolded |= s.unfolded > 0;
 	}
 	FreeFile(f);
+	if (any_unfolded)
+		save(false);
 	return;
 
 bad:

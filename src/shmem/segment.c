@@ -156,6 +156,7 @@ shmem_startup(void)
 		pg_atomic_init_u64(&catz_shared->alloc_failures, 0);
 		pg_atomic_init_u64(&catz_shared->owner_scopes, 0);
 		pg_atomic_init_u64(&catz_shared->decisions_dropped, 0);
+		pg_atomic_init_u64(&catz_shared->decisions_changes, 0);
 		pg_atomic_init_u32(&catz_shared->worker_pid, 0);
 		pg_atomic_init_u64(&catz_shared->worker_heartbeat, 0);
 		pg_atomic_init_u64(&catz_shared->worker_folds, 0);
@@ -358,6 +359,7 @@ catz_shared_forget_decisions(Oid dboid)
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (e->key.dboid == dboid)
 			hash_search(catz_decisions, &e->key, HASH_REMOVE, NULL);
+	pg_atomic_fetch_add_u64(&catz_shared->decisions_changes, 1);
 	LWLockRelease(catz_shared->decision_lock);
 }
 
@@ -386,7 +388,7 @@ catz_shared_decisions_get_many(Oid dboid, int n, const int64 *pattern_ids,
 }
 void
 catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids, const int64 *confirmed,
-						  const int64 *counts)
+						  const int64 *counts, const TimestampTz *last_at)
 {
 	CatzDecisionKey key;
 	int			i;
@@ -412,6 +414,8 @@ catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids, const int6
 			e->decisions = 0;
 			e->confirmed = confirmed[i];
 			e->since = 0;
+			e->unfolded = 0;
+			e->last_at = 0;
 		}
 		if (e->confirmed != confirmed[i])
 		{
@@ -420,6 +424,59 @@ catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids, const int6
 		}
 		e->decisions += counts[i];
 		e->since += counts[i];
+		e->unfolded += counts[i];
+		if (last_at[i] > e->last_at)
+			e->last_at = last_at[i];
+	}
+	pg_atomic_fetch_add_u64(&catz_shared->decisions_changes, 1);
+	LWLockRelease(catz_shared->decision_lock);
+}
+
+int
+catz_shared_usage_collect(Oid dboid, int max, CatzUsageFold *out)
+{
+	HASH_SEQ_STATUS status;
+	CatzDecisionEntry *e;
+	int			n = 0;
+
+	LWLockAcquire(catz_shared->decision_lock, LW_SHARED);
+	hash_seq_init(&status, catz_decisions);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		if (e->key.dboid != dboid || e->unfolded <= 0)
+			continue;
+		if (n == max)
+		{
+			hash_seq_term(&status);
+			break;
+		}
+		out[n].pattern_id = e->key.pattern_id;
+		out[n].decided = e->unfolded;
+		out[n].last_at = e->last_at;
+		n++;
+	}
+	LWLockRelease(catz_shared->decision_lock);
+	return n;
+}
+
+void
+catz_shared_usage_folded(Oid dboid, int n, const CatzUsageFold *done)
+{
+	CatzDecisionKey key;
+	int			i;
+
+	memset(&key, 0, sizeof(key));
+	key.dboid = dboid;
+	LWLockAcquire(catz_shared->decision_lock, LW_EXCLUSIVE);
+	for (i = 0; i < n; i++)
+	{
+		CatzDecisionEntry *e;
+
+		key.pattern_id = done[i].pattern_id;
+		e = hash_search(catz_decisions, &key, HASH_FIND, NULL);
+		/* decisions committed since the collection stay for the next fold */
+		if (e)
+			e->unfolded = Max(e->unfolded - done[i].decided, 0);
 	}
 	LWLockRelease(catz_shared->decision_lock);
 }

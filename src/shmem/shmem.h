@@ -74,6 +74,7 @@ typedef struct CatzShared
 	pg_atomic_uint64 alloc_failures;	/* DSA allocations that failed */
 	pg_atomic_uint64 owner_scopes;	/* published owner scopes */
 	pg_atomic_uint64 decisions_dropped; /* decision hash full */
+	pg_atomic_uint64 decisions_changes; /* adds to the decision hash, ever */
 	pg_atomic_uint32 worker_pid;
 	Oid			worker_dboid;	/* the database the worker serves */
 	pg_atomic_uint64 worker_heartbeat;	/* TimestampTz */
@@ -113,7 +114,17 @@ typedef struct CatzDecisionEntry
 	int64		decisions;		/* since the server started */
 	int64		confirmed;		/* pattern's confirmed value when ... */
 	int64		since;			/* ... these decisions started counting */
+	int64		unfolded;		/* decisions not yet in categorize.pattern_usage */
+	TimestampTz last_at;		/* commit of the latest decision, or 0 */
 } CatzDecisionEntry;
+
+/* A pattern's decisions taken for categorize.pattern_usage (the worker's fold) */
+typedef struct CatzUsageFold
+{
+	int64		pattern_id;
+	int64		decided;		/* decisions to add */
+	TimestampTz last_at;		/* the latest of them */
+} CatzUsageFold;
 
 /* Settings of the segment (segment.c) */
 extern int	catz_shared_cache_kb;
@@ -135,7 +146,16 @@ extern bool catz_shared_enabled(void);
 extern void catz_shared_decisions_get_many(Oid dboid, int n, const int64 *pattern_ids,
 										   CatzDecisionEntry *out);
 extern void catz_shared_decisions_add(Oid dboid, int n, const int64 *pattern_ids,
-									  const int64 *confirmed, const int64 *counts);
+									  const int64 *confirmed, const int64 *counts,
+									  const TimestampTz *last_at);
+
+/*
+ * Decisions of a database not yet folded into categorize.pattern_usage: up
+ * to max of them into out (returns how many); after the fold committed,
+ * catz_shared_usage_folded() subtracts what it took
+ */
+extern int	catz_shared_usage_collect(Oid dboid, int max, CatzUsageFold *out);
+extern void catz_shared_usage_folded(Oid dboid, int n, const CatzUsageFold *done);
 
 /* decisions_file.c: the decision counts across restarts */
 extern int	catz_decisions_save_interval_s;
@@ -154,7 +174,11 @@ typedef struct CatzDecisions
 	int64		since;			/* ... these decisions started counting */
 } CatzDecisions;
 
-/* The committed counts of n patterns (zeros for unknown ones) */
+/*
+ * The committed counts of n patterns (zeros for unknown ones).  Only the
+ * trigger's categorizations count (catz_decisions_count); categorize() and
+ * the other reads never change a count.
+ */
 extern void catz_decisions_get(int n, const int64 *pattern_ids, CatzDecisions *out);
 
 /* Count one decision of this transaction (pending until commit) */

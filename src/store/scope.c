@@ -425,6 +425,12 @@ catz_scope_owner(int64 owner_id, bool load)
 	return scope;
 }
 
+bool
+catz_scope_any_cached(void)
+{
+	return global_scope != NULL || !dlist_is_empty(&owner_lru);
+}
+
 void
 catz_scope_drop_all(void)
 {

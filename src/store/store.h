@@ -156,6 +156,7 @@ extern CatzScope *catz_scope_global(void);
 extern CatzScope *catz_scope_global_if_loaded(void);
 extern CatzScope *catz_scope_owner(int64 owner_id, bool load);
 extern void catz_scope_drop_all(void);
+extern bool catz_scope_any_cached(void);	/* any backend-local scope held */
 extern void catz_scope_drop_temporary(void);
 
 /* Apply a committed change to a loaded scope; when full, it reloads at next use */

@@ -3,7 +3,8 @@
  * worker.c
  *	  The "categorize worker" background worker: folds grown overlays into
  *	  new compiled scopes, warms everyone's scope at startup, evicts owner
- *	  scopes past their TTL, and reports that it is alive.
+ *	  scopes past their TTL, folds the trigger's committed decisions into
+ *	  categorize.pattern_usage (usage.c), and reports that it is alive.
  *
  * It connects to categorize.worker_database (one database; in others,
  * backends fold a scope themselves when its overlay is full) and starts
@@ -154,6 +155,7 @@ worker_iteration(TimestampTz *last_save)
 		*last_save = now;
 	}
 	worker_round();
+	catz_usage_fold();
 }
 
 void

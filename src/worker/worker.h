@@ -18,4 +18,10 @@ extern void catz_worker_init(void);
 
 PGDLLEXPORT void catz_worker_main(Datum arg);
 
+/*
+ * Add the trigger's committed decisions to categorize.pattern_usage, in
+ * transactions of its own (usage.c); the worker calls it every round
+ */
+extern void catz_usage_fold(void);
+
 #endif							/* CATZ_WORKER_H */

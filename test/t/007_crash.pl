@@ -249,12 +249,16 @@ is(answer($other_before, 1), 1 + (2477 % 7), "database other answers from its ow
 
 # case: answers that rest on decision counts survive the crash.  A learned
 # merchant imported without hits (as bench/gen_owners.sql does) is below
-# categorize.min_confidence until categorize() has chosen it a few times:
+# categorize.min_confidence until the trigger has chosen it for a few rows:
 # those committed decisions change the answer, so they must survive too
-# (checked after the first crash below)
+# (checked after the first crash below).  Reads count no decision.
 $node->safe_psql('postgres', q{
 	INSERT INTO categorize.patterns (category_id, kind, value, owner_id, source)
-	    VALUES (140, 'merchant', 'fresh learned', 40, 'learned')});
+	    VALUES (140, 'merchant', 'fresh learned', 40, 'learned');
+	CREATE TABLE decided (id serial PRIMARY KEY, user_id bigint, merchant_name text,
+	                      category_id bigint);
+	CREATE TRIGGER decided_categorize BEFORE INSERT ON decided
+	    FOR EACH ROW EXECUTE FUNCTION categorize.auto_categorize();});
 my $decided_sql = q{BEGIN;
 	SELECT coalesce(categorize.categorize('Fresh Learned', NULL, NULL, 40)::text, 'NULL'); ROLLBACK;};
 my $undecided = $node->safe_psql('postgres', $decided_sql);
@@ -262,8 +266,14 @@ for (1 .. 6)
 {
 	$node->safe_psql('postgres', q{SELECT categorize.categorize('Fresh Learned', NULL, NULL, 40)});
 }
+is($node->safe_psql('postgres', $decided_sql), $undecided,
+	"committed reads decide nothing: the answer is still $undecided");
+for (1 .. 6)
+{
+	$node->safe_psql('postgres', q{INSERT INTO decided (user_id, merchant_name) VALUES (40, 'Fresh Learned')});
+}
 my $decided = $node->safe_psql('postgres', $decided_sql);
-is($decided, '140', "the committed calls decided the imported merchant (answer $undecided at first)");
+is($decided, '140', "the trigger's committed rows decided the imported merchant (answer $undecided at first)");
 
 # The worker saves the counts every categorize.decisions_save_interval (1 s
 # here): a crash loses at most that much.  Wait for a save after the calls.
