@@ -521,6 +521,8 @@ typedef struct CatzHit
 	uint8_t		field;			/* CATZ_FIELD_* */
 	bool		exact;			/* the match covers the whole field */
 	bool		own;			/* the expense owner's own pattern */
+	double		reliability;	/* catz_pattern_reliability(), once per hit
+								 * (set by catz_mark_word and catz_rank) */
 	bool		word;			/* the user's word: see catz_mark_word() */
 	bool		crowd;			/* everyone's learned pattern of the merchant,
 								 * for a user who taught nothing for it */

@@ -156,8 +156,15 @@ static double match_quality(const CatzHit *h);
 static double
 hit_estimate(const CatzHit *h)
 {
-	return match_quality(h) * catz_pattern_reliability(h->entry, h->decisions) *
-		(h->word_group ? h->word_share : 1);
+	return match_quality(h) * h->reliability * (h->word_group ? h->word_share : 1);
+}
+
+/* Each hit's reliability, once (the sort compares hits many times) */
+static void
+fill_reliability(CatzHit *hits, int nhits)
+{
+	for (int i = 0; i < nhits; i++)
+		hits[i].reliability = catz_pattern_reliability(hits[i].entry, hits[i].decisions);
 }
 
 /* Rank level: everything in the ranking key before reliability */
@@ -215,8 +222,8 @@ hit_cmp(const void *a, const void *b)
 		return lx ? -1 : 1;
 	if (x->word_group && y->word_group && x->word_share != y->word_share)
 		return x->word_share > y->word_share ? -1 : 1;
-	rx = catz_pattern_reliability(x->entry, x->decisions);
-	ry = catz_pattern_reliability(y->entry, y->decisions);
+	rx = x->reliability;
+	ry = y->reliability;
 	if (rx != ry)
 		return rx > ry ? -1 : 1;
 	if (x->entry->pattern_id != y->entry->pattern_id)
@@ -261,6 +268,8 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	bool		has_owner_in = has_owner;
 	bool		fallback = false;
 	int			i;
+
+	fill_reliability(hits, nhits);
 
 	/*
 	 * The group, and the user's corrections of the merchant so far; a user
@@ -407,6 +416,7 @@ catz_rank(CatzHit *hits, int nhits,
 
 	if (k <= 0)
 		return 0;
+	fill_reliability(hits, nhits);
 	if (nhits > 1)
 		qsort(hits, (size_t) nhits, sizeof(CatzHit), hit_cmp);
 
@@ -438,8 +448,7 @@ catz_rank(CatzHit *hits, int nhits,
 
 		double		share = h->word_group ? h->word_share : 1;
 
-		out[i].confidence = clamp01(match_quality(h) * share *
-									catz_pattern_reliability(h->entry, h->decisions));
+		out[i].confidence = clamp01(match_quality(h) * share * h->reliability);
 	}
 
 	/* Model guesses for the categories no pattern proposed */
