@@ -166,12 +166,17 @@ insert_tombstone(int64 pattern_id, bool has_owner, int64 owner)
 static void
 tombstone_if_owner_changed(HeapTuple old, TupleDesc desc, bool has_owner, int64 owner)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(old, column(desc, "owner_id"), desc, &isnull);
+	bool		old_null;
+	bool		id_null;
+	Datum		d = heap_getattr(old, column(desc, "owner_id"), desc, &old_null);
+	Datum		id;
 
-	if (isnull != !has_owner || (!isnull && DatumGetInt64(d) != owner))
-		insert_tombstone(DatumGetInt64(heap_getattr(old, column(desc, "id"), desc, &isnull)),
-						 !isnull, isnull ? 0 : DatumGetInt64(d));
+	if (old_null == !has_owner && (old_null || DatumGetInt64(d) == owner))
+		return;
+	/* its own flag: C leaves the order of evaluation of arguments open */
+	id = heap_getattr(old, column(desc, "id"), desc, &id_null);
+	if (!id_null)
+		insert_tombstone(DatumGetInt64(id), !old_null, old_null ? 0 : DatumGetInt64(d));
 }
 
 /* Make every backend reload everything at this transaction's commit */
