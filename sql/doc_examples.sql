@@ -398,7 +398,10 @@ SELECT check_name, status FROM categorize.health();
 -- example 72: categorize.health()
 SELECT detail FROM categorize.health() WHERE check_name = 'library_preloaded';
 
--- example 73: Roles and privileges
+-- example 73: categorize.health()
+SELECT status, detail FROM categorize.health() WHERE check_name = 'subscription_lag';
+
+-- example 74: Roles and privileges
 SELECT r AS role,
        has_function_privilege(r, 'categorize.categorize(text,text,numeric,bigint)', 'EXECUTE') AS categorize,
        has_function_privilege(r, 'categorize.learn_correction(text,text,numeric,bigint,bigint,bigint)', 'EXECUTE') AS learn,
@@ -406,28 +409,28 @@ SELECT r AS role,
        has_function_privilege(r, 'categorize.stats_reset()', 'EXECUTE') AS reset_stats
   FROM unnest(ARRAY['public', 'categorize_reader', 'categorize_writer', 'categorize_admin']) AS r;
 
--- example 74: Configuration settings
+-- example 75: Configuration settings
 SELECT name, setting, unit, context, vartype, min_val, max_val, enumvals
   FROM pg_settings WHERE name LIKE 'categorize.%' ORDER BY name;
 
--- example 75: Configuration settings
+-- example 76: Configuration settings
 SET categorize.enabled = off;
 SELECT categorize.categorize('STARBUCKS', NULL) AS disabled;
 
--- example 76: Configuration settings
+-- example 77: Configuration settings
 RESET categorize.enabled;
 SET categorize.min_confidence = 0.9;
 SELECT categorize.categorize('STARBUCKS', NULL) AS exact_merchant,
        categorize.categorize('Market', 'whole foods') AS keyword;
 
--- example 77: Configuration settings
+-- example 78: Configuration settings
 RESET categorize.min_confidence;
 SET categorize.min_confidence = 1.5;
 
--- example 78: Configuration settings
+-- example 79: Configuration settings
 SET categorize.promote_min_user = 2;
 
--- example 79: Errors and SQLSTATEs
+-- example 80: Errors and SQLSTATEs
 CREATE FUNCTION sqlstate_of(statement text, OUT code text, OUT message text)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -438,7 +441,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- example 80: Errors and SQLSTATEs
+-- example 81: Errors and SQLSTATEs
 SELECT e.code AS sqlstate, e.message
   FROM (VALUES
     ($$SELECT categorize.learn_correction('x', NULL, 1, 200, NULL)$$),
@@ -455,6 +458,13 @@ SELECT e.code AS sqlstate, e.message
     ($$CALL categorize.recategorize('expenses')$$),
     ($$SET categorize.rollout_percent = 101$$)
   ) AS t(statement), LATERAL sqlstate_of(statement) AS e;
+
+-- example 82: Triggers for the apply worker
+SELECT t.tgrelid::regclass AS "table", t.tgname, t.tgenabled
+  FROM pg_trigger t
+ WHERE t.tgrelid IN ('categorize.patterns'::regclass, 'categorize.corrections'::regclass)
+   AND NOT t.tgisinternal
+ ORDER BY 1, 2;
 
 -- end of the examples
 RESET search_path;

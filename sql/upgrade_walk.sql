@@ -301,7 +301,7 @@ RETURNING id, category_id;
 
 -- case: a fresh install of the default version (from its own full script
 -- when there is one, as for 1.1) has the same objects as the walk (expect
--- no rows); test/t/011_install_paths.pl compares the two with pg_dump,
+-- no rows); test/t/012_install_paths.pl compares the two with pg_dump,
 -- comments and recorded privileges included
 CREATE TABLE upgrade_walk.walked AS
     SELECT kind, name, definition FROM upgrade_walk.objects

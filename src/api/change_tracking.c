@@ -8,6 +8,24 @@
  * loaded now are temporary) and queues a relcache invalidation that tells
  * every backend, at commit, to refresh (refresh.c).
  *
+ * Rows written by logical replication (the apply worker runs with
+ * session_replication_role = replica, where only ENABLE REPLICA and ENABLE
+ * ALWAYS triggers fire, and row triggers only) meet the *_apply_* triggers
+ * instead, which do only what the subscriber itself needs:
+ *   - change_xid and value_norm are stamped again: change_xid is a
+ *     transaction id, and the publisher's means nothing here (refreshes
+ *     read "rows changed by transactions after X" in this cluster's xids);
+ *   - deleted patterns get their tombstones row by row, and corrections
+ *     changed other than by insert bump the reload epoch row by row, since
+ *     statement triggers do not fire on apply;
+ *   - the change signal is queued, so every session learns at the apply's
+ *     commit, as from a local write;
+ *   - nothing is validated (the publisher did, and an error here would
+ *     stop the subscription until someone fixes it) and updated_at keeps
+ *     the publisher's time of the change;
+ *   - nothing goes into the transaction overlay: the apply worker never
+ *     categorizes in its own transaction.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -21,6 +39,8 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "regex/regex.h"
+#include "replication/logicalworker.h"
+#include "replication/origin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -31,12 +51,17 @@
 
 #include "api/api.h"
 #include "refresh/refresh.h"
+#include "shmem/shmem.h"
 
 PG_FUNCTION_INFO_V1(categorize_patterns_before_write);
 PG_FUNCTION_INFO_V1(categorize_patterns_after_delete);
 PG_FUNCTION_INFO_V1(categorize_corrections_after_insert);
 PG_FUNCTION_INFO_V1(categorize_bump_reload_epoch);
 PG_FUNCTION_INFO_V1(categorize_categories_before_write);
+PG_FUNCTION_INFO_V1(categorize_patterns_apply_write);
+PG_FUNCTION_INFO_V1(categorize_patterns_apply_delete);
+PG_FUNCTION_INFO_V1(categorize_corrections_apply_write);
+PG_FUNCTION_INFO_V1(categorize_corrections_apply_delete);
 
 /* Check that we were called as the kind of trigger we expect */
 TriggerData *
@@ -141,12 +166,76 @@ insert_tombstone(int64 pattern_id, bool has_owner, int64 owner)
 	catz_spi_finish(spi_level);
 }
 
+/* Record a tombstone for the old version of a pattern whose owner changed */
+static void
+tombstone_if_owner_changed(HeapTuple old, TupleDesc desc, bool has_owner, int64 owner)
+{
+	bool		old_null;
+	bool		id_null;
+	Datum		d = heap_getattr(old, column(desc, "owner_id"), desc, &old_null);
+	Datum		id;
+
+	if (old_null == !has_owner && (old_null || DatumGetInt64(d) == owner))
+		return;
+	/* its own flag: C leaves the order of evaluation of arguments open */
+	id = heap_getattr(old, column(desc, "id"), desc, &id_null);
+	if (!id_null)
+		insert_tombstone(DatumGetInt64(id), !old_null, old_null ? 0 : DatumGetInt64(d));
+}
+
+/* Make every backend reload everything at this transaction's commit */
+static void
+bump_epoch(void)
+{
+	CatzSpi		spi_level = catz_spi_connect();
+
+	if (SPI_execute("UPDATE categorize.reload_epoch SET epoch = epoch + 1, "
+					"change_xid = pg_catalog.pg_current_xact_id()", false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "categorize: could not bump the reload epoch");
+	catz_spi_finish(spi_level);
+	catz_own_epoch_bump();
+}
+
 /* Note a write of this transaction and tell every backend at commit */
 static void
 note_change(void)
 {
 	catz_note_own_write();
 	catz_signal_change();
+}
+
+/*
+ * Tell every backend at commit about a row written by replication, and
+ * note it for health(): the apply worker knows when the publisher
+ * committed the transaction it applies (the initial copy does not)
+ */
+static void
+note_apply(void)
+{
+	catz_signal_change();
+	if (catz_shared_enabled())
+		catz_shared_note_apply(IsLogicalWorker() ? replorigin_session_origin_timestamp : 0);
+}
+
+/* value_norm of a pattern as this server normalizes it: NULL for regex and blank values */
+static void
+set_value_norm(HeapTuple tup, TupleDesc desc, Datum *val, bool *isnull)
+{
+	text	   *kind = get_text(tup, desc, column(desc, "kind"));
+	text	   *value = get_text(tup, desc, column(desc, "value"));
+	char	   *kind_s = kind ? text_to_cstring(kind) : NULL;
+	char	   *norm;
+	int			normlen = 0;
+
+	*isnull = true;
+	if (value == NULL || kind_s == NULL ||
+		(strcmp(kind_s, "merchant") != 0 && strcmp(kind_s, "keyword") != 0))
+		return;
+	norm = catz_normalize_cstring(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), &normlen);
+	if (normlen == 0)
+		return;
+	*val = CStringGetTextDatum(norm);
+	*isnull = false;
 }
 
 /*
@@ -288,14 +377,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 
 	/* A pattern that changes owner must leave the old owner's scope */
 	if (is_update)
-	{
-		Datum		d = heap_getattr(td->tg_trigtuple, att_owner, desc, &isnull);
-
-		if (isnull != !has_owner || (!isnull && DatumGetInt64(d) != owner))
-			insert_tombstone(DatumGetInt64(heap_getattr(td->tg_trigtuple, column(desc, "id"),
-														desc, &isnull)),
-							 !isnull, isnull ? 0 : DatumGetInt64(d));
-	}
+		tombstone_if_owner_changed(td->tg_trigtuple, desc, has_owner, owner);
 
 	/* This transaction sees its own version at once */
 	{
@@ -403,11 +485,8 @@ categorize_bump_reload_epoch(PG_FUNCTION_ARGS)
 			return PointerGetDatum(NULL);
 		}
 	}
-	if (SPI_execute("UPDATE categorize.reload_epoch SET epoch = epoch + 1, "
-					"change_xid = pg_catalog.pg_current_xact_id()", false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "categorize: could not bump the reload epoch");
 	catz_spi_finish(spi_level);
-	catz_own_epoch_bump();
+	bump_epoch();
 	note_change();
 	return PointerGetDatum(NULL);
 }
@@ -482,4 +561,90 @@ categorize_categories_before_write(PG_FUNCTION_ARGS)
 		cur = DatumGetInt64(next);
 	}
 	return PointerGetDatum(tup);
+}
+
+/*
+ * categorize.patterns BEFORE INSERT OR UPDATE FOR EACH ROW, ENABLE REPLICA:
+ * a pattern written by logical replication gets this server's value_norm
+ * and change_xid (see the top of this file for what is not done).
+ */
+Datum
+categorize_patterns_apply_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = catz_check_trigger(fcinfo, "patterns_apply_write", true, true);
+	TupleDesc	desc = td->tg_relation->rd_att;
+	bool		is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+	HeapTuple	tup = is_update ? td->tg_newtuple : td->tg_trigtuple;
+	int			cols[2] = {column(desc, "value_norm"), column(desc, "change_xid")};
+	Datum		vals[2] = {0, FullTransactionIdGetDatum(GetTopFullTransactionId())};
+	bool		nulls[2] = {true, false};
+
+	set_value_norm(tup, desc, &vals[0], &nulls[0]);
+	tup = heap_modify_tuple_by_cols(tup, desc, 2, cols, vals, nulls);
+	if (is_update)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
+
+		tombstone_if_owner_changed(td->tg_trigtuple, desc, !isnull, isnull ? 0 : DatumGetInt64(d));
+	}
+	note_apply();
+	return PointerGetDatum(tup);
+}
+
+/*
+ * categorize.patterns AFTER DELETE FOR EACH ROW, ENABLE REPLICA: the
+ * tombstone of a pattern deleted by logical replication.
+ */
+Datum
+categorize_patterns_apply_delete(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = catz_check_trigger(fcinfo, "patterns_apply_delete", false, true);
+	TupleDesc	desc = td->tg_relation->rd_att;
+	bool		isnull;
+	Datum		owner = heap_getattr(td->tg_trigtuple, column(desc, "owner_id"), desc, &isnull);
+	bool		id_null;
+	Datum		id = heap_getattr(td->tg_trigtuple, column(desc, "id"), desc, &id_null);
+
+	if (!id_null)
+		insert_tombstone(DatumGetInt64(id), !isnull, isnull ? 0 : DatumGetInt64(owner));
+	note_apply();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * categorize.corrections BEFORE INSERT OR UPDATE FOR EACH ROW, ENABLE
+ * REPLICA: a correction written by logical replication gets this server's
+ * change_xid; an update makes every backend reload (as the statement
+ * trigger corrections_after_update does for local writes).
+ */
+Datum
+categorize_corrections_apply_write(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = catz_check_trigger(fcinfo, "corrections_apply_write", true, true);
+	TupleDesc	desc = td->tg_relation->rd_att;
+	bool		is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+	HeapTuple	tup = is_update ? td->tg_newtuple : td->tg_trigtuple;
+	int			cols[1] = {column(desc, "change_xid")};
+	Datum		vals[1] = {FullTransactionIdGetDatum(GetTopFullTransactionId())};
+	bool		nulls[1] = {false};
+
+	tup = heap_modify_tuple_by_cols(tup, desc, 1, cols, vals, nulls);
+	if (is_update)
+		bump_epoch();
+	note_apply();
+	return PointerGetDatum(tup);
+}
+
+/*
+ * categorize.corrections AFTER DELETE FOR EACH ROW, ENABLE REPLICA: every
+ * backend reloads (as corrections_after_delete does for local deletes).
+ */
+Datum
+categorize_corrections_apply_delete(PG_FUNCTION_ARGS)
+{
+	(void) catz_check_trigger(fcinfo, "corrections_apply_delete", false, true);
+	bump_epoch();
+	note_apply();
+	return PointerGetDatum(NULL);
 }

@@ -148,6 +148,9 @@ shmem_startup(void)
 			pg_atomic_init_u64(&db->generation, 0);
 			pg_atomic_init_u64(&db->rebuilds, 0);
 			pg_atomic_init_u64(&db->last_rebuild_us, 0);
+			pg_atomic_init_u64(&db->applied_rows, 0);
+			pg_atomic_init_u64(&db->apply_commit_ts, 0);
+			pg_atomic_init_u64(&db->apply_at, 0);
 		}
 		pg_atomic_init_u64(&catz_shared->cache_bytes, 0);
 		pg_atomic_init_u64(&catz_shared->cache_hits, 0);
@@ -292,6 +295,9 @@ catz_shared_db(bool create)
 		pg_atomic_write_u64(&free_slot->refresh_started, 0);
 		pg_atomic_write_u64(&free_slot->refresh_done, 0);
 		pg_atomic_write_u32(&free_slot->refresh_running, 0);
+		pg_atomic_write_u64(&free_slot->applied_rows, 0);
+		pg_atomic_write_u64(&free_slot->apply_commit_ts, 0);
+		pg_atomic_write_u64(&free_slot->apply_at, 0);
 		free_slot->dboid = MyDatabaseId;
 		free_slot->patterns_relid = InvalidOid;
 		free_slot->disabled = false;
@@ -301,6 +307,27 @@ catz_shared_db(bool create)
 	}
 	LWLockRelease(catz_shared->lock);
 	return mine = free_slot;
+}
+
+/*
+ * Note a row applied by logical replication in this database.  The two
+ * times are written without a lock: a reader may pair one apply's commit
+ * time with the next one's apply time, which health() tolerates (it
+ * reports a delay, not an invariant).
+ */
+void
+catz_shared_note_apply(TimestampTz remote_commit)
+{
+	CatzSharedDb *db = catz_shared_db(true);
+
+	if (db == NULL)
+		return;
+	pg_atomic_fetch_add_u64(&db->applied_rows, 1);
+	if (remote_commit != 0)
+	{
+		pg_atomic_write_u64(&db->apply_commit_ts, (uint64) remote_commit);
+		pg_atomic_write_u64(&db->apply_at, (uint64) GetCurrentTimestamp());
+	}
 }
 
 void

@@ -54,6 +54,9 @@ typedef struct CatzSharedDb
 	pg_atomic_uint64 generation;	/* global scope generations published */
 	pg_atomic_uint64 rebuilds;	/* scopes (re)built */
 	pg_atomic_uint64 last_rebuild_us;	/* time of the last global build */
+	pg_atomic_uint64 applied_rows;	/* rows written by logical replication apply */
+	pg_atomic_uint64 apply_commit_ts;	/* TimestampTz: publisher's commit of the last */
+	pg_atomic_uint64 apply_at;	/* TimestampTz: when it was applied here */
 	TimestampTz disabled_at;
 	char		disabled_reason[128];
 } CatzSharedDb;
@@ -139,6 +142,9 @@ extern HTAB *catz_owner_index;
 extern HTAB *catz_decisions;
 extern dsa_area *catz_area(void);
 extern CatzSharedDb *catz_shared_db(bool create);
+
+/* Note a row applied by logical replication: committed at remote_commit on the publisher */
+extern void catz_shared_note_apply(TimestampTz remote_commit);
 extern void catz_shared_forget_decisions(Oid dboid);
 extern bool catz_shared_enabled(void);
 

@@ -355,7 +355,7 @@ is($node->safe_psql('postgres', $decided_sql), $decided,
 	'after the crash: an answer that rested on earlier committed calls (decision counts) is the same');
 ok(wait_worker_ok($apid), 'after the crash: the worker runs again');
 is(health('postgres'),
-	'cache_within_budget=ok compiled_set_current=ok learning_backlog=ok library_preloaded=ok worker_alive=ok',
+	'cache_within_budget=ok compiled_set_current=ok learning_backlog=ok library_preloaded=ok subscription_lag=ok worker_alive=ok',
 	'after the crash: every health check is ok');
 # The expense the dead transactions wanted can be corrected now, and is used
 $node->safe_psql('postgres', q{SELECT categorize.learn_correction('Phantom Books', NULL, 12, 9, 2, 777)});
@@ -398,7 +398,7 @@ ok($node->poll_query_until('postgres', q{SELECT generation >= 1 FROM categorize.
 like(health_detail('postgres', 'compiled_set_current'), qr/^ok: generation \d+/,
 	'after the crash: health reports the compiled generation');
 is(health('postgres'),
-	'cache_within_budget=ok compiled_set_current=ok learning_backlog=ok library_preloaded=ok worker_alive=ok',
+	'cache_within_budget=ok compiled_set_current=ok learning_backlog=ok library_preloaded=ok subscription_lag=ok worker_alive=ok',
 	'after the crash: every health check is ok');
 
 # ---------------------------------------------------------------------------

@@ -184,7 +184,7 @@ is($node->safe_psql('postgres', $shmem_sql), $shmem_before,
 	"the server's shared memory allocations did not change ($shmem_before)");
 my $health = $node->safe_psql('postgres',
 	q{SELECT string_agg(check_name || '=' || status, ' ' ORDER BY check_name) FROM categorize.health()});
-like($health, qr/compiled_set_current=ok .*library_preloaded=ok worker_alive=ok/,
+like($health, qr/compiled_set_current=ok .*library_preloaded=ok subscription_lag=ok worker_alive=ok/,
 	"health after the run: $health");
 
 # The cache can fill up at this load (1000 owners, hundreds of corrections a
