@@ -10,12 +10,26 @@
 -- corrections favour, weighted by recency and by amount.  Existing learned
 -- patterns start with their hits as evidence, all equally recent.
 --
+-- (columns added without a default, then given one: a default at ADD
+-- COLUMN would be stored as the columns' "missing value", which a fresh
+-- install does not have, and pg_upgrade's dumps would differ)
 ALTER TABLE categorize.patterns
-    ADD COLUMN taught bigint NOT NULL DEFAULT 0,
-    ADD COLUMN weight double precision NOT NULL DEFAULT 0,
-    ADD COLUMN weight_at bigint NOT NULL DEFAULT 0,
-    ADD COLUMN amount_weight double precision NOT NULL DEFAULT 0,
-    ADD COLUMN log_amount double precision NULL,
+    ADD COLUMN taught bigint,
+    ADD COLUMN weight double precision,
+    ADD COLUMN weight_at bigint,
+    ADD COLUMN amount_weight double precision,
+    ADD COLUMN log_amount double precision NULL;
+ALTER TABLE categorize.patterns
+    ALTER COLUMN taught SET DEFAULT 0,
+    ALTER COLUMN weight SET DEFAULT 0,
+    ALTER COLUMN weight_at SET DEFAULT 0,
+    ALTER COLUMN amount_weight SET DEFAULT 0;
+UPDATE categorize.patterns SET taught = 0, weight = 0, weight_at = 0, amount_weight = 0;
+ALTER TABLE categorize.patterns
+    ALTER COLUMN taught SET NOT NULL,
+    ALTER COLUMN weight SET NOT NULL,
+    ALTER COLUMN weight_at SET NOT NULL,
+    ALTER COLUMN amount_weight SET NOT NULL,
     ADD CONSTRAINT patterns_evidence_check CHECK (taught >= 0 AND weight >= 0 AND amount_weight >= 0);
 
 COMMENT ON COLUMN categorize.patterns.taught IS
