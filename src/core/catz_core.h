@@ -20,6 +20,7 @@
  *	regex_literal.c	required-literal extraction, a prefilter for regexes
  *	model.c			online token model (naive Bayes counts)
  *	score.c			ranking of candidates and their confidence
+ *	conflicts.c		rule conflicts found through a compiled set
  *
  *-------------------------------------------------------------------------
  */
@@ -590,5 +591,121 @@ extern int	catz_rank(CatzHit *hits, int nhits,
 					  const CatzPrediction *model, int nmodel,
 					  uint32_t known_features, bool own_model, double model_docs,
 					  CatzCandidate *out, int k);
+
+/* ----------------------------------------------------------------
+ * Rule conflicts (conflicts.c)
+ *
+ * Which active patterns get in each other's way, found through one
+ * compiled set of all of them (no pairwise comparison of the rules): each
+ * merchant/keyword pattern's own value is a text it matches exactly (its
+ * witness), and every other pattern that fires on that text is found by
+ * one automaton scan (merchant/keyword) or by the regexes whose required
+ * literal it contains.  A regex pattern's witness is its required literal,
+ * when the regex matches it.  Two such patterns of different categories
+ * are then ranked with catz_rank(), as the engine would rank them on the
+ * witness, for the owner the pair concerns (an owner's pattern applies to
+ * that owner's expenses; everyone's to all).
+ *
+ *	shadowed	the loser never decides anything: the winner fires on
+ *				every expense it fires on (the winner's words are in the
+ *				loser's value, its fields and amount range cover the
+ *				loser's, its owner is the loser's or everyone) and ranks
+ *				first there.  Only merchant/keyword pairs qualify: a regex
+ *				may fire on the witness and not on another text.
+ *	overlapping	the winner decides some expenses the loser fires on (the
+ *				example), and the loser still decides others.
+ *	duplicate	same kind, value, amount range and category (for
+ *				everyone, or the same owner, or one for everyone and one
+ *				an owner's); the loser adds nothing.
+ *	never_matches  a merchant/keyword value that normalizes to nothing or
+ *				exceeds the limits, an empty amount range, or a regex the
+ *				caller's regex engine proved impossible.
+ *
+ * Pinned patterns and decisions not yet counted in hits are not
+ * considered: the ranking is that of the patterns' stored counts.  Cost:
+ * one set build, one scan per distinct value, plus the regex tests the
+ * literal index lets through, plus the pairs found.
+ * ----------------------------------------------------------------
+ */
+typedef enum CatzConflictKind
+{
+	CATZ_CONFLICT_SHADOWED = 0,
+	CATZ_CONFLICT_OVERLAPPING,
+	CATZ_CONFLICT_DUPLICATE,
+	CATZ_CONFLICT_NEVER_MATCHES
+} CatzConflictKind;
+
+/* Why the winner of a pair ranks first: the level of score.c's order that decides */
+typedef enum CatzRankWhy
+{
+	CATZ_WHY_OWN = 0,			/* the owner's own pattern */
+	CATZ_WHY_PRIORITY,
+	CATZ_WHY_KIND,				/* merchant > regex > keyword */
+	CATZ_WHY_EXACT,				/* matches the whole text */
+	CATZ_WHY_WORDS,				/* more words matched */
+	CATZ_WHY_BYTES,				/* more bytes matched */
+	CATZ_WHY_LEARNED,			/* learned before manual */
+	CATZ_WHY_RELIABILITY,
+	CATZ_WHY_ID					/* the lower pattern id (a full tie) */
+} CatzRankWhy;
+
+/* Why a pattern can never match */
+typedef enum CatzNeverWhy
+{
+	CATZ_NEVER_EMPTY_VALUE = 0, /* merchant/keyword value of no words */
+	CATZ_NEVER_TOO_LONG,		/* value beyond the compiled set's limits */
+	CATZ_NEVER_EMPTY_RANGE,		/* amount_min > amount_max */
+	CATZ_NEVER_REGEX			/* the regex matches no text */
+} CatzNeverWhy;
+
+/* One conflict, as reported to the caller */
+typedef struct CatzConflict
+{
+	uint8_t		kind;			/* CatzConflictKind */
+	uint8_t		why;			/* CatzRankWhy, or CatzNeverWhy for never */
+	uint32_t	pattern;		/* input index of the pattern overruled */
+	uint32_t	decider;		/* input index of the one that decides;
+								 * CATZ_CONFLICT_NONE for never_matches */
+	bool		has_owner;		/* the pair concerns this owner's expenses */
+	int64_t		owner_id;
+	const char *example;		/* a text both fire on, decided by decider;
+								 * NULL when none; valid during the call */
+	uint32_t	example_len;
+} CatzConflict;
+
+#define CATZ_CONFLICT_NONE	UINT32_MAX
+
+/* What the caller supplies */
+typedef struct CatzConflictCallbacks
+{
+	/*
+	 * Whether regex pattern index (input index) matches raw text; the bytes
+	 * matched go to *matched.  Required when there are regex patterns.
+	 */
+	bool		(*regex_match) (void *arg, uint32_t index, const char *text, size_t len,
+								uint32_t *matched);
+	/* Report one conflict; return false to stop */
+	bool		(*report) (void *arg, const CatzConflict *conflict);
+	/* Called every few hundred witnesses (may be NULL); false stops */
+	bool		(*tick) (void *arg);
+	void	   *arg;
+} CatzConflictCallbacks;
+
+/*
+ * Find the conflicts among n active patterns (values as for
+ * catz_set_build, unchecked: bad values are reported as never_matches).
+ * regex_impossible[i] (may be NULL) says that regex pattern i matches
+ * nothing.  Each conflict is reported once, or once per example for pairs
+ * of which one is a regex.  Returns CATZ_ENOMEM, CATZ_ETOOBIG (the set
+ * would be too big) or CATZ_OK, also when a callback stopped it.
+ */
+extern CatzStatus catz_conflicts_find(const CatzPatternInput *patterns, size_t n,
+									  const bool *regex_impossible,
+									  const CatzConflictCallbacks *cb,
+									  const CatzAllocator *alloc);
+
+/* Words for a CatzRankWhy, and for a CatzNeverWhy */
+extern const char *catz_rank_why_string(uint8_t why);
+extern const char *catz_never_why_string(uint8_t why);
 
 #endif							/* CATZ_CORE_H */
