@@ -110,6 +110,7 @@ DECLARE
     col_merchant text := 'NULL::text';
     col_description text := 'NULL::text';
     col_amount text := 'NULL::numeric';
+    cols name[];
     run categorize.learn_from_runs;
     eligible text;
     q text;
@@ -161,19 +162,17 @@ BEGIN
     END IF;
 
     -- The columns categorize(expense) reads, when the table has them
-    SELECT pg_catalog.string_agg(a.attname, ',') INTO q
+    SELECT pg_catalog.array_agg(a.attname) INTO cols
     FROM pg_catalog.pg_attribute a
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped;
-    IF q IS NULL OR NOT ('user_id' = ANY (pg_catalog.string_to_array(q, ','))
-                         OR 'merchant_name' = ANY (pg_catalog.string_to_array(q, ','))
-                         OR 'description' = ANY (pg_catalog.string_to_array(q, ','))) THEN
+    IF NOT ('merchant_name' = ANY (cols) OR 'description' = ANY (cols)) THEN
         RAISE EXCEPTION 'relation % has none of the columns merchant_name and description', tbl
             USING ERRCODE = 'undefined_column';
     END IF;
-    IF 'user_id' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_user := 't.user_id::bigint'; END IF;
-    IF 'merchant_name' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_merchant := 't.merchant_name::text'; END IF;
-    IF 'description' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_description := 't.description::text'; END IF;
-    IF 'amount' = ANY (pg_catalog.string_to_array(q, ',')) THEN col_amount := 't.amount::numeric'; END IF;
+    IF 'user_id' = ANY (cols) THEN col_user := 't.user_id::bigint'; END IF;
+    IF 'merchant_name' = ANY (cols) THEN col_merchant := 't.merchant_name::text'; END IF;
+    IF 'description' = ANY (cols) THEN col_description := 't.description::text'; END IF;
+    IF 'amount' = ANY (cols) THEN col_amount := 't.amount::numeric'; END IF;
 
     -- The rows' order: the table's first date or timestamp column, then id
     SELECT a.attname INTO date_col

@@ -523,7 +523,8 @@ typedef struct CatzHit
 	bool		exact;			/* the match covers the whole field */
 	bool		own;			/* the expense owner's own pattern */
 	double		reliability;	/* catz_pattern_reliability(), once per hit
-								 * (set by catz_mark_word and catz_rank) */
+								 * (set by catz_rank, and by catz_mark_word
+								 * when it weighs the crowd against rules) */
 	bool		word;			/* the user's word: see catz_mark_word() */
 	bool		crowd;			/* everyone's learned pattern of the merchant,
 								 * for a user who taught nothing for it */

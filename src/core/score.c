@@ -278,8 +278,6 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	bool		fallback = false;
 	int			i;
 
-	fill_reliability(hits, nhits);
-
 	/*
 	 * The group, and the user's corrections of the merchant so far; a user
 	 * who taught nothing for it gets everyone's (what was promoted, or
@@ -359,6 +357,7 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	if (hits[best].word_share < 1)
 		return;
 	/* Consistent, and no rule of the user's or everyone's knows better */
+	fill_reliability(hits, nhits);
 	for (i = 0; i < nhits; i++)
 		if (!(hits[i].entry->flags & CATZ_PF_LEARNED) &&
 			hit_estimate(&hits[i]) > hit_estimate(&hits[best]))
