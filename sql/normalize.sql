@@ -12,6 +12,7 @@ SELECT input, categorize.normalize(input)
                ('CHECKCARD 0412 SHELL OIL 57442'),
                ('AMAZON MKTPLACE XXXX1234'),
                ('PAYPAL *EBAY INC'),
+               ('LYFT *2276605635 SAN FRANCISCO CA'),
                ('facebk  z9uj3aep92'),
                ('tesco pay at pump 4231'),
                ('aldi 97'),

@@ -85,7 +85,10 @@ extern const CatzAllocator catz_malloc_allocator;
  *	3. Card-statement noise, removed at word level:
  *	   - a processor prefix: one leading run of at most 8 letters/digits
  *	     followed (spaces allowed) by '*': "SQ *JOES" -> "joes",
- *	     "TST* CAFE" -> "cafe", "PAYPAL *EBAY" -> "ebay";
+ *	     "TST* CAFE" -> "cafe", "PAYPAL *EBAY" -> "ebay"; not when the
+ *	     word after the '*' is itself noise (below): a merchant that writes
+ *	     its reference there keeps its name ("LYFT *2276605635 SAN
+ *	     FRANCISCO CA" -> "lyft san francisco ca");
  *	   - leading card-network words, however many, from a fixed list
  *	     (pos, debit, credit, card, purchase, checkcard, visa, mastercard,
  *	     contactless, recurring, ...; see normalize.c), and a 4-digit

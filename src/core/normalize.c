@@ -15,7 +15,8 @@
  *
  * The processor prefix ("SQ *") is the one noise rule that needs the raw
  * text, since step 1 turns '*' into a separator; has_processor_prefix()
- * looks for it up front and remove_noise() then drops the first word.
+ * looks for it up front and remove_noise() then drops the first word,
+ * unless noise follows the '*' (then the prefix is the merchant's name).
  *
  * Invariants of the output: every character is of class CATZ_UC_WORD or a
  * single ASCII space between two words; no leading or trailing space; at
@@ -592,6 +593,35 @@ drop_number_marks(char *buf, size_t len)
  * the '*' that marked the prefix does not survive normalization, so a
  * result that depended on it would not be stable.
  */
+/*
+ * Is the second word of buf[0..len) (words joined by single spaces) noise?
+ * After a processor prefix it tells a processor ("SQ *JOES": a name
+ * follows) from a merchant that writes its own reference after the '*'
+ * ("LYFT *2276605635", "LIME*5923043405"): there the prefix is the name.
+ */
+static bool
+second_word_is_noise(const char *buf, size_t len)
+{
+	const char *sp = memchr(buf, ' ', len);
+	const char *word;
+	size_t		wlen;
+	size_t		digits = 0;
+	size_t		chars = 0;
+	size_t		i;
+
+	if (sp == NULL)
+		return false;
+	word = sp + 1;
+	sp = memchr(word, ' ', (size_t) (buf + len - word));
+	wlen = (size_t) ((sp ? sp : buf + len) - word);
+	for (i = 0; i < wlen; i++)
+	{
+		digits += is_ascii_digit((unsigned char) word[i]);
+		chars += ((unsigned char) word[i] & 0xC0) != 0x80;
+	}
+	return is_noise_word(word, wlen, digits, chars);
+}
+
 size_t
 catz_normalize(const char *in, size_t len, char *out, size_t outcap)
 {
@@ -600,6 +630,8 @@ catz_normalize(const char *in, size_t len, char *out, size_t outcap)
 	size_t		kept;
 
 	wlen = split_words(in, len, out, outcap);
+	if (prefix && second_word_is_noise(out, wlen))
+		prefix = false;			/* the prefix is the merchant's name */
 	kept = remove_noise(out, wlen, prefix);
 	if (kept == 0 && prefix)
 		kept = remove_noise(out, wlen, false);

@@ -287,6 +287,11 @@ test_processor_prefix(void)
 	CHECK_NORM("SQ **JOES", "sq joes");
 	CHECK_NORM("SQ *POS 1234 DEBIT JOES", "joes");	/* then leading noise */
 	CHECK_NORM("SQ *JOES 1234", "joes");
+	/* noise after the '*': the prefix is the merchant's own name */
+	CHECK_NORM("LYFT *2276605635 SAN FRANCISCO CA", "lyft san francisco ca");
+	CHECK_NORM("LIME*5923043405 SAN FRANCISCO CA XXXX4495", "lime san francisco ca");
+	CHECK_NORM("LYFT *RIDE MON 2PM", "ride mon 2pm");	/* a word follows */
+	CHECK_NORM("SQ *#12 JOES", "sq joes");
 	/* nothing left: retried without the prefix rule, then no rule */
 	CHECK_NORM("SQ *1234", "sq");
 	CHECK_NORM("SQ *", "sq");
