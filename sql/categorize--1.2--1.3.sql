@@ -15,9 +15,12 @@ UPDATE categorize.patterns
  WHERE kind IN ('merchant', 'keyword') AND value LIKE '%*%'
    AND value_norm IS DISTINCT FROM categorize.normalize(value);
 
--- Indexes built with the old normalization (expression indexes on
+-- The extension's own index of pattern values is rebuilt here; other
+-- indexes built with the old normalization (expression indexes on
 -- categorize.normalize(), GIN indexes with categorize.match_ops) keep the
 -- old keys of such texts until they are rebuilt: say which ones.
+REINDEX INDEX categorize.patterns_value_match_idx;
+
 DO $$
 DECLARE
     stale text;
@@ -28,6 +31,7 @@ BEGIN
       JOIN pg_class c ON c.oid = d.objid
      WHERE d.classid = 'pg_class'::regclass
        AND c.relkind IN ('i', 'I')
+       AND c.relnamespace <> 'categorize'::regnamespace
        AND ((d.refclassid = 'pg_proc'::regclass
              AND d.refobjid = 'categorize.normalize(text)'::regprocedure)
          OR (d.refclassid = 'pg_opclass'::regclass
