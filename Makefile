@@ -12,6 +12,7 @@ OBJS = \
 	src/api/module.o src/api/functions.o src/api/learn.o src/api/preview.o \
 	src/api/health.o src/api/match_ops.o src/api/change_tracking.o \
 	src/api/auto_categorize.o src/api/evidence.o src/api/learn_from.o \
+	src/api/conflicts.o src/api/review.o \
 	src/worker/worker.o src/worker/usage.o \
 	src/engine/engine.o src/engine/decide.o \
 	src/refresh/refresh.o src/refresh/changes.o src/refresh/serve.o \
@@ -21,7 +22,8 @@ OBJS = \
 	src/shmem/decisions.o src/shmem/decisions_file.o \
 	src/base/errors.o src/base/xact_state.o src/base/expense.o \
 	src/base/rows.o src/base/text.o src/base/spi_guard.o \
-	src/core/automaton.o src/core/hash.o src/core/model.o src/core/normalize.o \
+	src/core/automaton.o src/core/conflicts.o src/core/hash.o src/core/model.o \
+	src/core/normalize.o \
 	src/core/overlay.o src/core/regex_literal.o src/core/score.o \
 	src/core/status.o src/core/unicode_tables.o
 

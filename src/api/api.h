@@ -27,6 +27,10 @@ extern int	catz_learning;
 extern int	catz_promote_min_users;
 extern void catz_learn_init(void);
 
+/* review.c: categorize.review_below, read by categorize.review() */
+extern double catz_review_below;
+extern void catz_review_init(void);
+
 /* evidence.c: one taught row (owner, normalized merchant key, category) */
 typedef struct CatzTaught
 {

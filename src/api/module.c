@@ -31,6 +31,7 @@ _PG_init(void)
 	catz_engine_init();
 	catz_learn_init();
 	catz_auto_categorize_init();
+	catz_review_init();
 	catz_local_store_init();
 	catz_shared_store_init();
 	catz_refresh_init();

@@ -319,6 +319,28 @@ regex_matches(RegexEntry *re, const char *text, int len, uint32 *matched)
 	return true;
 }
 
+/*
+ * A regex pattern as the engine runs it, for callers outside the hot path
+ * (rule_conflicts): whether it provably matches nothing (also when it does
+ * not compile), and whether it matches raw text
+ */
+bool
+catz_regex_impossible(const char *pattern, size_t len)
+{
+	RegexEntry *re = get_regex(pattern, len);
+
+	return !re->valid || (re->re.re_info & REG_UIMPOSSIBLE) != 0;
+}
+
+bool
+catz_regex_match(const char *pattern, size_t len, const char *text, int textlen,
+				 uint32 *matched)
+{
+	RegexEntry *re = get_regex(pattern, len);
+
+	return re->valid && regex_matches(re, text, textlen, matched);
+}
+
 /* Whether the text is plain ASCII (the regex prefilter is exact only there) */
 static bool
 is_ascii(const char *s, int len)

@@ -64,6 +64,15 @@ extern void catz_call_leave(MemoryContext old, MemoryContext mine);
 /* Match a previewed rule (a one-pattern set) as if it existed; NULL to stop */
 extern void catz_engine_set_extra(const CatzSet *rule);
 
+/*
+ * A regex pattern compiled as the engine compiles it (cached): whether it
+ * provably matches nothing (or does not compile), whether it matches text
+ * (the bytes matched go to *matched)
+ */
+extern bool catz_regex_impossible(const char *pattern, size_t len);
+extern bool catz_regex_match(const char *pattern, size_t len, const char *text, int textlen,
+							 uint32 *matched);
+
 /* Count a categorization decided by the top candidate (pattern hits) */
 extern void catz_engine_count_decision(const CatzResult *res);
 
