@@ -278,31 +278,64 @@ SELECT pattern_id, value, source, last_matched_at, decided
  ORDER BY pattern_id
  LIMIT 3;
 
--- example 48: Operators and the operator class
+-- example 48: rule_conflicts
+SELECT conflict, pattern_id, decided_by, owner_id, example
+  FROM categorize.rule_conflicts
+ ORDER BY pattern_id, decided_by;
+
+-- example 49: rule_conflicts
+SELECT reason FROM categorize.rule_conflicts() WHERE pattern_id = 9;
+
+-- example 50: review
+INSERT INTO expenses (id, user_id, merchant_name, description, amount) VALUES
+    (12, 300, 'SQ *CORNER CAFE', 'lunch at Whole Foods', 9.40);
+SET categorize.review_below = 0.95;
+SELECT id, user_id, category_id, confidence, reason, same_merchant, candidates
+  FROM categorize.review('expenses');
+
+-- example 51: accept
+SELECT categorize.accept('expenses', 12) AS accepted;
+
+-- example 52: accept
+SELECT e.category_id, e.category_confidence,
+       (SELECT count(*) FROM categorize.review('expenses') r WHERE r.id = 12) AS in_review
+  FROM expenses e WHERE e.id = 12;
+
+-- example 53: accept
+RESET categorize.review_below;
+
+-- example 54: diff_rule
+SELECT id, merchant_name, current_category_id, before_category_id, after_category_id, changed
+  FROM categorize.diff_rule('merchant', 'costco wholesale', 8, 'expenses');
+
+-- example 55: diff_rule
+SELECT count(*) FROM categorize.diff_rule('merchant', 'corner cafe', 8, 'expenses');
+
+-- example 56: Operators and the operator class
 SELECT 'POS DEBIT STARBUCKS #1234' OPERATOR(categorize.@~) 'starbucks' AS text_matches,
        'whole foods' OPERATOR(categorize.~@) 'lunch at WHOLE FOODS' AS pattern_matches,
        'starbucks' OPERATOR(categorize.@~) 'star' AS partial_word,
        'foods whole' OPERATOR(categorize.@~) 'whole foods' AS wrong_order;
 
--- example 49: Operators and the operator class
+-- example 57: Operators and the operator class
 SET search_path = doc_examples, public, categorize;
 SELECT id, merchant_name FROM expenses WHERE merchant_name @~ 'blue bottle' ORDER BY id;
 
--- example 50: Operators and the operator class
+-- example 58: Operators and the operator class
 SELECT id, kind, value FROM categorize.patterns
  WHERE kind <> 'regex' AND value ~@ 'POS DEBIT STARBUCKS #1234 FUEL' ORDER BY id;
 
--- example 51: categorize.match_ops
+-- example 59: categorize.match_ops
 CREATE INDEX expenses_description_match_idx ON expenses
     USING gin (description categorize.match_ops);
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM expenses WHERE description @~ 'whole foods';
 
--- example 52: categorize.match_ops
+-- example 60: categorize.match_ops
 RESET enable_seqscan;
 SET search_path = doc_examples, public;
 
--- example 53: Procedure learn_from
+-- example 61: Procedure learn_from
 CREATE TABLE ledger (id bigint PRIMARY KEY, user_id bigint, merchant_name text,
                      amount numeric, booked_on date, category_id bigint);
 INSERT INTO ledger VALUES
@@ -315,93 +348,93 @@ RESET client_min_messages;
 SELECT rows_done, rows_learned, finished_at IS NOT NULL AS finished
   FROM categorize.learn_from_runs WHERE relid = 'ledger'::regclass;
 
--- example 54: Procedure learn_from
+-- example 62: Procedure learn_from
 SELECT categorize.categorize('COSTCO WHOLESALE', NULL, 90, 700) AS small,
        categorize.categorize('COSTCO WHOLESALE', NULL, 450, 700) AS large;
 
--- example 55: Procedure recategorize
+-- example 63: Procedure recategorize
 SET client_min_messages = warning;
 CALL categorize.recategorize('expenses', batch_size => 4);
 RESET client_min_messages;
 SELECT id, category_id, category_confidence FROM expenses ORDER BY id;
 
--- example 56: Procedure recategorize
+-- example 64: Procedure recategorize
 SELECT relation, target_column, only_uncategorized, rows_done, rows_total,
        percent, rows_changed, finished_at IS NOT NULL AS finished, running
   FROM categorize.recategorize_progress;
 
--- example 57: categorize.categories
+-- example 65: categorize.categories
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'categories'
  ORDER BY ordinal_position;
 
--- example 58: categorize.categories
+-- example 66: categorize.categories
 UPDATE categorize.categories SET parent_id = 2 WHERE id = 1;
 
--- example 59: categorize.patterns
+-- example 67: categorize.patterns
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'patterns'
  ORDER BY ordinal_position;
 
--- example 60: categorize.patterns
+-- example 68: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'regex', 'star(bucks');
 
--- example 61: categorize.patterns
+-- example 69: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'merchant', '!!!');
 
--- example 62: categorize.patterns
+-- example 70: categorize.patterns
 INSERT INTO categorize.patterns (category_id, kind, value) VALUES (9, 'merchant', 'Ritz');
 
--- example 63: categorize.patterns
+-- example 71: categorize.patterns
 UPDATE categorize.patterns SET active = false WHERE id = 1;
 SELECT categorize.categorize('STARBUCKS', NULL) AS without_pattern_1;
 
--- example 64: categorize.patterns
+-- example 72: categorize.patterns
 UPDATE categorize.patterns SET active = true WHERE id = 1;
 SELECT categorize.categorize('STARBUCKS', NULL) AS with_pattern_1;
 
--- example 65: categorize.corrections
+-- example 73: categorize.corrections
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'corrections'
  ORDER BY ordinal_position;
 
--- example 66: categorize.pattern_usage
+-- example 74: categorize.pattern_usage
 SELECT column_name, data_type, is_nullable, column_default
   FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'pattern_usage'
  ORDER BY ordinal_position;
 
--- example 67: categorize.stats
+-- example 75: categorize.stats
 SELECT categorize.stats_reset();
 
--- example 68: categorize.stats
+-- example 76: categorize.stats
 SELECT categorize.categorize(m, NULL) FROM (VALUES ('STARBUCKS'), ('SHELL OIL'), ('NOWHERE')) AS t(m);
 
--- example 69: categorize.stats
+-- example 77: categorize.stats
 SELECT calls, categorized, uncategorized, corrections, patterns,
        mean_us > 0 AS timed, p50_us <= p95_us AND p95_us <= p99_us AS percentiles_ordered,
        cache_limit_bytes > 0 AS shared_cache, stats_reset <= now() AS reset_time
   FROM categorize.stats;
 
--- example 70: categorize.rule_usage
+-- example 78: categorize.rule_usage
 SELECT pattern_id, kind, value, category_id, owner_id, source, decided, confirmed, corrected
   FROM categorize.rule_usage
  WHERE confirmed + corrected > 0
  ORDER BY pattern_id;
 
--- example 71: categorize.health()
+-- example 79: categorize.health()
 SELECT check_name, status FROM categorize.health();
 
--- example 72: categorize.health()
+-- example 80: categorize.health()
 SELECT detail FROM categorize.health() WHERE check_name = 'library_preloaded';
 
--- example 73: categorize.health()
+-- example 81: categorize.health()
 SELECT status, detail FROM categorize.health() WHERE check_name = 'subscription_lag';
 
--- example 74: Roles and privileges
+-- example 82: Roles and privileges
 SELECT r AS role,
        has_function_privilege(r, 'categorize.categorize(text,text,numeric,bigint)', 'EXECUTE') AS categorize,
        has_function_privilege(r, 'categorize.learn_correction(text,text,numeric,bigint,bigint,bigint)', 'EXECUTE') AS learn,
@@ -409,28 +442,28 @@ SELECT r AS role,
        has_function_privilege(r, 'categorize.stats_reset()', 'EXECUTE') AS reset_stats
   FROM unnest(ARRAY['public', 'categorize_reader', 'categorize_writer', 'categorize_admin']) AS r;
 
--- example 75: Configuration settings
+-- example 83: Configuration settings
 SELECT name, setting, unit, context, vartype, min_val, max_val, enumvals
   FROM pg_settings WHERE name LIKE 'categorize.%' ORDER BY name;
 
--- example 76: Configuration settings
+-- example 84: Configuration settings
 SET categorize.enabled = off;
 SELECT categorize.categorize('STARBUCKS', NULL) AS disabled;
 
--- example 77: Configuration settings
+-- example 85: Configuration settings
 RESET categorize.enabled;
 SET categorize.min_confidence = 0.9;
 SELECT categorize.categorize('STARBUCKS', NULL) AS exact_merchant,
        categorize.categorize('Market', 'whole foods') AS keyword;
 
--- example 78: Configuration settings
+-- example 86: Configuration settings
 RESET categorize.min_confidence;
 SET categorize.min_confidence = 1.5;
 
--- example 79: Configuration settings
+-- example 87: Configuration settings
 SET categorize.promote_min_user = 2;
 
--- example 80: Errors and SQLSTATEs
+-- example 88: Errors and SQLSTATEs
 CREATE FUNCTION sqlstate_of(statement text, OUT code text, OUT message text)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -441,7 +474,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- example 81: Errors and SQLSTATEs
+-- example 89: Errors and SQLSTATEs
 SELECT e.code AS sqlstate, e.message
   FROM (VALUES
     ($$SELECT categorize.learn_correction('x', NULL, 1, 200, NULL)$$),
@@ -459,7 +492,7 @@ SELECT e.code AS sqlstate, e.message
     ($$SET categorize.rollout_percent = 101$$)
   ) AS t(statement), LATERAL sqlstate_of(statement) AS e;
 
--- example 82: Triggers for the apply worker
+-- example 90: Triggers for the apply worker
 SELECT t.tgrelid::regclass AS "table", t.tgname, t.tgenabled
   FROM pg_trigger t
  WHERE t.tgrelid IN ('categorize.patterns'::regclass, 'categorize.corrections'::regclass)

@@ -62,6 +62,30 @@ SELECT id, kind, value FROM categorize.patterns
 -- example 9: Five minutes in psql
 SELECT check_name, status FROM categorize.health();
 
+-- example 10: Keeping rules healthy
+INSERT INTO categorize.patterns (category_id, kind, value) VALUES
+    (2, 'merchant', 'STARBUCKS'), (1, 'merchant', 'Starbucks Reserve');
+SELECT conflict, pattern_id, decided_by, example FROM categorize.rule_conflicts
+ ORDER BY pattern_id, decided_by;
+
+-- example 11: Keeping rules healthy
+UPDATE categorize.patterns SET active = false WHERE id IN (7, 8);
+
+-- example 12: Keeping rules healthy
+SELECT id, merchant_name, category_id, confidence, reason, candidates
+  FROM categorize.review('expenses');
+
+-- example 13: Keeping rules healthy
+SELECT categorize.accept('expenses', 5) AS accepted;
+
+-- example 14: Keeping rules healthy
+UPDATE expenses SET category_id = 4 WHERE id = 6;
+SELECT count(*) AS still_to_review FROM categorize.review('expenses');
+
+-- example 15: Keeping rules healthy
+SELECT id, merchant_name, before_category_id, after_category_id, changed
+  FROM categorize.diff_rule('merchant', 'costco wholesale', 1, 'expenses');
+
 -- end of the examples
 RESET search_path;
 SET client_min_messages = warning;
