@@ -22,7 +22,8 @@ OBJS = \
 	src/shmem/decisions.o src/shmem/decisions_file.o \
 	src/base/errors.o src/base/xact_state.o src/base/expense.o \
 	src/base/rows.o src/base/text.o src/base/spi_guard.o \
-	src/core/automaton.o src/core/conflicts.o src/core/hash.o src/core/model.o \
+	src/core/automaton.o src/core/conflicts.o src/core/crowd.o src/core/hash.o \
+	src/core/model.o \
 	src/core/normalize.o \
 	src/core/overlay.o src/core/regex_literal.o src/core/score.o \
 	src/core/status.o src/core/unicode_tables.o

@@ -19,6 +19,7 @@
  *					words; match normalized text against it
  *	regex_literal.c	required-literal extraction, a prefilter for regexes
  *	model.c			online token model (naive Bayes counts)
+ *	crowd.c			owners' documents for everyone's model, where owners agree
  *	score.c			ranking of candidates and their confidence
  *	conflicts.c		rule conflicts found through a compiled set
  *
@@ -503,6 +504,32 @@ extern int	catz_model_predict(const CatzWeightedModel *models, int nmodels,
 							   const CatzAllocator *alloc,
 							   CatzPrediction *out, int k,
 							   uint32_t *known_features);
+
+/* ----------------------------------------------------------------
+ * The crowd's documents (crowd.c)
+ *
+ * Owners' corrections teach everyone's token model only where owners
+ * agree: a document's feature is kept for its category when documents of
+ * that category from at least min_owners distinct owners have it (the
+ * learning contract's promote_min_users); the others are dropped, and so
+ * are documents left with no feature.
+ * ----------------------------------------------------------------
+ */
+typedef struct CatzCrowdDoc
+{
+	uint64_t   *features;		/* filtered in place */
+	uint32_t	nfeatures;
+	int64_t		category_id;
+	int64_t		owner_id;
+} CatzCrowdDoc;
+
+/*
+ * Gate n documents in place: the kept ones, with their kept features, are
+ * moved to the front, their number to *kept.  CATZ_ENOMEM leaves docs as
+ * they were.
+ */
+extern CatzStatus catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
+								  const CatzAllocator *alloc, size_t *kept);
 
 /* ----------------------------------------------------------------
  * Ranking and confidence (score.c)

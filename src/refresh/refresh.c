@@ -182,6 +182,9 @@ local_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobCha
 
 	if (scope)
 		catz_scope_apply(scope, c);
+	/* an owner's correction also feeds the crowd's part of everyone's model */
+	if (has_owner && c->op == CATZ_CHANGE_DOC && (scope = local_target(false, 0, xid)) != NULL)
+		catz_scope_note_crowd(scope);
 }
 
 /* Shared mode: the published scope of a row, pinned, if it needs the row */
@@ -203,10 +206,17 @@ shared_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobCh
 {
 	CatzSharedScope *s = shared_target(arg, has_owner, owner, xid);
 
-	if (s == NULL)
-		return;
-	catz_shared_apply(s, c);
-	catz_shared_unpin(s);
+	if (s != NULL)
+	{
+		catz_shared_apply(s, c);
+		catz_shared_unpin(s);
+	}
+	/* an owner's correction also feeds the crowd's part of everyone's model */
+	if (has_owner && c->op == CATZ_CHANGE_DOC && (s = shared_target(arg, false, 0, xid)) != NULL)
+	{
+		catz_shared_note_crowd(s);
+		catz_shared_unpin(s);
+	}
 }
 
 /* The transaction overlay, rebuilt from our surviving rows */

@@ -32,6 +32,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -58,6 +59,7 @@ static SPIPlanPtr plan_global_patterns = NULL;
 static SPIPlanPtr plan_owner_patterns = NULL;
 static SPIPlanPtr plan_global_docs = NULL;
 static SPIPlanPtr plan_owner_docs = NULL;
+static SPIPlanPtr plan_crowd_docs = NULL;
 
 /* An owner scope in the hash table */
 typedef struct OwnerScopeEntry
@@ -88,7 +90,7 @@ static void
 forget_plans(void)
 {
 	SPIPlanPtr *plans[] = {&plan_global_patterns, &plan_owner_patterns,
-	&plan_global_docs, &plan_owner_docs};
+	&plan_global_docs, &plan_owner_docs, &plan_crowd_docs};
 	size_t		i;
 
 	for (i = 0; i < lengthof(plans); i++)
@@ -151,49 +153,148 @@ compile_patterns(SPITupleTable *tt, uint64 nrows, MemoryContext cxt, Size *bytes
 	}
 }
 
-/* Build the model of a query result of (merchant, description, category, change_xid) rows */
-static CatzModel *
-compile_docs(SPITupleTable *tt, uint64 nrows, MemoryContext cxt, Size *bytes)
+/* Documents read for a model, in a temporary memory context */
+typedef struct DocSet
 {
-	CatzModelDoc *docs = palloc(sizeof(CatzModelDoc) * (nrows ? nrows : 1));
-	size_t		n = 0;
+	MemoryContext tmp;
+	CatzModelDoc *docs;
+	size_t		n;
+	size_t		cap;
+} DocSet;
+
+static void
+docset_init(DocSet *ds)
+{
+	ds->tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize docs", ALLOCSET_DEFAULT_SIZES);
+	ds->docs = NULL;
+	ds->n = ds->cap = 0;
+}
+
+/* Room for more documents */
+static void
+docset_reserve(DocSet *ds, size_t more)
+{
+	if (ds->n + more <= ds->cap)
+		return;
+	ds->cap = Max(ds->n + more, ds->cap * 2);
+	ds->docs = ds->docs ? repalloc_huge(ds->docs, sizeof(CatzModelDoc) * ds->cap)
+		: MemoryContextAllocHuge(ds->tmp, sizeof(CatzModelDoc) * ds->cap);
+}
+
+/*
+ * The document of a row of (merchant, description, category, change_xid,
+ * ...), into doc with its features copied to ds's memory; false for this
+ * transaction's own rows (they are in the transaction overlay)
+ */
+static bool
+read_doc(DocSet *ds, HeapTuple tup, TupleDesc desc, uint64 own, CatzModelDoc *doc)
+{
+	uint64		buf[CATZ_MAX_FEATURES];
+	uint64	   *copy;
+
+	if (own != 0 && catz_row_xid(tup, desc, 4) == own)
+		return false;
+	catz_doc_from_row(tup, desc, 1, doc, buf);
+	copy = MemoryContextAlloc(ds->tmp, sizeof(uint64) * Max(doc->nfeatures, 1));
+	memcpy(copy, buf, sizeof(uint64) * doc->nfeatures);
+	doc->features = copy;
+	return true;
+}
+
+/* Add the documents of a query result */
+static void
+docset_add_result(DocSet *ds, SPITupleTable *tt, uint64 nrows)
+{
 	uint64		own = catz_own_fxid();
 	uint64		i;
+
+	docset_reserve(ds, nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (read_doc(ds, tt->vals[i], tt->tupdesc, own, &ds->docs[ds->n]))
+			ds->n++;
+	}
+}
+
+/*
+ * Add the crowd's documents of a query result of (merchant, description,
+ * category, change_xid, owner_id) rows: owners' corrections, of which
+ * everyone's model keeps only what min_owners owners agree on (crowd.c)
+ */
+static void
+docset_add_crowd(DocSet *ds, SPITupleTable *tt, uint64 nrows, uint32 min_owners)
+{
+	uint64		own = catz_own_fxid();
+	CatzCrowdDoc *crowd;
+	size_t		n = 0;
+	size_t		kept;
+	size_t		i;
+	CatzAllocator a = catz_allocator_in(ds->tmp);
+	CatzStatus	st;
+	MemoryContext old = MemoryContextSwitchTo(ds->tmp);
+
+	crowd = palloc_extended(sizeof(CatzCrowdDoc) * Max(nrows, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < nrows; i++)
+	{
+		CatzModelDoc doc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!read_doc(ds, tt->vals[i], tt->tupdesc, own, &doc) ||
+			!catz_col_int64(tt->vals[i], tt->tupdesc, 5, &crowd[n].owner_id))
+			continue;
+		crowd[n].features = (uint64_t *) doc.features;
+		crowd[n].nfeatures = doc.nfeatures;
+		crowd[n].category_id = doc.category_id;
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+	st = catz_crowd_gate(crowd, n, min_owners, &a, &kept);
+	if (st != CATZ_OK)
+		catz_report_status(st, "gating the crowd's documents");
+	docset_reserve(ds, kept);
+	for (i = 0; i < kept; i++)
+	{
+		ds->docs[ds->n].features = crowd[i].features;
+		ds->docs[ds->n].nfeatures = crowd[i].nfeatures;
+		ds->docs[ds->n].category_id = crowd[i].category_id;
+		ds->n++;
+	}
+	pfree(crowd);
+}
+
+/* Build the model of the documents in cxt (NULL when there are none); frees ds */
+static CatzModel *
+docset_build(DocSet *ds, MemoryContext cxt, Size *bytes)
+{
 	CatzAllocator a = catz_allocator_in(cxt);
 	CatzModel  *model = NULL;
 	size_t		size = 0;
 	CatzStatus	st;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize docs",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
 
-	if (nrows == 0)
-		return NULL;
-	old = MemoryContextSwitchTo(tmp);
-	for (i = 0; i < nrows; i++)
+	if (ds->n > 0)
 	{
-		uint64		buf[CATZ_MAX_FEATURES];
-		HeapTuple	tup = tt->vals[i];
-
-		CHECK_FOR_INTERRUPTS();
-		if (own != 0 && catz_row_xid(tup, tt->tupdesc, 4) == own)
-			continue;
-		catz_doc_from_row(tup, tt->tupdesc, 1, &docs[n], buf);
-		docs[n].features = palloc(sizeof(uint64) * (docs[n].nfeatures ? docs[n].nfeatures : 1));
-		memcpy((void *) docs[n].features, buf, sizeof(uint64) * docs[n].nfeatures);
-		n++;
-	}
-	MemoryContextSwitchTo(old);
-	if (n > 0)
-	{
-		st = catz_model_build(docs, n, &a, &model, &size);
+		st = catz_model_build(ds->docs, ds->n, &a, &model, &size);
 		if (st != CATZ_OK)
 			catz_report_status(st, "building the token model");
 		*bytes += size;
 	}
-	MemoryContextDelete(tmp);
-	pfree(docs);
+	MemoryContextDelete(ds->tmp);
 	return model;
+}
+
+/*
+ * The distinct owners who must agree before an owner's choice applies to
+ * everyone (categorize.promote_min_users, defined by the learning module
+ * above this layer: read by name)
+ */
+static uint32
+crowd_min_owners(void)
+{
+	const char *v = GetConfigOption("categorize.promote_min_users", true, false);
+	int			n = v ? atoi(v) : 0;
+
+	return n >= 1 ? (uint32) n : 3;
 }
 
 /* Run a kept plan with a fresh snapshot, read-only */
@@ -262,6 +363,7 @@ catz_scope_build(bool global, int64 owner_id)
 	Oid			argtypes[1] = {INT8OID};
 	uint64		n;
 	ErrorContextCallback errcallback;
+	DocSet		ds;
 
 	(void) catz_relids();		/* make sure the tables exist */
 
@@ -294,13 +396,24 @@ catz_scope_build(bool global, int64 owner_id)
 								  "WHERE owner_id IS NULL AND active", 0, NULL),
 					 NULL, snap);
 		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
+		docset_init(&ds);
 		n = run_plan(prepare_kept(&plan_global_docs,
 								  "SELECT merchant_name, description, to_category_id, change_xid "
 								  "FROM categorize.corrections "
 								  "WHERE owner_id IS NULL AND learn_scope IN ('all', 'owner')",
 								  0, NULL),
 					 NULL, snap);
-		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
+		docset_add_result(&ds, SPI_tuptable, n);
+		n = run_plan(prepare_kept(&plan_crowd_docs,
+								  "SELECT merchant_name, description, to_category_id, change_xid, owner_id "
+								  "FROM categorize.corrections "
+								  "WHERE owner_id IS NOT NULL AND learn_scope = 'all' "
+								  "ORDER BY id DESC LIMIT " CppAsString2(CATZ_CROWD_MAX_DOCS),
+								  0, NULL),
+					 NULL, snap);
+		scope->crowd_docs = (uint32) n;
+		docset_add_crowd(&ds, SPI_tuptable, n, crowd_min_owners());
+		scope->model = docset_build(&ds, cxt, &scope->bytes);
 	}
 	else
 	{
@@ -309,12 +422,14 @@ catz_scope_build(bool global, int64 owner_id)
 								  "WHERE owner_id = $1 AND active", 1, argtypes),
 					 args, snap);
 		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
+		docset_init(&ds);
 		n = run_plan(prepare_kept(&plan_owner_docs,
 								  "SELECT merchant_name, description, to_category_id, change_xid "
 								  "FROM categorize.corrections "
 								  "WHERE owner_id = $1 AND learn_scope IN ('all', 'owner')", 1, argtypes),
 					 args, snap);
-		scope->model = compile_docs(SPI_tuptable, n, cxt, &scope->bytes);
+		docset_add_result(&ds, SPI_tuptable, n);
+		scope->model = docset_build(&ds, cxt, &scope->bytes);
 	}
 	catz_spi_finish(spi_level);
 	UnregisterSnapshot(snap);
@@ -527,6 +642,13 @@ catz_scope_apply(CatzScope *scope, const CatzBlobChange *c)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("categorize: pattern %lld is ignored: %s",
 						(long long) c->pattern->pattern_id, catz_status_string(st))));
+}
+
+void
+catz_scope_note_crowd(CatzScope *scope)
+{
+	if (catz_crowd_stale(scope->crowd_docs, ++scope->crowd_pending))
+		scope->needs_reload = true; /* a fold at next use */
 }
 
 /* ----------------------------------------------------------------

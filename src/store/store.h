@@ -59,7 +59,23 @@ typedef struct CatzScope
 	dlist_node	lru;			/* owner scopes: position in the LRU list */
 	TimestampTz loaded_at;
 	double		build_us;		/* time the build took, in microseconds */
+	uint32		crowd_docs;		/* global: owners' corrections read for the
+								 * crowd's part of the model */
+	uint32		crowd_pending;	/* global, backend-local: owners'
+								 * corrections committed since */
 } CatzScope;
+
+/*
+ * Everyone's model learns from the owners' most recent corrections
+ * (crowd.c gates them), read when everyone's scope is built.  The scope
+ * is rebuilt (folded) once a quarter as many more have committed, at
+ * least CATZ_CROWD_MIN_REFOLD: a geometric schedule, so the crowd's part
+ * costs a constant share of the corrections' work.
+ */
+#define CATZ_CROWD_MAX_DOCS		200000
+#define CATZ_CROWD_MIN_REFOLD	64
+#define catz_crowd_stale(built, pending) \
+	((pending) >= Max((uint32) CATZ_CROWD_MIN_REFOLD, (built) / 4))
 
 /* The current transaction's own writes */
 typedef struct CatzXactOverlay
@@ -161,6 +177,8 @@ extern void catz_scope_drop_temporary(void);
 
 /* Apply a committed change to a loaded scope; when full, it reloads at next use */
 extern void catz_scope_apply(CatzScope *scope, const CatzBlobChange *c);
+/* An owner's correction committed: everyone's model may need the crowd's part again */
+extern void catz_scope_note_crowd(CatzScope *global);
 
 /* scope.c: the transaction overlay */
 extern CatzXactOverlay *catz_xact_overlay(bool create);
@@ -208,6 +226,8 @@ typedef struct CatzSharedScope
 	TimestampTz loaded_at;
 	pg_atomic_uint64 last_used; /* TimestampTz of the last pin */
 	bool		fold_requested; /* overlay/delta above the fold threshold */
+	uint32		crowd_docs;		/* global: as in CatzScope */
+	pg_atomic_uint32 crowd_pending; /* global: as in CatzScope */
 } CatzSharedScope;
 
 /* readers */
@@ -231,6 +251,8 @@ extern CatzSharedScope *catz_shared_find(CatzSharedDb *db, bool global, int64 ow
  * it any more is retired, and its readers build a new one
  */
 extern void catz_shared_apply(CatzSharedScope *scope, const CatzBlobChange *c);
+/* As catz_scope_note_crowd, for everyone's shared scope: asks for a fold */
+extern void catz_shared_note_crowd(CatzSharedScope *global);
 extern bool catz_shared_scope_sees(CatzSharedScope *scope, uint64 xid);
 
 /* views of a pinned scope's blobs */

@@ -1,0 +1,206 @@
+/*-------------------------------------------------------------------------
+ *
+ * crowd.c
+ *	  The crowd's documents for everyone's token model, gated so that no
+ *	  owner teaches everyone alone.
+ *
+ * Everyone's token model learns from owners' corrections too (a new
+ * merchant of one user is often an old one of many others), but under the
+ * learning contract's rule for everyone: an owner's choice applies to
+ * other owners only once promote_min_users owners agree.  So a feature of
+ * a document (a word or a 4-gram) counts for its category only when
+ * documents of that category from at least min_owners distinct owners
+ * have it; the rest of the document is dropped, and a document left with
+ * nothing is dropped.  One owner correcting the same merchant a thousand
+ * times is still one owner.
+ *
+ * Cost: the feature occurrences sorted once, as (feature, category,
+ * owner) keys of 16 bytes (the admitted pairs then take their place), and
+ * one binary search per occurrence.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "catz_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One occurrence: the feature, the category's dense index, the owner's hash */
+typedef struct Occurrence
+{
+	uint64_t	feature;
+	uint32_t	cat;
+	uint32_t	owner;
+} Occurrence;
+
+/* An admitted (feature, category) pair */
+typedef struct Admitted		/* the same size as an Occurrence */
+{
+	uint64_t	feature;
+	uint32_t	cat;
+	uint32_t	pad;
+} Admitted;
+
+_Static_assert(sizeof(Admitted) == sizeof(Occurrence), "admitted pairs overwrite occurrences");
+
+static int
+cmp_occurrence(const void *a, const void *b)
+{
+	const Occurrence *x = a;
+	const Occurrence *y = b;
+
+	if (x->feature != y->feature)
+		return (x->feature > y->feature) - (x->feature < y->feature);
+	if (x->cat != y->cat)
+		return (x->cat > y->cat) - (x->cat < y->cat);
+	return (x->owner > y->owner) - (x->owner < y->owner);
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64_t		x = *(const int64_t *) a;
+	int64_t		y = *(const int64_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Dense index of a category id in the sorted distinct ids */
+static uint32_t
+category_index(const int64_t *ids, size_t n, int64_t id)
+{
+	size_t		lo = 0;
+	size_t		hi = n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint32_t) lo;
+}
+
+/* Whether (feature, cat) is admitted */
+static bool
+admitted(const Admitted *a, size_t n, uint64_t feature, uint32_t cat)
+{
+	size_t		lo = 0;
+	size_t		hi = n;
+
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (a[mid].feature < feature || (a[mid].feature == feature && a[mid].cat < cat))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && a[lo].feature == feature && a[lo].cat == cat;
+}
+
+CatzStatus
+catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
+				const CatzAllocator *alloc, size_t *kept)
+{
+	size_t		total = 0;
+	size_t		ncats = 0;
+	size_t		nadm = 0;
+	size_t		i;
+	size_t		k;
+	size_t		out = 0;
+	int64_t    *cats = NULL;
+	Occurrence *occ = NULL;
+	Admitted   *adm = NULL;
+
+	*kept = 0;
+	if (n == 0)
+		return CATZ_OK;
+	if (min_owners < 1)
+		min_owners = 1;
+	for (i = 0; i < n; i++)
+		total += docs[i].nfeatures;
+
+	/* Categories to dense indexes */
+	cats = alloc->alloc(alloc->ctx, sizeof(int64_t) * n);
+	if (cats == NULL)
+		return CATZ_ENOMEM;
+	for (i = 0; i < n; i++)
+		cats[i] = docs[i].category_id;
+	qsort(cats, n, sizeof(int64_t), cmp_int64);
+	for (i = 0; i < n; i++)
+		if (ncats == 0 || cats[ncats - 1] != cats[i])
+			cats[ncats++] = cats[i];
+
+	if (total > 0)
+	{
+		occ = alloc->alloc(alloc->ctx, sizeof(Occurrence) * total);
+		if (occ == NULL)
+		{
+			alloc->free(alloc->ctx, cats);
+			return CATZ_ENOMEM;
+		}
+		/* the admitted pairs are written over the sorted occurrences */
+		adm = (Admitted *) occ;
+		k = 0;
+		for (i = 0; i < n; i++)
+		{
+			uint32_t	cat = category_index(cats, ncats, docs[i].category_id);
+			uint32_t	owner = (uint32_t) catz_hash_bytes(&docs[i].owner_id,
+														   sizeof(docs[i].owner_id), 0x0c0d);
+
+			for (uint32_t f = 0; f < docs[i].nfeatures; f++)
+			{
+				occ[k].feature = docs[i].features[f];
+				occ[k].cat = cat;
+				occ[k].owner = owner;
+				k++;
+			}
+		}
+		qsort(occ, total, sizeof(Occurrence), cmp_occurrence);
+
+		/* Runs of one (feature, category): admitted with enough distinct owners */
+		for (i = 0; i < total;)
+		{
+			size_t		j = i;
+			uint32_t	owners = 0;
+
+			while (j < total && occ[j].feature == occ[i].feature && occ[j].cat == occ[i].cat)
+			{
+				if (j == i || occ[j].owner != occ[j - 1].owner)
+					owners++;
+				j++;
+			}
+			if (owners >= min_owners)
+			{
+				Admitted	a = {occ[i].feature, occ[i].cat, 0};
+
+				adm[nadm++] = a;	/* nadm <= i: overwrites a read run only */
+			}
+			i = j;
+		}
+	}
+
+	/* Keep the admitted features of each document, and the documents that keep one */
+	for (i = 0; i < n; i++)
+	{
+		uint32_t	cat = category_index(cats, ncats, docs[i].category_id);
+		uint32_t	w = 0;
+
+		for (uint32_t f = 0; f < docs[i].nfeatures; f++)
+			if (admitted(adm, nadm, docs[i].features[f], cat))
+				docs[i].features[w++] = docs[i].features[f];
+		docs[i].nfeatures = w;
+		if (w > 0)
+			docs[out++] = docs[i];
+	}
+	if (adm)
+		alloc->free(alloc->ctx, adm);
+	alloc->free(alloc->ctx, cats);
+	*kept = out;
+	return CATZ_OK;
+}
