@@ -123,31 +123,21 @@ log_beta(double a, double b)
 	return lgamma(a) + lgamma(b) - lgamma(a + b);
 }
 
-double
-catz_pattern_reliability(const CatzEntry *entry, int64_t decisions)
+/* The reliability of a learned pattern of good confirmations and misses */
+static double
+learned_reliability(double good, double misses, bool owned)
 {
-	double		hits = (double) entry->hits + (double) (decisions > 0 ? decisions : 0);
-	double		misses = (double) entry->misses;
-	double		good;
+	double		hits = good + misses;
+	double		prior = owned ? calib.owned_consistent : calib.learned_consistent;
 	double		log_c;
 	double		log_a;
 	double		w;
 	double		r_ambiguous;
-	double		prior;
-
-	/* A miss is a first choice that was corrected: it counts in both */
-	if (hits < misses)
-		hits = misses;
-	good = hits - misses;
-
-	if (!(entry->flags & CATZ_PF_LEARNED))
-		return (good + calib.manual_a) / (hits + calib.manual_a + calib.manual_b);
 
 	/*
 	 * Posterior weight of "consistent" against "ambiguous"; one user files a
 	 * merchant far more consistently than everyone does
 	 */
-	prior = (entry->flags & CATZ_PF_OWNER) ? calib.owned_consistent : calib.learned_consistent;
 	log_c = log(prior) + good * log(calib.learned_theta_c) +
 		misses * log(1 - calib.learned_theta_c);
 	log_a = log(1 - prior) +
@@ -158,14 +148,69 @@ catz_pattern_reliability(const CatzEntry *entry, int64_t decisions)
 	return w * calib.learned_theta_c + (1 - w) * r_ambiguous;
 }
 
+/*
+ * Learned reliabilities of small counts, each computed once (0: not yet;
+ * a reliability is above 0): its lgamma and log calls would otherwise be a
+ * fifth of a call's work, since every hit of every call needs one
+ */
+#define MEMO_COUNTS 64
+static double learned_memo[2][MEMO_COUNTS][MEMO_COUNTS];
+
+double
+catz_pattern_reliability(const CatzEntry *entry, int64_t decisions)
+{
+	int64_t		hits = entry->hits + (decisions > 0 ? decisions : 0);
+	int64_t		misses = entry->misses;
+	int64_t		good;
+	bool		owned = (entry->flags & CATZ_PF_OWNER) != 0;
+	double	   *memo;
+
+	/* A miss is a first choice that was corrected: it counts in both */
+	if (hits < misses)
+		hits = misses;
+	good = hits - misses;
+
+	if (!(entry->flags & CATZ_PF_LEARNED))
+		return ((double) good + calib.manual_a) / ((double) hits + calib.manual_a + calib.manual_b);
+	if (good < 0 || misses < 0 || good >= MEMO_COUNTS || misses >= MEMO_COUNTS)
+		return learned_reliability((double) good, (double) misses, owned);
+	memo = &learned_memo[owned][good][misses];
+	if (*memo == 0)
+		*memo = learned_reliability((double) good, (double) misses, owned);
+	return *memo;
+}
+
+/* CATZ_WORD_DECAY to the power of later corrections (0 or fewer: 1), small powers kept */
+static double
+word_decay(int64_t later)
+{
+	static double powers[256];	/* 0: not computed yet */
+
+	if (later <= 0)
+		return 1;
+	if (later >= (int64_t) (sizeof(powers) / sizeof(powers[0])))
+		return pow(CATZ_WORD_DECAY, (double) later);
+	if (powers[later] == 0)
+		powers[later] = pow(CATZ_WORD_DECAY, (double) later);
+	return powers[later];
+}
+
+/* How a category's share of its merchant's evidence enters a confidence */
+static inline double
+share_factor(const CatzHit *h)
+{
+	if (!h->word_group || h->word_share >= 1)
+		return 1;
+	return pow(h->word_share, calib.share_power);
+}
+
 static double match_quality(const CatzHit *h);
 
 /* A pattern's own estimate: how much its match tells times its reliability */
 static double
 hit_estimate(const CatzHit *h)
 {
-	return match_quality(h) * h->reliability *
-		(h->word_group ? pow(h->word_share, calib.share_power) : 1);
+	return match_quality(h) * h->reliability * share_factor(h);
 }
 
 /* Each hit's reliability, once (the sort compares hits many times) */
@@ -323,7 +368,7 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 		 * existed counts as one correction
 		 */
 		later = corrections - e->weight_at;
-		h->word_weight = e->weight > 0 ? e->weight * pow(CATZ_WORD_DECAY, later > 0 ? (double) later : 0) : 1;
+		h->word_weight = e->weight <= 0 ? 1 : e->weight * word_decay(later);
 		score = h->word_weight * catz_word_amount_kernel(e, has_amount, amount);
 		h->word_share = score;	/* divided by the total below */
 		total += score;
@@ -454,7 +499,7 @@ catz_rank(CatzHit *hits, int nhits,
 	{
 		const CatzHit *h = out[i].hit;
 
-		double		share = h->word_group ? pow(h->word_share, calib.share_power) : 1;
+		double		share = share_factor(h);
 
 		out[i].confidence = clamp01(match_quality(h) * share * h->reliability);
 	}
