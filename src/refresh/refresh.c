@@ -112,6 +112,7 @@ xact_callback(XactEvent event, void *arg)
 	catz_decisions_end_xact(commit);
 	if (!commit)
 		catz_store_release_held();	/* pins held when an error struck */
+	catz_shared_release_kept();
 	if (catz_xact_wrote())
 	{
 		/* Our rows leave the overlay; the next refresh reads them if committed */

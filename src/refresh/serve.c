@@ -75,7 +75,8 @@ worker_folds(CatzSharedDb *db)
 
 /*
  * The shared scope of everyone (global) or of one owner, pinned: the cached
- * one, or one built now.  A scope whose overlay asked for a fold is rebuilt
+ * one (everyone's as the transaction keeps it, see catz_shared_kept_global),
+ * or one built now.  A scope whose overlay asked for a fold is rebuilt
  * here when no worker folds this database.  NULL when it cannot be shared:
  * the caller uses a backend-local scope.
  */
@@ -85,14 +86,16 @@ catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
 	CatzSharedScope *s;
 	bool		hit;
 
-	s = global ? catz_shared_pin_global(db) : catz_shared_pin_owner(db, owner_id, &hit);
+	s = global ? catz_shared_kept_global(db) : catz_shared_pin_owner(db, owner_id, &hit);
 	if (s != NULL && !(s->fold_requested && !worker_folds(db) && !catz_xact_wrote()))
 		return s;
 
 	/* What a writing transaction sees must not be published */
 	if (catz_xact_wrote())
 		return s;
-	if (s)
+	if (s && global)
+		catz_shared_release_kept();
+	else if (s)
 		catz_shared_unpin(s);
 	return build_and_publish(db, global, owner_id);
 }

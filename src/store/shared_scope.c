@@ -117,6 +117,7 @@ catz_shared_unpin_all(void)
 {
 	while (npins > 0)
 		catz_shared_unpin(pins[npins - 1]);
+	catz_shared_release_kept();
 }
 
 /* Unpublish a scope; caller holds catz_shared->lock EXCLUSIVE */
@@ -604,6 +605,17 @@ catz_shared_delta(CatzSharedScope *s)
 static CatzSharedScope *held[2];
 static int	nheld = 0;
 
+/*
+ * Everyone's scope as this transaction keeps it pinned between calls: a
+ * call checks that it is still the published one (a load of its retired
+ * flag) instead of taking catz_shared->lock and its refcount again, so a
+ * statement over many rows pins it once.  Let go at the end of the
+ * transaction (an idle session holds no generation), when retired (a new
+ * generation: the next call takes that one), and at detach.
+ */
+static CatzSharedScope *kept_global = NULL;
+static Oid	kept_dboid = InvalidOid;
+
 void
 catz_store_hold(CatzSharedScope *scope)
 {
@@ -620,8 +632,46 @@ catz_store_release_held(void)
 
 		if (LWLockHeldByMe(&s->lock))
 			LWLockRelease(&s->lock);
-		catz_shared_unpin(s);
+		if (s != kept_global)
+			catz_shared_unpin(s);
 	}
+}
+
+void
+catz_shared_release_kept(void)
+{
+	CatzSharedScope *s = kept_global;
+
+	if (s == NULL)
+		return;
+	Assert(nheld == 0 || (held[0] != s && (nheld < 2 || held[1] != s)));
+	kept_global = NULL;
+	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
+		free_scope(s);
+}
+
+CatzSharedScope *
+catz_shared_kept_global(CatzSharedDb *db)
+{
+	if (kept_global != NULL)
+	{
+		pg_read_barrier();
+		if (!kept_global->retired && kept_dboid == db->dboid)
+			return kept_global;
+		catz_shared_release_kept();
+	}
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	if (DsaPointerIsValid(db->global))
+	{
+		CatzSharedScope *s = addr(db->global);
+
+		pg_atomic_fetch_add_u32(&s->refcount, 1);
+		pg_atomic_write_u64(&s->last_used, (uint64) GetCurrentTimestamp());
+		kept_global = s;
+		kept_dboid = db->dboid;
+	}
+	LWLockRelease(catz_shared->lock);
+	return kept_global;
 }
 
 /*

@@ -272,6 +272,16 @@ extern void catz_shared_db_bind(CatzSharedDb *db, Oid patterns_relid);
 extern void catz_store_hold(CatzSharedScope *scope);
 extern void catz_store_release_held(void);
 
+/*
+ * Everyone's published scope, pinned for the rest of the transaction (the
+ * same one at every call until it is retired); NULL when none is
+ * published.  It may be held (catz_store_hold) like any other: releasing
+ * the held scopes leaves it pinned.  catz_shared_release_kept() lets it go
+ * (at the end of the transaction).
+ */
+extern CatzSharedScope *catz_shared_kept_global(CatzSharedDb *db);
+extern void catz_shared_release_kept(void);
+
 /* ----------------------------------------------------------------
  * Settings of the store: local (scope.c) and shared (shared_scope.c)
  * ----------------------------------------------------------------
