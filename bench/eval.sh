@@ -2,14 +2,15 @@
 # bench/eval.sh -- `make eval`: online accuracy of categorize on real and
 # synthetic data.
 #
-#   bench/eval.sh [--only NAME] [--no-build] [--results DIR]
+#   bench/eval.sh [--only NAME] [--no-build] [--results DIR] [--no-baselines]
 #                 [--synth-args "GENERATOR ARGS"] [NAME=FILE.csv ...]
 #
 # Data sets: birmingham and oxford (data/*.csv, description,amount,date,
 # category), synthetic (made now by bench/synth/generate.py: user_id,
 # merchant,description,amount,date,category, with the seed rules of
-# bench/synth/seed_rules.sql), and any given as NAME=FILE.csv in the
-# council format.  --only NAME runs one of them.
+# bench/synth/seed_rules.sql), synthetic_s7 (the same generator with other
+# seeds and parameters, $HELDOUT_ARGS below, never tuned on), and any given
+# as NAME=FILE.csv in the council format.  --only NAME runs one of them.
 #
 # For each, in a throwaway cluster with the library preloaded and a fresh
 # extension: stream the rows in date order through categorize_detail()/
@@ -17,24 +18,45 @@
 # accuracy, coverage, precision, the reliability table, throughput and the
 # issues' targets (bench/eval.sql); at the end, one summary line a set.
 # --no-build evaluates the extension as installed; --results DIR keeps
-# each set's per-expense results (and the synthetic CSV) in DIR.
+# each set's per-expense results (and the synthetic CSVs) in DIR.
+#
+# Then, unless --no-baselines, the standard learners a user could pick
+# instead (bench/baselines/, Python 3 with Debian's scikit-learn) stream
+# the same sets in the same order, with the extension's own normalize() of
+# every text (fetched once from this server), and bench/baselines/
+# side_by_side.py prints the engine beside them and writes
+# bench/results/side_by_side.md and bench/results/reliability.png.
+#
+# PG_CONFIG chooses the PostgreSQL (its bindir's initdb, pg_ctl and psql).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+# The PostgreSQL of PG_CONFIG, not the system one, when it is given
+if [ -n "${PG_CONFIG:-}" ] && [ -z "${PG_BIN:-}" ]; then
+    PG_BIN=$("$PG_CONFIG" --bindir)
+fi
 . "$top/tools/common.sh"
+export PATH="$PG_BIN:$PATH"
+
+# The held-out synthetic set: other seed, fewer users who disagree less,
+# more slips and refunds, a longer window (nobody tunes on it)
+HELDOUT_ARGS="--seed 7 --users 900 --days 90 --expenses 16000 --disagreement 0.6 --inconsistency 0.04 --refunds 0.06 --loyalty 0.6"
 
 # Print the comment block above as help
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
+argv="$*"
 only=
 build=1
 results=
 synth_args=
+baselines=1
 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
         --only) only=${2:?--only needs a data set name}; shift 2 ;;
         --only=*) only=${1#*=}; shift ;;
         --no-build) build=0; shift ;;
+        --no-baselines) baselines=0; shift ;;
         --results) results=${2:?--results needs a directory}; shift 2 ;;
         --results=*) results=${1#*=}; shift ;;
         --synth-args) synth_args=${2?}; shift 2 ;;
@@ -46,7 +68,7 @@ while [ $# -gt 0 ]; do
 done
 
 datasets=("birmingham=$top/data/birmingham_pcard.csv" "oxford=$top/data/oxford_pcard.csv"
-          "synthetic=" ${extra[@]+"${extra[@]}"})
+          "synthetic=" "synthetic_s7=" ${extra[@]+"${extra[@]}"})
 if [ -n "$only" ]; then
     selected=()
     for spec in "${datasets[@]}"; do
@@ -69,11 +91,16 @@ chmod 755 "$work"
 # A stream corrects one owner thousands of times a minute: no rate limit
 cluster_start "$dir" "$(free_port 55440)" "categorize.max_corrections_per_minute = 0"
 [ -n "$results" ] && mkdir -p "$results" && results=$(cd "$results" && pwd)
+# The baselines read the engine's per-expense results: keep them somewhere
+if [ "$baselines" = 1 ] && [ -z "$results" ]; then
+    results=$work/results
+    mkdir -p "$results"
+fi
 
 # The SQL that loads data set $1 from file $2 into eval.rows
 load_sql() {
     local name=$1 file=$2
-    if [ "$name" = synthetic ]; then
+    if [[ $name == synthetic* ]]; then
         cat <<SQL
 \i $top/bench/synth/seed_rules.sql
 -- line: the row's number in the file (a heap does not keep COPY's order)
@@ -103,7 +130,7 @@ detail_sql() {
     local name=$1
     echo "SELECT * FROM eval.by_decider('$name');"
     echo "SELECT * FROM eval.by_tenth('$name');"
-    if [ "$name" = synthetic ]; then
+    if [[ $name == synthetic* ]]; then
         echo "SELECT * FROM eval.by_category('$name');"
         echo "SELECT * FROM eval.confusions('$name', 15);"
     fi
@@ -113,13 +140,15 @@ summaries=()
 for spec in "${datasets[@]}"; do
     name=${spec%%=*}
     file=${spec#*=}
-    if [ "$name" = synthetic ]; then
-        file=$work/synthetic.csv
+    if [[ $name == synthetic* ]]; then
+        file=$work/$name.csv
+        args=$synth_args
+        [ "$name" = synthetic_s7 ] && args=$HELDOUT_ARGS
         # shellcheck disable=SC2086
-        python3 "$top/bench/synth/generate.py" --out "$file" --meta "$work/synthetic_meta.csv" \
-            --quiet $synth_args
+        python3 "$top/bench/synth/generate.py" --out "$file" --meta "$work/${name}_meta.csv" \
+            --quiet $args
         echo
-        echo "=== $name (bench/synth/generate.py ${synth_args:-with its defaults}: $(($(wc -l <"$file") - 1)) rows)"
+        echo "=== $name (bench/synth/generate.py ${args:-with its defaults}: $(($(wc -l <"$file") - 1)) rows)"
     else
         echo
         echo "=== $name ($file)"
@@ -143,13 +172,28 @@ SQL
         psql -X -q -v ON_ERROR_STOP=1 <<SQL
 \copy (SELECT r.seq, e.user_id, e.date, e.merchant, e.description, e.amount, e.category, p.name AS predicted, r.confidence, r.correct, r.top3, r.categorized, eval.decider(r.kind, r.reason) AS decider, r.reason FROM eval.results r JOIN eval.rows e USING (dataset, seq) LEFT JOIN categorize.categories p ON p.id = r.predicted WHERE r.dataset = '$name' ORDER BY r.seq) TO '$results/$name.results.csv' WITH (FORMAT csv, HEADER true)
 SQL
-        if [ "$name" = synthetic ]; then
-            cp "$file" "$results/synthetic.csv"
-            cp "$work/synthetic_meta.csv" "$results/synthetic_meta.csv"
+        # categorize.normalize() of every distinct text, for the baselines
+        psql -X -q -v ON_ERROR_STOP=1 <<SQL
+\copy (SELECT t AS text, categorize.normalize(t) AS normalized FROM (SELECT merchant FROM eval.rows WHERE dataset = '$name' UNION SELECT description FROM eval.rows WHERE dataset = '$name') s (t) WHERE t IS NOT NULL ORDER BY t) TO '$results/$name.normalized.csv' WITH (FORMAT csv, HEADER true)
+SQL
+        if [[ $name == synthetic* ]]; then
+            cp "$file" "$results/$name.csv"
+            cp "$work/${name}_meta.csv" "$results/${name}_meta.csv"
         fi
+        psql -X -At -c "SELECT seconds FROM eval.timing WHERE dataset = '$name'" >"$results/$name.seconds"
     fi
 done
 
 echo
 echo "=== summary"
 printf '%s\n' "${summaries[@]}"
+
+if [ "$baselines" = 1 ]; then
+    # The baselines run on Debian's Python and scikit-learn
+    ensure_packages python3-sklearn python3-numpy python3-matplotlib
+    echo
+    echo "=== side by side (bench/baselines)"
+    /usr/bin/python3 "$top/bench/baselines/side_by_side.py" --results "$results" \
+        --out "$top/bench/results" --command "${EVAL_COMMAND:-bench/eval.sh $argv}" \
+        "${datasets[@]%%=*}"
+fi

@@ -1,0 +1,171 @@
+"""bench/baselines/sk_learners.py -- the baselines that need scikit-learn.
+
+Run with Debian's /usr/bin/python3 (python3-sklearn, python3-numpy).  Each
+takes the whole stream (rows as in learners.py, in stream order) and
+returns, per position, ([(category, score)] best first, confidence), using
+at each position only the labels of earlier positions, as the prequential
+protocol of learners.py does.
+"""
+import collections
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer, CountVectorizer
+from sklearn.preprocessing import normalize as l2_normalize
+from sklearn.svm import LinearSVC
+
+
+def text_of(row):
+    """Merchant and description, normalized, as one text."""
+    return (row["key"] + " " + row["desc"]).strip()
+
+
+class SmartImporter:
+    """beancount smart_importer's approach.
+
+    smart_importer trains a scikit-learn pipeline on the ledger's past
+    transactions each time the importer runs and predicts the account of the
+    new ones: text features of payee and narration, numeric features, a
+    linear SVM.  Here: tf-idf of character n-grams (2 to 5, within words) and
+    of words (1 and 2) of the normalized merchant and description, plus the
+    amount (sign and log(1 + |amount|)), LinearSVC (C = 1), retrained from
+    scratch on all earlier rows once per day of the stream (the day's
+    import), and that model answers every row of the day.  Days whose rows
+    bring no new training row never occur (each day has rows), so the
+    refit is daily; the first day has no answer.  One model for everyone
+    (a ledger pools its payees; the owner is not a feature).  Ranks by
+    decision value; its confidence is the top decision value, a margin,
+    not a probability (used for ranking only, not in the reliability plot).
+    """
+
+    name = "smart_importer (tf-idf + LinearSVC, daily)"
+    ranks = True
+    probabilistic = False
+
+    def __init__(self):
+        self.fit_seconds = 0.0
+        self.fits = 0
+
+    @staticmethod
+    def _amount(rows):
+        a = np.array([r["amount"] for r in rows], dtype=float)
+        return sp.csr_matrix(np.column_stack([np.sign(a), np.log1p(np.abs(a))]))
+
+    def run(self, rows, labels):
+        out = [([], None)] * len(rows)
+        by_day = collections.OrderedDict()
+        for i, r in enumerate(rows):
+            by_day.setdefault(r["day"], []).append(i)
+        texts = [text_of(r) for r in rows]
+        seen = 0
+        for day, idx in by_day.items():
+            if seen and len(set(labels[:seen])) >= 2:
+                t0 = time.time()
+                chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+                words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"\S+",
+                                        sublinear_tf=True)
+                train = rows[:seen]
+                X = sp.hstack([chars.fit_transform(texts[:seen]), words.fit_transform(texts[:seen]),
+                               self._amount(train)]).tocsr()
+                clf = LinearSVC(C=1.0)
+                clf.fit(X, labels[:seen])
+                Q = sp.hstack([chars.transform([texts[i] for i in idx]),
+                               words.transform([texts[i] for i in idx]),
+                               self._amount([rows[i] for i in idx])]).tocsr()
+                dec = clf.decision_function(Q)
+                if dec.ndim == 1:               # two classes
+                    dec = np.column_stack([-dec, dec])
+                order = np.argsort(-dec, axis=1)[:, :3]
+                for j, i in enumerate(idx):
+                    ranked = [(clf.classes_[c], float(dec[j, c])) for c in order[j]]
+                    out[i] = (ranked, ranked[0][1])
+                self.fit_seconds += time.time() - t0
+                self.fits += 1
+            seen += len(idx)
+        return out
+
+
+class KNN:
+    """k nearest neighbours over character n-grams.
+
+    Each earlier expense is a point: the character 3-grams (within words)
+    of its normalized merchant and description, as counts, L2-normalized;
+    similarity is the cosine.  The K = 5 most similar earlier expenses (the
+    newest first among equals) vote with their similarity; confidence: the
+    winner's share of the votes.  Everyone's expenses (no owner), as a kNN
+    classifier over a shared history would be.  Ranks.
+
+    Expenses with the same text are one point with its label history, so a
+    query computes one cosine per distinct earlier text (exactly what the
+    expense-level kNN computes, faster); the cosine of count vectors needs
+    no vocabulary fitted on the past, so each distinct text keeps its
+    CANDIDATES most similar texts once, and a query walks them skipping
+    texts not seen yet; when fewer than K earlier ones are among them, the
+    query computes its exact list over every earlier text.
+    """
+
+    name = "kNN over char n-grams (k=5)"
+    ranks = True
+    probabilistic = True
+    K = 5
+    CANDIDATES = 256
+
+    def run(self, rows, labels):
+        texts = [text_of(r) for r in rows]
+        distinct = {}
+        for t in texts:
+            distinct.setdefault(t, len(distinct))
+        doc_of = [distinct[t] for t in texts]
+        first = [None] * len(distinct)
+        for i, d in enumerate(doc_of):
+            if first[d] is None:
+                first[d] = i
+        first = np.array(first)
+        vec = CountVectorizer(analyzer="char_wb", ngram_range=(3, 3))
+        X = l2_normalize(vec.fit_transform(list(distinct)).astype(np.float32))
+        # Candidate neighbours of each distinct text, most similar first
+        cand = [None] * len(distinct)
+        truncated = [False] * len(distinct)
+        XT = X.T.tocsr()
+        for lo in range(0, len(distinct), 512):
+            S = (X[lo:lo + 512] @ XT).toarray()
+            for j in range(S.shape[0]):
+                row = S[j]
+                d = lo + j
+                top = np.flatnonzero(row > 0)
+                if len(top) > self.CANDIDATES:
+                    top = top[np.argpartition(-row[top], self.CANDIDATES - 1)[:self.CANDIDATES]]
+                    truncated[d] = True
+                top = top[np.lexsort((first[top], -row[top]))]
+                cand[d] = [(int(t), float(row[t])) for t in top]
+        history = collections.defaultdict(list)     # doc -> labels, oldest first
+        out = []
+        for i, d in enumerate(doc_of):
+            votes = collections.Counter()
+            got = 0
+            cands = cand[d]
+            if truncated[d] and sum(1 for nd, _ in cands if nd in history) < self.K:
+                # The kept candidates hold fewer than K earlier texts: the
+                # exact list, over every earlier text
+                row = (X[d] @ XT).toarray().ravel()
+                top = np.flatnonzero((row > 0) & (first < i))
+                top = top[np.lexsort((first[top], -row[top]))]
+                cands = [(int(t), float(row[t])) for t in top]
+            for nd, sim in cands:
+                h = history.get(nd)
+                if not h:
+                    continue
+                for lab in reversed(h[-(self.K - got):]):
+                    votes[lab] += sim
+                    got += 1
+                if got >= self.K:
+                    break
+            if votes:
+                total = sum(votes.values())
+                ranked = sorted(votes.items(), key=lambda x: -x[1])
+                out.append(([(c, v / total) for c, v in ranked], ranked[0][1] / total))
+            else:
+                out.append(([], None))
+            history[d].append(labels[i])
+        return out
