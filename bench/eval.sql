@@ -160,7 +160,7 @@ INSERT INTO eval.targets VALUES
     ('synthetic', 'coverage', '>', 0.75, 'business: auto-categorized share, categorize() non-NULL'),
     ('synthetic', 'correction_rate', '<', 0.10, 'business: user corrections'),
     ('synthetic', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08'),
-    ('synthetic_s7', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08')
+    ('synthetic_heldout', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08')
 ON CONFLICT DO NOTHING;
 
 -- Every figure of a data set, by name (what the targets and the summary use)

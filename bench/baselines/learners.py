@@ -1,16 +1,14 @@
-"""bench/baselines/learners.py -- the learners a user could pick instead of categorize.
+"""bench/baselines/learners.py -- the online learners a user could pick instead (standard library).
 
 Each learner sees the stream the way bench/eval.sql plays it (date order,
 then file order): predict(row) answers, then learn(row, truth) is told the
 category the user kept (prequential: every label is revealed, whether the
 user accepted the answer or corrected it, as each of these tools stores the
-category of every transaction it has seen).  A row is a dict with user
-(None on the council sets), key (categorize.normalize() of the merchant),
-desc (categorize.normalize() of the description, '' when none), amount
-(float), day (days since the first date of the stream) and pos (position in
-the stream).  predict() returns the ranked categories as [(category,
-score)] (best first, [] for no answer) and the confidence of the first, or
-None where the tool has none.
+category of every transaction it has seen).  Rows are those of stream.py.
+predict() returns the ranked categories as [(category, score)] (best
+first, [] for no answer) and the confidence of the first, or None with no
+answer.  run(rows) streams a whole set and returns the answers in order,
+as the learners of sk_learners.py do.
 
 On the synthetic sets each expense has an owner.  The app-level deployment
 of each method is what is measured: where the tool keeps one user's data
@@ -21,7 +19,21 @@ import collections
 import math
 
 
-class DecayedMajority:
+class Online:
+    """A learner that answers one row at a time, then learns its label."""
+
+    ranks = True            # answers with more than one category (top-3)
+    probabilistic = True    # its confidence is meant as a probability
+
+    def run(self, rows):
+        answers = []
+        for r in rows:
+            answers.append(self.predict(r))
+            self.learn(r, r["category"])
+        return answers
+
+
+class DecayedMajority(Online):
     """Exact-key memory with decayed majority.
 
     Per key, label counts that decay by DECAY at each new expense of the key
@@ -31,7 +43,6 @@ class DecayedMajority:
     """
 
     name = "exact-key decayed majority"
-    ranks = True
     DECAY = 0.8
 
     def __init__(self):
@@ -72,25 +83,29 @@ def probable_category(latest):
     return best if best is not None and counts[best] >= 3 else None
 
 
-class ActualBudget:
+class ActualBudget(Online):
     """Actual Budget's category learning, as the tool does it.
 
-    A payee (here: the normalized merchant) gets a rule "payee is X -> set
-    category C" when the user sets a transaction's category and, among the
-    payee's 5 latest transactions, one category occurs at least 3 times
-    (the newest wins a tie); the rule then holds until a later change makes
-    another category win that way.  Without a rule there is no answer.  A
-    budget belongs to one user: the owner's rule first, else the rule that
-    everyone's 5 latest transactions of the payee would give.  One answer,
-    no confidence (a rule fires or not): top-3 n/a, confidence 1 when a
-    rule fires.
+    Each time a transaction of a payee (here: the normalized merchant) is
+    added or its category changed, Actual looks at the payee's 5 latest
+    transactions within the last 180 days; when one category occurs at
+    least 3 times among them (the newest wins a tie), it creates or updates
+    the rule "payee is X -> set category C", and leaves the rule as it is
+    otherwise.  New transactions get the rule's category; without a rule,
+    none.  A budget belongs to one user: the owner's rule first, else the
+    rule everyone's transactions of the payee would give (a help Actual
+    does not have, which can only raise its figures).  One answer, no
+    score: top-3 n/a, confidence 1 when a rule fires.
     """
 
-    name = "Actual Budget (rule from 3 of the last 5)"
+    name = "Actual Budget (rule: 3 of the last 5)"
     ranks = False
+    probabilistic = False
+    LATEST = 5
+    WINDOW_DAYS = 180
 
     def __init__(self):
-        self.latest = collections.defaultdict(lambda: collections.deque(maxlen=5))
+        self.latest = collections.defaultdict(lambda: collections.deque(maxlen=self.LATEST))
         self.rule = {}
 
     def predict(self, row):
@@ -99,37 +114,33 @@ class ActualBudget:
             c = self.rule.get((None, row["key"]))
         return ([(c, 1.0)], 1.0) if c is not None else ([], None)
 
-    def _update(self, k, truth, changed):
-        self.latest[k].appendleft(truth)
-        if changed:
-            c = probable_category(list(self.latest[k]))
-            if c is not None:
-                self.rule[k] = c
+    def _update(self, k, day, truth):
+        latest = self.latest[k]
+        latest.appendleft((day, truth))
+        c = probable_category([cat for d, cat in latest if d >= day - self.WINDOW_DAYS])
+        if c is not None:
+            self.rule[k] = c
 
     def learn(self, row, truth):
-        own = (row["user"], row["key"])
-        # The user set the category (a correction) when the rule's answer
-        # was not it; Actual re-learns only then
-        changed = self.rule.get(own, self.rule.get((None, row["key"]))) != truth
-        self._update(own, truth, changed)
+        self._update((row["user"], row["key"]), row["day"], truth)
         if row["user"] is not None:
-            self._update((None, row["key"]), truth, changed)
+            self._update((None, row["key"]), row["day"], truth)
 
 
-class LastFive:
+class LastFive(Online):
     """"Most common of the last 5" per payee, without Actual's minimum of 3.
 
-    The plain reading of Actual's rule, answering from the first expense
-    on: the most frequent category among the payee's 5 latest expenses (the
-    newest on a tie), the owner's first, else everyone's.  Confidence: its
-    count / the number of those expenses.  Ranks.
+    The plain reading of Actual's rule, answering from the payee's first
+    expense on: the most frequent category among the payee's 5 latest
+    expenses (the newest on a tie), the owner's first, else everyone's.
+    Confidence: its count / the number of those expenses.  Ranks.
     """
 
     name = "most common of the last 5"
-    ranks = True
+    LATEST = 5
 
     def __init__(self):
-        self.latest = collections.defaultdict(lambda: collections.deque(maxlen=5))
+        self.latest = collections.defaultdict(lambda: collections.deque(maxlen=self.LATEST))
 
     def predict(self, row):
         lst = self.latest.get((row["user"], row["key"])) if row["user"] is not None else None
@@ -150,7 +161,7 @@ class LastFive:
         self.latest[(None, row["key"])].appendleft(truth)
 
 
-class GnuCashBayes:
+class GnuCashBayes(Online):
     """GnuCash's Bayesian import matcher.
 
     GnuCash keeps, per token of an imported transaction's description and
@@ -167,7 +178,6 @@ class GnuCashBayes:
     """
 
     name = "GnuCash Bayesian matcher"
-    ranks = True
 
     def __init__(self):
         self.counts = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))

@@ -19,7 +19,10 @@ stream's outcomes into the table's columns:
 - corrections: share of expenses whose first choice was wrong or absent
   (the user corrects them), as bench/eval.sql counts them;
 - reliability(): confidence decile -> (predictions, mean confidence,
-  observed precision).
+  observed precision), for confidences meant as probabilities;
+- rank_deciles(): the answered expenses in ten equal-count groups by
+  confidence, least confident first -> observed precision, for any score
+  that orders answers (a margin, a rule that fires or not).
 """
 import collections
 import math
@@ -88,6 +91,35 @@ def reliability(outcomes, bins=10):
             b[min(int(math.floor(c * bins)), bins - 1)].append(o)
     return [(d, len(g), sum(min(max(x.confidence, 0.0), 1.0) for x in g) / len(g),
              sum(x.correct for x in g) / len(g)) for d, g in sorted(b.items())]
+
+
+def rank_deciles(outcomes, bins=10):
+    """[(group, predictions, observed precision)] for `bins` groups of equal
+    size of the expenses with a confidence, least confident first.  A tie
+    group of equal confidence that straddles groups counts in each pro rata
+    at its own precision (the same rule as precision_at_coverage)."""
+    groups = list(reversed(_groups(outcomes)))         # least confident first
+    total = sum(n for _, n, _ in groups)
+    if total == 0:
+        return []
+    size = total / bins
+    out = []
+    gi = 0
+    left = groups[0][1] if groups else 0                # of groups[gi], not yet taken
+    for b in range(bins):
+        want = size
+        hits = 0.0
+        while want > 1e-9 and gi < len(groups):
+            _, n, k = groups[gi]
+            take = min(left, want)
+            hits += k * take / n
+            want -= take
+            left -= take
+            if left <= 1e-9:
+                gi += 1
+                left = groups[gi][1] if gi < len(groups) else 0
+        out.append((b, size, hits / size))
+    return out
 
 
 def summarize(outcomes, ranks=True):
