@@ -83,7 +83,7 @@ class SmartImporter:
         distinct = collections.Counter(zip(texts, bins, labels))
         keys = list(distinct)
         X = features([k[0] for k in keys], [k[1] for k in keys])
-        clf = LinearSVC()
+        clf = LinearSVC(random_state=0)      # liblinear shuffles: the same table each run
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             clf.fit(X, [k[2] for k in keys], sample_weight=np.array([distinct[k] for k in keys], float))
