@@ -3,7 +3,7 @@
 # synthetic data.
 #
 #   bench/eval.sh [--only NAME] [--no-build] [--results DIR] [--no-baselines]
-#                 [--synth-args "GENERATOR ARGS"] [NAME=FILE.csv ...]
+#                 [--rows N] [--synth-args "GENERATOR ARGS"] [NAME=FILE.csv ...]
 #
 # Data sets: birmingham and oxford (data/*.csv, description,amount,date,
 # category), synthetic (made now by bench/synth/generate.py: user_id,
@@ -20,12 +20,15 @@
 # accuracy, coverage, precision, the reliability table, throughput and the
 # issues' targets (bench/eval.sql); at the end, one summary line a set.
 # --no-build evaluates the extension as installed; --results DIR keeps
-# each set's per-expense results (and the synthetic CSVs) in DIR.
+# each set's per-expense results (and the synthetic CSVs) in DIR; --rows N
+# streams only the first N rows of each set in date order (to try a change
+# quickly; the figures of a full run are those of all rows).
 #
-# Then, unless --no-baselines, the standard learners a user could pick
-# instead (bench/baselines/, Python 3 with Debian's scikit-learn) stream
-# the same sets in the same order, with the extension's own normalize() of
-# every text (fetched once from this server), and bench/baselines/
+# Unless --no-baselines, the standard learners a user could pick instead
+# (bench/baselines/run_baselines.py, Debian's Python 3 and scikit-learn,
+# which this installs when missing) stream the same rows in the same order,
+# with the extension's own normalize() of every text (computed by this
+# server), on another core while the engine streams; then bench/baselines/
 # side_by_side.py prints the engine beside them and writes
 # bench/results/side_by_side.md and bench/results/reliability.png.
 #
@@ -54,6 +57,7 @@ only=
 build=1
 results=
 synth_args=
+rows=
 baselines=1
 extra=()
 while [ $# -gt 0 ]; do
@@ -64,6 +68,8 @@ while [ $# -gt 0 ]; do
         --no-baselines) baselines=0; shift ;;
         --results) results=${2:?--results needs a directory}; shift 2 ;;
         --results=*) results=${1#*=}; shift ;;
+        --rows) rows=${2:?--rows needs a number}; shift 2 ;;
+        --rows=*) rows=${1#*=}; shift ;;
         --synth-args) synth_args=${2?}; shift 2 ;;
         --synth-args=*) synth_args=${1#*=}; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -87,11 +93,20 @@ if [ -n "$only" ]; then
 fi
 
 ensure_packages "${BASE_PACKAGES[@]}" python3
+# The baselines run on Debian's Python and scikit-learn
+[ "$baselines" = 1 ] && ensure_packages python3-sklearn python3-numpy python3-scipy python3-matplotlib
 [ "$build" = 1 ] && build_install "$top"
 
 dir=$(mktemp -d /tmp/categorize-eval.XXXXXX)
 work=$(mktemp -d /tmp/categorize-eval-data.XXXXXX)
-trap 'cluster_stop "$dir"; rm -rf "$work"' EXIT
+baselines_pid=
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+    [ -n "$baselines_pid" ] && kill "$baselines_pid" 2>/dev/null
+    cluster_stop "$dir"
+    rm -rf "$work"
+}
+trap cleanup EXIT
 chmod 755 "$work"
 # A stream corrects one owner thousands of times a minute: no rate limit
 cluster_start "$dir" "$(free_port "${EVAL_PORT:-55440}")" "categorize.max_corrections_per_minute = 0"
@@ -102,12 +117,12 @@ if [ "$baselines" = 1 ] && [ -z "$results" ]; then
     mkdir -p "$results"
 fi
 
-# The SQL that loads data set $1 from file $2 into eval.rows
+# The SQL that loads data set $1 from file $2 into eval.rows (the first
+# --rows of them in stream order, when it is given)
 load_sql() {
     local name=$1 file=$2
     if [[ $name == synthetic* ]]; then
         cat <<SQL
-\i $top/bench/synth/seed_rules.sql
 -- line: the row's number in the file (a heap does not keep COPY's order)
 CREATE TEMP TABLE raw (line bigint GENERATED ALWAYS AS IDENTITY, user_id bigint, merchant text,
                        description text, amount numeric, date date, category text);
@@ -127,6 +142,12 @@ INSERT INTO eval.rows (dataset, seq, merchant, amount, date, category)
 SELECT '$name', line, description, amount, date, category FROM raw;
 SQL
     fi
+    if [ -n "$rows" ]; then
+        cat <<SQL
+DELETE FROM eval.rows e WHERE e.dataset = '$name' AND e.seq NOT IN
+    (SELECT seq FROM eval.rows WHERE dataset = '$name' ORDER BY date, seq LIMIT $rows);
+SQL
+    fi
 }
 
 # Tables that say where a data set loses accuracy (the synthetic set's
@@ -141,10 +162,14 @@ detail_sql() {
     fi
 }
 
-summaries=()
+# Load every set first: the baselines can then stream them on one core
+# while the engine streams them on another
+names=()
+headings=()
 for spec in "${datasets[@]}"; do
     name=${spec%%=*}
     file=${spec#*=}
+    names+=("$name")
     if [[ $name == synthetic* ]]; then
         file=$work/$name.csv
         args=$synth_args
@@ -152,18 +177,48 @@ for spec in "${datasets[@]}"; do
         # shellcheck disable=SC2086
         python3 "$top/bench/synth/generate.py" --out "$file" --meta "$work/${name}_meta.csv" \
             --quiet $args
-        echo
-        echo "=== $name (bench/synth/generate.py ${args:-with its defaults}: $(($(wc -l <"$file") - 1)) rows)"
+        headings+=("$name (bench/synth/generate.py ${args:-with its defaults}: $(($(wc -l <"$file") - 1)) rows${rows:+, the first $rows streamed})")
     else
-        echo
-        echo "=== $name ($file)"
+        headings+=("$name ($file${rows:+, the first $rows rows in date order})")
     fi
+    psql -X -q -v ON_ERROR_STOP=1 <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS categorize;
+\i $top/bench/eval.sql
+$(load_sql "$name" "$file")
+SQL
+    if [ -n "$results" ]; then
+        # The rows in the order of eval.stream(), with the server's
+        # categorize.normalize() of each text: what the baselines stream
+        psql -X -q -v ON_ERROR_STOP=1 <<SQL
+\copy (SELECT seq, user_id, date, amount, category, categorize.normalize(merchant) AS merchant_key, categorize.normalize(description) AS description_key FROM eval.rows WHERE dataset = '$name' ORDER BY date, seq) TO '$results/$name.stream.csv' WITH (FORMAT csv, HEADER true)
+SQL
+        if [[ $name == synthetic* ]]; then
+            cp "$file" "$results/$name.csv"
+            cp "$work/${name}_meta.csv" "$results/${name}_meta.csv"
+        fi
+    fi
+done
+
+if [ "$baselines" = 1 ]; then
+    /usr/bin/python3 "$top/bench/baselines/run_baselines.py" --results "$results" "${names[@]}" \
+        >"$results/baselines.log" 2>&1 &
+    baselines_pid=$!
+fi
+
+summaries=()
+for i in "${!names[@]}"; do
+    name=${names[$i]}
+    echo
+    echo "=== ${headings[$i]}"
+    seed=
+    [[ $name == synthetic* ]] && seed="\\i $top/bench/synth/seed_rules.sql"
     psql -X -q -v ON_ERROR_STOP=1 <<SQL
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS categorize CASCADE;
 CREATE EXTENSION categorize;
 \i $top/bench/eval.sql
-$(load_sql "$name" "$file")
+$seed
 CALL eval.create_categories('$name');
 CALL eval.stream('$name');
 \pset footer off
@@ -177,15 +232,6 @@ SQL
         psql -X -q -v ON_ERROR_STOP=1 <<SQL
 \copy (SELECT r.seq, e.user_id, e.date, e.merchant, e.description, e.amount, e.category, p.name AS predicted, r.confidence, r.correct, r.top3, r.categorized, eval.decider(r.kind, r.reason) AS decider, r.reason FROM eval.results r JOIN eval.rows e USING (dataset, seq) LEFT JOIN categorize.categories p ON p.id = r.predicted WHERE r.dataset = '$name' ORDER BY r.seq) TO '$results/$name.results.csv' WITH (FORMAT csv, HEADER true)
 SQL
-        # The rows in the order of eval.stream(), with the server's
-        # categorize.normalize() of each text: what the baselines stream
-        psql -X -q -v ON_ERROR_STOP=1 <<SQL
-\copy (SELECT seq, user_id, date, amount, category, categorize.normalize(merchant) AS merchant_key, categorize.normalize(description) AS description_key FROM eval.rows WHERE dataset = '$name' ORDER BY date, seq) TO '$results/$name.stream.csv' WITH (FORMAT csv, HEADER true)
-SQL
-        if [[ $name == synthetic* ]]; then
-            cp "$file" "$results/$name.csv"
-            cp "$work/${name}_meta.csv" "$results/${name}_meta.csv"
-        fi
         psql -X -At -c "SELECT seconds FROM eval.timing WHERE dataset = '$name'" >"$results/$name.seconds"
     fi
 done
@@ -195,11 +241,16 @@ echo "=== summary"
 printf '%s\n' "${summaries[@]}"
 
 if [ "$baselines" = 1 ]; then
-    # The baselines run on Debian's Python and scikit-learn
-    ensure_packages python3-sklearn python3-numpy python3-matplotlib
     echo
-    echo "=== side by side (bench/baselines)"
+    echo "=== side by side (bench/baselines; waiting for run_baselines.py)"
+    status=0
+    wait "$baselines_pid" || status=$?
+    baselines_pid=
+    cat "$results/baselines.log"
+    if [ "$status" != 0 ]; then
+        echo "eval.sh: bench/baselines/run_baselines.py failed (exit $status)" >&2
+        exit 1
+    fi
     /usr/bin/python3 "$top/bench/baselines/side_by_side.py" --results "$results" \
-        --out "$top/bench/results" --command "${EVAL_COMMAND:-bench/eval.sh $argv}" \
-        "${datasets[@]%%=*}"
+        --out "$top/bench/results" --command "${EVAL_COMMAND:-bench/eval.sh $argv}" "${names[@]}"
 fi

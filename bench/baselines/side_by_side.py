@@ -1,47 +1,58 @@
 #!/usr/bin/python3
-"""bench/baselines/side_by_side.py -- categorize beside the learners a user could pick instead.
+"""bench/baselines/side_by_side.py -- the table: categorize beside the learners a user could pick instead.
 
     /usr/bin/python3 bench/baselines/side_by_side.py --results DIR [--out DIR]
-        [--command TEXT] [--only LEARNER,...] NAME ...
+        [--command TEXT] NAME ...
 
-Reads what `bench/eval.sh --results DIR` keeps of each data set NAME
-(stream.py says which files), streams the same rows in the same order
-through each learner of learners.py and sk_learners.py, prequentially,
-and prints one Markdown table: a row per (set, learner), the engine first,
-with the columns of metrics.py.  --out DIR writes DIR/side_by_side.md (the
-table and how it was made) and DIR/reliability.png (reliability_plot.py).
---only runs the learners named (class names, comma-separated).  Nothing
-here is fitted to a data set: every learner keeps the parameters its
-docstring gives, on every set.
+Reads, for each data set NAME, what bench/eval.sh --results DIR keeps of
+the engine's stream (stream.py) and what run_baselines.py wrote of the
+baselines' (NAME.baselines.csv and .json), and prints one Markdown table: a
+row per (set, learner), the engine first, with the columns of metrics.py.
+--out DIR writes DIR/side_by_side.md (the table and how it was made) and
+DIR/reliability.png (reliability_plot.py).
 """
 import argparse
+import collections
+import csv
 import datetime
+import json
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True      # leave no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import learners  # noqa: E402
 import metrics  # noqa: E402
-import sk_learners  # noqa: E402
 import stream  # noqa: E402
 
-LEARNERS = [learners.DecayedMajority, learners.ActualBudget, learners.LastFive, learners.GnuCashBayes,
-            sk_learners.SmartImporter, sk_learners.KNN]
 ENGINE = "categorize (this engine)"
 COLUMNS = [("top-1", "top1"), ("top-3", "top3"), ("top-1 first-seen", "top1_first"),
            ("top-1 repeats", "top1_repeat"), ("precision at coverage 0.45", "p_at_c45"),
            ("coverage at precision 0.90", "c_at_p90"), ("corrections", "corrections")]
 
 
-def outcomes_of(rows, answers):
-    """Outcomes (metrics.py) of a learner's answers to the rows."""
+def baselines_of(results, name, rows):
+    """[(meta, outcomes)] of each baseline run_baselines.py ran on set NAME."""
+    path = os.path.join(results, name + ".baselines.json")
+    if not os.path.exists(path):
+        raise stream.StreamError("%s: missing (run_baselines.py writes it)" % path)
+    with open(path, encoding="utf-8") as f:
+        meta = json.load(f)
+    answers = collections.defaultdict(dict)
+    with open(os.path.join(results, name + ".baselines.csv"), encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            answers[r["learner"]][int(r["seq"])] = r
     out = []
-    for r, (ranked, conf) in zip(rows, answers):
-        cats = [c for c, _ in ranked]
-        out.append(metrics.Outcome(bool(cats) and cats[0] == r["category"], r["category"] in cats[:3],
-                                   conf if cats else None, r["first_seen"]))
+    for m in meta:
+        got = answers[m["class"]]
+        if len(got) != len(rows):
+            raise stream.StreamError("%s: %s answered %d of %d rows" % (name, m["class"], len(got), len(rows)))
+        outcomes = []
+        for row in rows:
+            a = got[row["seq"]]
+            outcomes.append(metrics.Outcome(a["correct"] == "1", a["top3"] == "1",
+                                            float(a["confidence"]) if a["confidence"] else None,
+                                            row["first_seen"]))
+        out.append((m, outcomes))
     return out
 
 
@@ -59,25 +70,21 @@ def table_lines(table):
     return lines
 
 
-def evaluate(results, names, classes):
+def evaluate(results, names):
     """(table rows, reliability curves, notes) of the data sets NAMES."""
     table, curves, notes = [], {}, []
     for name in names:
-        rows, eng, secs = stream.load(results, name)
+        rows = stream.load_rows(results, name)
+        eng, secs = stream.load_engine(results, name, rows)
         first = sum(r["first_seen"] for r in rows)
         label = "%s (n=%d, %.0f%% first-seen)" % (name, len(rows), 100.0 * first / len(rows))
         table.append((label, ENGINE, metrics.summarize(eng), secs))
         curves[name] = [("categorize", True, eng)]
-        for cls in classes:
-            t0 = time.time()
-            learner = cls()
-            out = outcomes_of(rows, learner.run(rows))
-            took = time.time() - t0
-            table.append((label, cls.name, metrics.summarize(out, ranks=cls.ranks), took))
-            curves[name].append((cls.name, cls.probabilistic, out))
-            if hasattr(learner, "notes"):
-                notes.append("%s, %s: %s" % (name, cls.name, learner.notes()))
-            print("side_by_side: %s / %s: %.1f s" % (name, cls.name, took), file=sys.stderr, flush=True)
+        for m, out in baselines_of(results, name, rows):
+            table.append((label, m["name"], metrics.summarize(out, ranks=m["ranks"]), m["seconds"]))
+            curves[name].append((m["name"], m["probabilistic"], out))
+            if m.get("notes"):
+                notes.append("%s, %s: %s" % (name, m["name"], m["notes"]))
     return table, curves, notes
 
 
@@ -137,19 +144,10 @@ def main():
     p.add_argument("--results", required=True, help="the directory of bench/eval.sh --results")
     p.add_argument("--out", help="write side_by_side.md and reliability.png here")
     p.add_argument("--command", default="make eval", help="the command to name in side_by_side.md")
-    p.add_argument("--only", help="comma-separated class names of the learners to run")
     p.add_argument("sets", nargs="+", help="data set names")
     args = p.parse_args()
-    classes = LEARNERS
-    if args.only:
-        want = args.only.split(",")
-        unknown = set(want) - {c.__name__ for c in LEARNERS}
-        if unknown:
-            p.error("no learner named %s (have %s)" % (", ".join(sorted(unknown)),
-                                                        ", ".join(c.__name__ for c in LEARNERS)))
-        classes = [c for c in LEARNERS if c.__name__ in want]
     try:
-        table, curves, notes = evaluate(args.results, args.sets, classes)
+        table, curves, notes = evaluate(args.results, args.sets)
     except stream.StreamError as e:
         sys.exit("side_by_side: %s" % e)
     print("\n".join(table_lines(table)))

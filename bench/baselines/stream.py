@@ -9,8 +9,8 @@ bench/eval.sh --results DIR exports, for each data set NAME it streamed:
 - NAME.results.csv: the engine's answer for each row (by seq);
 - NAME.seconds: how long the engine's stream took.
 
-load() turns them into the rows every learner streams and the engine's
-Outcomes (metrics.py).  A row is a dict: seq, user (None when the set has
+load_rows() turns them into the rows every learner streams, and
+load_engine() into the engine's Outcomes (metrics.py).  A row is a dict: seq, user (None when the set has
 no owners), key (normalized merchant), desc (normalized description, ''
 when none), amount (float), day (days since the stream's first date),
 category, and first_seen: the key (owner, normalized merchant) had not
@@ -71,11 +71,16 @@ def engine_outcomes(rows, records):
     return out
 
 
-def load(results, name):
-    """(rows, the engine's outcomes, the engine's seconds or None) of set NAME."""
+def load_rows(results, name):
+    """The stream rows of set NAME."""
     rows = rows_of(_read(os.path.join(results, name + ".stream.csv")))
     if not rows:
         raise StreamError("%s: no rows" % name)
+    return rows
+
+
+def load_engine(results, name, rows):
+    """(the engine's outcomes, the seconds of its stream or None) on set NAME."""
     eng = engine_outcomes(rows, _read(os.path.join(results, name + ".results.csv")))
     secs = None
     path = os.path.join(results, name + ".seconds")
@@ -83,4 +88,4 @@ def load(results, name):
         with open(path, encoding="utf-8") as f:
             text = f.read().strip()
         secs = float(text) if text else None
-    return rows, eng, secs
+    return eng, secs
