@@ -34,7 +34,7 @@ def _style(i, learner):
 
 def plot(curves, path):
     sets = list(curves)
-    fig, axes = plt.subplots(2, len(sets), figsize=(4.3 * len(sets), 8.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(sets), figsize=(max(4.3 * len(sets), 9.0), 8.8), squeeze=False)
     for col, name in enumerate(sets):
         top, bottom = axes[0][col], axes[1][col]
         top.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
@@ -56,7 +56,7 @@ def plot(curves, path):
         bottom.set_xlim(0.5, 10.5)
         bottom.set_ylim(0, 1.02)
         bottom.set_xticks(range(1, 11))
-        bottom.set_xlabel("tenth of the answers by the learner's confidence (1 = least)")
+        bottom.set_xlabel("tenth of the answers by confidence (1 = least)")
         bottom.set_ylabel("observed precision of the top-1")
         top.grid(alpha=0.3)
         bottom.grid(alpha=0.3)
@@ -66,10 +66,10 @@ def plot(curves, path):
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
-    fig.suptitle("Top: reliability, confidence decile vs observed precision (probabilistic confidences, "
-                 "deciles with >= %d answers).  Bottom: precision by tenth of the answers, "
-                 "ordered by each learner's confidence." % MIN_PREDICTIONS, fontsize=9)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8)
+    fig.suptitle("Top: reliability, confidence decile vs observed precision (confidences meant as "
+                 "probabilities; deciles with >= %d answers)\nBottom: precision by tenth of the answers, "
+                 "ordered by each learner's own confidence" % MIN_PREDICTIONS, fontsize=9)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)

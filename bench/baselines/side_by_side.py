@@ -106,12 +106,14 @@ Columns (`bench/baselines/metrics.py`): top-1 and top-3 (an absent answer is
 wrong; n/a for a learner that gives one category); top-1 on first-seen
 expenses (their (owner, normalized merchant) key had not occurred before in
 the stream; the share is in the set's label) and on repeats; precision of
-the 45% most confident expenses; the largest share of expenses a confidence
-threshold auto-categorizes at precision >= 0.90; corrections, the share of
-expenses whose first answer was wrong or absent. Seconds: the engine's
-stream inside the server (a round of `categorize_detail()`, `categorize()`
-and `learn_correction()` with a commit per expense); each baseline's whole
-run in Python.
+the 45% most confident expenses (n/a when the learner answers fewer than
+45% of them); the largest share of expenses a confidence threshold
+auto-categorizes at precision >= 0.90; corrections, the share of expenses
+whose first answer was wrong or absent. The engine's confidence is that of
+its first `categorize_detail()` row. Seconds: the engine's stream inside
+the server (`categorize_detail()`, `categorize()` and `learn_correction()`
+with a commit per expense); each baseline's whole run in Python, on the
+other core while the engine streams (each slows the other a little).
 """
 
 
