@@ -12,7 +12,9 @@ sk_learners.py on its rows, prequentially, and writes DIR/NAME.baselines.csv
 and DIR/NAME.baselines.json (per learner: its name, whether it ranks,
 whether its confidence is a probability, its seconds, notes).
 side_by_side.py reads them.  --only runs the learners named (class names,
-comma-separated).  No parameter of any learner depends on the data set.
+comma-separated).  Several of these may run at once on the same sets: each
+takes the sets in order and skips one another has claimed (the file
+DIR/NAME.baselines.claim, created by whoever takes the set).  No parameter of any learner depends on the data set.
 """
 import argparse
 import csv
@@ -56,6 +58,15 @@ def run_set(results, name, classes):
     os.replace(tmp, os.path.join(results, name + ".baselines.csv"))
 
 
+def claim(results, name):
+    """True when this process takes set NAME (no other one has)."""
+    try:
+        os.close(os.open(os.path.join(results, name + ".baselines.claim"), os.O_CREAT | os.O_EXCL))
+        return True
+    except FileExistsError:
+        return False
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", required=True, help="the directory of bench/eval.sh --results")
@@ -72,7 +83,8 @@ def main():
         classes = [c for c in LEARNERS if c.__name__ in want]
     try:
         for name in args.sets:
-            run_set(args.results, name, classes)
+            if claim(args.results, name):
+                run_set(args.results, name, classes)
     except stream.StreamError as e:
         sys.exit("run_baselines: %s" % e)
 
