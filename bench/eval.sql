@@ -159,7 +159,8 @@ INSERT INTO eval.targets VALUES
     ('synthetic', 'correction_rate', '<', 0.07, 'corrections (issue 4)'),
     ('synthetic', 'coverage', '>', 0.75, 'business: auto-categorized share, categorize() non-NULL'),
     ('synthetic', 'correction_rate', '<', 0.10, 'business: user corrections'),
-    ('synthetic', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08')
+    ('synthetic', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08'),
+    ('synthetic_heldout', 'max_calibration_gap', '<=', 0.08, 'every decile with >= 100 predictions within 0.08')
 ON CONFLICT DO NOTHING;
 
 -- Every figure of a data set, by name (what the targets and the summary use)
