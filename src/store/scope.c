@@ -411,7 +411,7 @@ catz_scope_build(bool global, int64 owner_id)
 								  "ORDER BY id DESC LIMIT " CppAsString2(CATZ_CROWD_MAX_DOCS),
 								  0, NULL),
 					 NULL, snap);
-		scope->crowd_docs = (uint32) n;
+		scope->crowd_refold = catz_crowd_refold(n, scope->set ? catz_set_count(scope->set) : 0);
 		docset_add_crowd(&ds, SPI_tuptable, n, crowd_min_owners());
 		scope->model = docset_build(&ds, cxt, &scope->bytes);
 	}
@@ -647,7 +647,7 @@ catz_scope_apply(CatzScope *scope, const CatzBlobChange *c)
 void
 catz_scope_note_crowd(CatzScope *scope)
 {
-	if (catz_crowd_stale(scope->crowd_docs, ++scope->crowd_pending))
+	if (++scope->crowd_pending >= scope->crowd_refold)
 		scope->needs_reload = true; /* a fold at next use */
 }
 

@@ -356,7 +356,7 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	s->loaded_at = GetCurrentTimestamp();
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
-	s->crowd_docs = local->crowd_docs;
+	s->crowd_refold = local->crowd_refold;
 	pg_atomic_init_u32(&s->crowd_pending, local->crowd_pending);
 
 	if (!DsaPointerIsValid(s->set) || !DsaPointerIsValid(s->snap_xip) ||
@@ -554,7 +554,7 @@ catz_shared_note_crowd(CatzSharedScope *s)
 {
 	uint32		pending = pg_atomic_add_fetch_u32(&s->crowd_pending, 1);
 
-	if (catz_crowd_stale(s->crowd_docs, pending) && !s->fold_requested)
+	if (pending >= s->crowd_refold && !s->fold_requested)
 	{
 		LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 		s->fold_requested = true;

@@ -59,8 +59,9 @@ typedef struct CatzScope
 	dlist_node	lru;			/* owner scopes: position in the LRU list */
 	TimestampTz loaded_at;
 	double		build_us;		/* time the build took, in microseconds */
-	uint32		crowd_docs;		/* global: owners' corrections read for the
-								 * crowd's part of the model */
+	uint32		crowd_refold;	/* global: owners' corrections after which
+								 * it is rebuilt for the crowd's part of its
+								 * model (see catz_crowd_refold) */
 	uint32		crowd_pending;	/* global, backend-local: owners'
 								 * corrections committed since */
 } CatzScope;
@@ -68,14 +69,16 @@ typedef struct CatzScope
 /*
  * Everyone's model learns from the owners' most recent corrections
  * (crowd.c gates them), read when everyone's scope is built.  The scope
- * is rebuilt (folded) once a quarter as many more have committed, at
- * least CATZ_CROWD_MIN_REFOLD: a geometric schedule, so the crowd's part
- * costs a constant share of the corrections' work.
+ * is rebuilt (folded) for them once more owners' corrections have
+ * committed than a quarter of those it read, and than an eighth of its
+ * patterns, and at least CATZ_CROWD_MIN_REFOLD: a schedule whose rebuilds
+ * cost a bounded share of the corrections' own work, at any count of
+ * corrections and patterns.
  */
 #define CATZ_CROWD_MAX_DOCS		200000
 #define CATZ_CROWD_MIN_REFOLD	64
-#define catz_crowd_stale(built, pending) \
-	((pending) >= Max((uint32) CATZ_CROWD_MIN_REFOLD, (built) / 4))
+#define catz_crowd_refold(docs, patterns) \
+	Max((uint32) CATZ_CROWD_MIN_REFOLD, Max((uint32) (docs) / 4, (uint32) (patterns) / 8))
 
 /* The current transaction's own writes */
 typedef struct CatzXactOverlay
@@ -226,7 +229,7 @@ typedef struct CatzSharedScope
 	TimestampTz loaded_at;
 	pg_atomic_uint64 last_used; /* TimestampTz of the last pin */
 	bool		fold_requested; /* overlay/delta above the fold threshold */
-	uint32		crowd_docs;		/* global: as in CatzScope */
+	uint32		crowd_refold;	/* global: as in CatzScope */
 	pg_atomic_uint32 crowd_pending; /* global: as in CatzScope */
 } CatzSharedScope;
 
