@@ -196,7 +196,11 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 {
 	int			rc;
 
-	catz_spi_prepare_kept(plan, sql, nargs, types, 0);
+	/*
+	 * A generic plan: the statements take arrays, whose custom plans cost
+	 * more to make (every time) than the generic plan costs to run
+	 */
+	catz_spi_prepare_kept(plan, sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 	rc = SPI_execute_plan(*plan, args, NULL, false, 0);
 	if (rc != expect)
 		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
