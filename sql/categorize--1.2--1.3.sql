@@ -21,6 +21,14 @@ UPDATE categorize.patterns
 -- old keys of such texts until they are rebuilt: say which ones.
 REINDEX INDEX categorize.patterns_value_match_idx;
 
+-- The learned patterns' key leads with value_norm (1.3): learning looks its
+-- keys up by it, for every owner at once, and with owner_id first that
+-- lookup read the whole index
+DROP INDEX categorize.patterns_learned_key;
+CREATE UNIQUE INDEX patterns_learned_key ON categorize.patterns
+    (value_norm, owner_id, category_id) NULLS NOT DISTINCT
+    WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL;
+
 DO $$
 DECLARE
     stale text;

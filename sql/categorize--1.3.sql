@@ -180,8 +180,9 @@ CREATE SEQUENCE categorize.confirmation_seq;
 CREATE INDEX patterns_owner_idx ON categorize.patterns (owner_id) WHERE owner_id IS NOT NULL;
 CREATE INDEX patterns_change_xid_idx ON categorize.patterns (change_xid);
 CREATE INDEX patterns_category_idx ON categorize.patterns (category_id);
+-- value_norm first: learning looks its keys up by it, for every owner
 CREATE UNIQUE INDEX patterns_learned_key ON categorize.patterns
-    (owner_id, value_norm, category_id) NULLS NOT DISTINCT
+    (value_norm, owner_id, category_id) NULLS NOT DISTINCT
     WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL;
 CREATE INDEX patterns_value_norm_idx ON categorize.patterns (value_norm, category_id)
     WHERE source = 'learned';

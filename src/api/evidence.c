@@ -219,6 +219,7 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 	Datum		args[4];
 	Oid			types[4] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, FLOAT8ARRAYOID};
 	bool		evidence;
+	bool		any_owner = false;
 	int			i;
 
 	if (n == 0)
@@ -231,6 +232,7 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 		c[i] = Int64GetDatum(rows[i].category_id);
 		a[i] = Float8GetDatum(rows[i].amount);
 		a_null[i] = !rows[i].has_amount;
+		any_owner |= rows[i].has_owner;
 	}
 	args[0] = array_arg(o, o_null, n, INT8OID);
 	args[1] = array_arg(k, no_null, n, TEXTOID);
@@ -242,7 +244,8 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 		run(&plan_upsert, upsert_sql, 4, types, args, SPI_OK_INSERT);
 	else
 		run(&plan_upsert_hits, upsert_hits_sql, 3, types, args, SPI_OK_INSERT);
-	if (promote_min_users > 0)
+	/* Only owners' corrections promote (the statement takes them alone) */
+	if (promote_min_users > 0 && any_owner)
 	{
 		Oid			ptypes[4] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, INT4OID};
 
