@@ -1318,6 +1318,23 @@ SELECT * FROM categorize.rule_conflicts();
 COMMENT ON VIEW categorize.rule_conflicts IS
 'categorize.rule_conflicts() as a view';
 
+-- The columns of an expense table, and those of an integer or numeric
+-- type (what can hold an id)
+CREATE FUNCTION categorize.columns_of(tbl regclass, OUT cols text[], OUT int_cols text[])
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(array_agg(a.attname::text), '{}'),
+           coalesce(array_agg(a.attname::text) FILTER (
+               WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                                    'numeric'::regtype)), '{}')
+      FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+COMMENT ON FUNCTION categorize.columns_of(regclass) IS
+'internal: the columns of an expense table, and those that can hold an id, for review(), accept() and the checks of their column arguments';
+
 -- The confidence column of an expense table: the one named, else the
 -- auto_categorize trigger's second argument, else category_confidence when
 -- the table has it; NULL when none
@@ -1327,33 +1344,29 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    col name := confidence_column;
+    cols text[] := (categorize.columns_of(tbl)).cols;
+    trigger_col text;
 BEGIN
-    IF col IS NULL THEN
-        SELECT split_part(encode(t.tgargs, 'escape'), '\000', 2)
-          INTO col
-          FROM pg_catalog.pg_trigger t
-         WHERE t.tgrelid = tbl AND t.tgnargs >= 2
-           AND t.tgfoid = 'categorize.auto_categorize()'::regprocedure
-         ORDER BY t.tgname
-         LIMIT 1;
-        IF col IS NULL OR NOT EXISTS (
-            SELECT FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            col := 'category_confidence';
+    IF confidence_column IS NOT NULL THEN
+        IF NOT confidence_column = ANY (cols) THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', confidence_column, tbl
+                USING ERRCODE = 'undefined_column';
         END IF;
-        IF NOT EXISTS (
-            SELECT FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
-            RETURN NULL;
-        END IF;
-    ELSIF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped) THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', col, tbl
-            USING ERRCODE = 'undefined_column';
+        RETURN confidence_column;
     END IF;
-    RETURN col;
+    SELECT split_part(encode(t.tgargs, 'escape'), '\000', 2)
+      INTO trigger_col
+      FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = tbl AND t.tgnargs >= 2
+       AND t.tgfoid = 'categorize.auto_categorize()'::regprocedure
+     ORDER BY t.tgname
+     LIMIT 1;
+    IF trigger_col = ANY (cols) THEN
+        RETURN trigger_col;
+    ELSIF 'category_confidence' = ANY (cols) THEN
+        RETURN 'category_confidence';
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -1367,16 +1380,13 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    typ regtype;
+    c record := categorize.columns_of(tbl);
 BEGIN
-    SELECT a.atttypid INTO typ
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = tbl AND a.attname = category_column AND a.attnum > 0 AND NOT a.attisdropped;
-    IF typ IS NULL THEN
+    IF NOT category_column = ANY (c.cols) THEN
         RAISE EXCEPTION 'column "%" of relation % does not exist', category_column, tbl
             USING ERRCODE = 'undefined_column';
     END IF;
-    IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype) THEN
+    IF NOT category_column = ANY (c.int_cols) THEN
         RAISE EXCEPTION 'column "%" must be bigint, integer or numeric to hold a category id', category_column
             USING ERRCODE = 'datatype_mismatch';
     END IF;
@@ -1420,13 +1430,7 @@ BEGIN
     cat := categorize.category_column_of(tbl, category_column);
     conf := categorize.confidence_column_of(tbl, confidence_column);
 
-    SELECT array_agg(a.attname::text),
-           array_agg(a.attname::text) FILTER (
-               WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
-                                    'numeric'::regtype))
-    INTO cols, int_cols
-    FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT c.cols, c.int_cols INTO cols, int_cols FROM categorize.columns_of(tbl) c;
 
     -- One correction of an owner's merchant files all of that owner's rows
     -- of it: the merchant's normalized text is the key rows share
@@ -1510,10 +1514,7 @@ BEGIN
     END IF;
     cat := categorize.category_column_of(tbl, category_column);
     conf := categorize.confidence_column_of(tbl, confidence_column);
-    IF NOT EXISTS (
-        SELECT FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = tbl AND a.attname = 'id' AND a.attnum > 0 AND NOT a.attisdropped
-           AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype)) THEN
+    IF NOT 'id' = ANY ((categorize.columns_of(tbl)).int_cols) THEN
         RAISE EXCEPTION 'relation % has no integer column "id"', tbl
             USING ERRCODE = 'undefined_column',
                   HINT = 'accept() finds the row by its id; file other rows with categorize.learn_correction(row, category_id).';
@@ -1591,6 +1592,7 @@ COMMENT ON FUNCTION categorize.diff_rule(text, text, bigint, regclass, numeric, 
 
 REVOKE ALL ON FUNCTION
     categorize.rule_conflicts(),
+    categorize.columns_of(regclass),
     categorize.confidence_column_of(regclass, name),
     categorize.category_column_of(regclass, name),
     categorize.review(regclass, int, bigint, name, name),
@@ -1599,6 +1601,7 @@ REVOKE ALL ON FUNCTION
     FROM PUBLIC;
 REVOKE ALL ON categorize.rule_conflicts FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
+    categorize.columns_of(regclass),
     categorize.confidence_column_of(regclass, name),
     categorize.category_column_of(regclass, name),
     categorize.review(regclass, int, bigint, name, name),

@@ -22,9 +22,8 @@ typedef enum CatzLearningMode
 	CATZ_LEARNING_ON
 } CatzLearningMode;
 
-/* learn.c: categorize.learning, categorize.promote_min_users */
+/* learn.c: categorize.learning (categorize.promote_min_users is the store's) */
 extern int	catz_learning;
-extern int	catz_promote_min_users;
 extern void catz_learn_init(void);
 
 /* review.c: categorize.review_below, read by categorize.review() */

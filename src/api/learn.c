@@ -40,6 +40,7 @@
 #include "api/api.h"
 #include "engine/engine.h"
 #include "shmem/shmem.h"
+#include "store/store.h"
 
 PG_FUNCTION_INFO_V1(categorize_learn_record);
 PG_FUNCTION_INFO_V1(categorize_learn_values);
@@ -395,7 +396,6 @@ categorize_learn_values(PG_FUNCTION_ARGS)
  * Settings of learning
  * ----------------------------------------------------------------
  */
-int			catz_promote_min_users = 3;
 int			catz_learning = CATZ_LEARNING_ON;
 
 static const struct config_enum_entry learning_options[] = {
@@ -410,16 +410,6 @@ static const struct config_enum_entry learning_options[] = {
 void
 catz_learn_init(void)
 {
-	DefineCustomIntVariable("categorize.promote_min_users",
-							"Distinct users who must teach the same merchant and category before it applies to everyone.",
-							"A superuser setting: one user must not be able to teach everyone.",
-							&catz_promote_min_users,
-							3,
-							1, 1000000,
-							PGC_SUSET,
-							0,
-							NULL, NULL, NULL);
-
 	DefineCustomEnumVariable("categorize.learning",
 							 "What learn_correction() learns: on, owner_only (no promotion to everyone), or off (record only).",
 							 NULL,

@@ -38,6 +38,7 @@
 #include "api/api.h"
 #include "base/base.h"
 #include "shmem/shmem.h"
+#include "store/store.h"
 
 PG_FUNCTION_INFO_V1(categorize_learn_rows);
 

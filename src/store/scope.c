@@ -283,19 +283,6 @@ docset_build(DocSet *ds, MemoryContext cxt, Size *bytes)
 	return model;
 }
 
-/*
- * The distinct owners who must agree before an owner's choice applies to
- * everyone (categorize.promote_min_users, defined by the learning module
- * above this layer: read by name)
- */
-static uint32
-crowd_min_owners(void)
-{
-	const char *v = GetConfigOption("categorize.promote_min_users", true, false);
-	int			n = v ? atoi(v) : 0;
-
-	return n >= 1 ? (uint32) n : 3;
-}
 
 /* Run a kept plan with a fresh snapshot, read-only */
 static uint64
@@ -412,7 +399,7 @@ catz_scope_build(bool global, int64 owner_id)
 								  0, NULL),
 					 NULL, snap);
 		scope->crowd_refold = catz_crowd_refold(n, scope->set ? catz_set_count(scope->set) : 0);
-		docset_add_crowd(&ds, SPI_tuptable, n, crowd_min_owners());
+		docset_add_crowd(&ds, SPI_tuptable, n, (uint32) catz_promote_min_users);
 		scope->model = docset_build(&ds, cxt, &scope->bytes);
 	}
 	else
@@ -862,9 +849,26 @@ catz_xact_reset(void)
 int			catz_backend_cache_kb = 65536;
 int			catz_test_build_lock = 0;
 
+/*
+ * Distinct owners who must agree before an owner's choice applies to
+ * everyone: promotion of learned patterns (learn_correction) and the
+ * crowd's part of everyone's model (built here) both follow it
+ */
+int			catz_promote_min_users = 3;
+
 void
 catz_local_store_init(void)
 {
+	DefineCustomIntVariable("categorize.promote_min_users",
+							"Distinct users who must teach the same merchant and category before it applies to everyone.",
+							"A superuser setting: one user must not be able to teach everyone.",
+							&catz_promote_min_users,
+							3,
+							1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("categorize.backend_cache_size",
 							"Memory for owners' compiled patterns kept by one session.",
 							"Least recently used owners are dropped beyond it.",

@@ -644,7 +644,6 @@ catz_shared_release_kept(void)
 
 	if (s == NULL)
 		return;
-	Assert(nheld == 0 || (held[0] != s && (nheld < 2 || held[1] != s)));
 	kept_global = NULL;
 	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
 		free_scope(s);

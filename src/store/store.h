@@ -291,6 +291,7 @@ extern void catz_shared_release_kept(void);
  */
 extern int	catz_backend_cache_kb;
 extern int	catz_test_build_lock;
+extern int	catz_promote_min_users;	/* categorize.promote_min_users */
 extern void catz_local_store_init(void);
 
 extern int	catz_owner_cache_ttl_s;

@@ -21,55 +21,12 @@
 #include <string.h>
 
 #include "catz_core.h"
+#include "fuzz_support.h"
 
 #define MAX_PATTERNS	16
 
 static const char *const vocabulary[] = {"a", "b", "la", "c", "dd", "xyz"};
 #define VOCAB	6
-
-typedef struct Input
-{
-	const uint8_t *data;
-	size_t		size;
-	size_t		pos;
-} Input;
-
-static uint8_t
-next_byte(Input *in)
-{
-	return in->pos < in->size ? in->data[in->pos++] : 0;
-}
-
-/* Allocator that fails after a budget of allocations and counts leaks */
-typedef struct FuzzAlloc
-{
-	long		remaining;		/* -1 = never fail */
-	long		live;
-} FuzzAlloc;
-
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-	FuzzAlloc  *fa = ctx;
-	void	   *p;
-
-	if (fa->remaining == 0)
-		return NULL;
-	if (fa->remaining > 0)
-		fa->remaining--;
-	p = malloc(size);
-	if (p)
-		fa->live++;
-	return p;
-}
-
-static void
-fuzz_free(void *ctx, void *ptr)
-{
-	if (ptr)
-		((FuzzAlloc *) ctx)->live--;
-	free(ptr);
-}
 
 typedef struct Run
 {

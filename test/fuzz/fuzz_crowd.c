@@ -17,39 +17,10 @@
 #include <string.h>
 
 #include "catz_core.h"
+#include "fuzz_support.h"
 
 #define MAX_DOCS	32
 #define MAX_FEATS	8
-
-typedef struct FuzzAlloc
-{
-	long		remaining;		/* -1 = never fail */
-	long		live;
-} FuzzAlloc;
-
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-	FuzzAlloc  *fa = ctx;
-	void	   *p;
-
-	if (fa->remaining == 0)
-		return NULL;
-	if (fa->remaining > 0)
-		fa->remaining--;
-	p = malloc(size);
-	if (p)
-		fa->live++;
-	return p;
-}
-
-static void
-fuzz_free(void *ctx, void *ptr)
-{
-	if (ptr)
-		((FuzzAlloc *) ctx)->live--;
-	free(ptr);
-}
 
 /* Distinct owners of documents of category c (of the original input) with feature f */
 static uint32_t

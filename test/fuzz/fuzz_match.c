@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "catz_core.h"
+#include "fuzz_support.h"
 #include "../unit/match_oracle.h"
 
 #define MAX_PATTERNS	12
@@ -31,53 +32,6 @@
 static const char *const vocabulary[] = {"a", "b", "la", "c", "dd", "xyz", "zz", "q"};
 #define PATTERN_VOCAB	6
 #define TEXT_VOCAB		8
-
-/* A cursor over the fuzz input; reads past the end give 0 */
-typedef struct Input
-{
-	const uint8_t *data;
-	size_t		size;
-	size_t		pos;
-} Input;
-
-/* Next input byte, or 0 at the end */
-static uint8_t
-next_byte(Input *in)
-{
-	return in->pos < in->size ? in->data[in->pos++] : 0;
-}
-
-/* Allocator that fails after a budget of allocations and counts leaks */
-typedef struct FuzzAlloc
-{
-	long		remaining;		/* -1 = never fail */
-	long		live;
-} FuzzAlloc;
-
-/* Allocate within the budget */
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-	FuzzAlloc  *fa = ctx;
-	void	   *p;
-
-	if (fa->remaining == 0)
-		return NULL;
-	if (fa->remaining > 0)
-		fa->remaining--;
-	p = malloc(size);
-	if (p)
-		fa->live++;
-	return p;
-}
-
-/* Free and count */
-static void
-fuzz_free(void *ctx, void *ptr)
-{
-	((FuzzAlloc *) ctx)->live--;
-	free(ptr);
-}
 
 /* Patterns and a text decoded from the input */
 typedef struct Case
