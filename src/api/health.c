@@ -243,9 +243,10 @@ categorize_health(PG_FUNCTION_ARGS)
 	else
 	{
 		snprintf(buf, sizeof(buf),
-				 "generation %llu, %llu refreshes applied, last build %.1f ms",
+				 "generation %llu, %llu commits applied by their writers, %llu refreshes, last build %.1f ms",
 				 (unsigned long long) pg_atomic_read_u64(&db->generation),
-				 (unsigned long long) pg_atomic_read_u64(&db->refresh_done),
+				 (unsigned long long) pg_atomic_read_u64(&db->writer_applied),
+				 (unsigned long long) pg_atomic_read_u64(&db->refreshes),
 				 (double) pg_atomic_read_u64(&db->last_rebuild_us) / 1000.0);
 		report(rsinfo, "compiled_set_current", "ok", buf);
 	}

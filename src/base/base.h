@@ -185,6 +185,9 @@ typedef struct CatzSnapshot
 	uint64		xmax;
 	int			nxip;
 	uint64	   *xip;			/* sorted: running top-level and sub xids */
+	int			nseen;
+	const uint64 *seen;			/* xids >= xmax whose rows count as seen
+								 * (writers that applied their own commit) */
 } CatzSnapshot;
 
 /* Whether a row stamped by full transaction id xid is visible in snap */
@@ -208,11 +211,17 @@ typedef struct CatzRelids
 /* Tell every backend (at commit) that the compiled state changed */
 extern void catz_signal_change(void);
 
+/* True if this transaction queued that signal */
+extern bool catz_xact_signalled(void);
+
 /* Note that this transaction wrote patterns or corrections */
 extern void catz_note_own_write(void);
 
 /* True if this transaction wrote patterns or corrections */
 extern bool catz_xact_wrote(void);
+
+/* Rows of patterns or corrections this transaction wrote (trigger calls) */
+extern uint64 catz_xact_writes(void);
 
 /* Top-level full transaction id of this transaction, or 0 if none */
 extern uint64 catz_own_fxid(void);

@@ -27,6 +27,10 @@ static bool relids_valid = false;
 static bool xact_wrote = false;
 static uint64 own_writes = 0;
 
+/* This transaction queued the change signal; rows it wrote */
+static bool xact_signalled = false;
+static uint64 xact_writes = 0;
+
 
 /* Compare two uint64 for qsort and bsearch */
 static int
@@ -46,7 +50,14 @@ catz_snapshot_sees(const CatzSnapshot *snap, uint64 xid)
 	if (xid < snap->xmin)
 		return true;
 	if (xid >= snap->xmax)
+	{
+		int			i;
+
+		for (i = 0; i < snap->nseen; i++)
+			if (snap->seen[i] == xid)
+				return true;
 		return false;
+	}
 	return bsearch(&xid, snap->xip, snap->nxip, sizeof(uint64), cmp_u64) == NULL;
 }
 
@@ -75,6 +86,8 @@ catz_snapshot_copy(Snapshot snap, MemoryContext cxt, CatzSnapshot *out)
 	int			w = 0;
 
 	out->valid = false;
+	out->nseen = 0;
+	out->seen = NULL;
 	out->xmin = widen_xid(snap->xmin, next);
 	out->xmax = widen_xid(snap->xmax, next);
 	out->xip = MemoryContextAlloc(cxt, sizeof(uint64) * (n + 1));
@@ -162,6 +175,13 @@ catz_signal_change(void)
 
 	/* The signal table: no cached plan depends on it (1.0 has none) */
 	CacheInvalidateRelcacheByRelid(OidIsValid(r->signal) ? r->signal : r->patterns);
+	xact_signalled = true;
+}
+
+bool
+catz_xact_signalled(void)
+{
+	return xact_signalled;
 }
 
 void
@@ -169,6 +189,13 @@ catz_note_own_write(void)
 {
 	xact_wrote = true;
 	own_writes++;
+	xact_writes++;
+}
+
+uint64
+catz_xact_writes(void)
+{
+	return xact_writes;
 }
 
 uint64
@@ -181,6 +208,8 @@ void
 catz_xact_state_end(void)
 {
 	xact_wrote = false;
+	xact_signalled = false;
+	xact_writes = 0;
 }
 
 /*

@@ -32,11 +32,29 @@
  * the transaction overlay (scope.c), and our own xid is added to the saved
  * F, so the read after commit returns them like anyone else's.
  *
+ * In shared mode on a primary, a writer applies its own committed changes
+ * to the shared scopes, once for the server.  Before commit it reads back
+ * the rows it wrote, as a refresh would read them after its commit (the
+ * final version of each row: no speculative insert of an upsert, nothing
+ * of a subtransaction rolled back); the commit callback, which runs after
+ * the commit became visible and before its invalidation is sent, applies
+ * them to the shared scopes and records the xid in F as seen.  A reader
+ * that the invalidation marks stale then finds nothing to do: it reads
+ * `unapplied', the count of commits that no writer applied, and refreshes
+ * only if that moved past what the last refresh took in.  A commit is left
+ * to a refresh when it wrote many rows (bulk loads, learn_from()), bumped
+ * the reload epoch (TRUNCATE), when a refresh holds the slot, when F has no
+ * room for another seen xid, and for writes by logical replication.
+ * Standbys (whose writers are elsewhere), a state built during recovery
+ * and servers with prepared transactions (COMMIT PREPARED sends the
+ * invalidation from another backend) always refresh on invalidation.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xlog.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -72,6 +90,24 @@ static CatzSharedDb *my_db = NULL;
 /* Start of the statement that last took in invalidations (read committed) */
 static TimestampTz accepted_at = 0;
 
+/*
+ * The committing transaction's own changes, read before commit, for the
+ * commit to apply (own_commit_ready); its id
+ */
+#define CATZ_OWN_COMMIT_MAX_ROWS 256
+static MemoryContext own_commit_cxt = NULL;
+static List *own_commit_changes = NIL;
+static bool own_commit_ready = false;
+static uint64 own_commit_fxid = 0;
+
+/* This transaction bumped the reload epoch: every session reloads */
+static bool own_epoch_bumped = false;
+
+static void prepare_own_commit(void);
+static void apply_commit(bool prepared);
+static void forget_own_commit(void);
+static void release_refresh_slot(CatzSharedDb *db);
+
 /* Mark this backend stale (and remember where shared refreshes stood) */
 static void
 mark_stale(void)
@@ -96,6 +132,9 @@ xact_callback(XactEvent event, void *arg)
 
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+			prepare_own_commit();
+			return;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
@@ -113,6 +152,10 @@ xact_callback(XactEvent event, void *arg)
 	if (!commit)
 		catz_store_release_held();	/* pins held when an error struck */
 	catz_shared_release_kept();
+	if (commit && catz_xact_signalled())
+		apply_commit(event == XACT_EVENT_PREPARE);
+	forget_own_commit();
+	own_epoch_bumped = false;
 	if (catz_xact_wrote())
 	{
 		/* Our rows leave the overlay; the next refresh reads them if committed */
@@ -156,6 +199,7 @@ catz_own_epoch_bump(void)
 	catz_changes_forget_plans();
 	catz_xact_reset();
 	own_rows_reload = true;
+	own_epoch_bumped = true;
 	catz_note_own_write();
 	stale = true;
 }
@@ -218,6 +262,175 @@ shared_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobCh
 		catz_shared_note_crowd(s);
 		catz_shared_unpin(s);
 	}
+}
+
+/* A change of this transaction, copied for its commit to apply */
+typedef struct OwnChange
+{
+	bool		has_owner;
+	int64		owner_id;
+	CatzBlobChange change;		/* points into the two below */
+	CatzPatternInput pattern;
+	CatzModelDoc doc;
+} OwnChange;
+
+/* Keep a row read back (CatzChangeSink) */
+static void
+own_commit_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobChange *c)
+{
+	OwnChange  *o;
+	MemoryContext old;
+
+	if (list_length(own_commit_changes) >= CATZ_OWN_COMMIT_MAX_ROWS)
+	{
+		own_commit_ready = false;
+		return;
+	}
+	old = MemoryContextSwitchTo(own_commit_cxt);
+	o = palloc0(sizeof(OwnChange));
+	o->has_owner = has_owner;
+	o->owner_id = owner;
+	o->change.op = c->op;
+	o->change.pattern_id = c->pattern_id;
+	if (c->pattern)
+	{
+		o->pattern = *c->pattern;
+		o->pattern.value = c->pattern->value ? pnstrdup(c->pattern->value, c->pattern->value_len) : NULL;
+		o->change.pattern = &o->pattern;
+	}
+	if (c->doc)
+	{
+		o->doc = *c->doc;
+		o->doc.features = memcpy(palloc(sizeof(uint64) * Max(c->doc->nfeatures, 1)),
+								 c->doc->features, sizeof(uint64) * c->doc->nfeatures);
+		o->change.doc = &o->doc;
+	}
+	own_commit_changes = lappend(own_commit_changes, o);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Before commit: read back what this transaction wrote, for its commit to
+ * apply, when it is small and the shared scopes of a primary can take it
+ */
+static void
+prepare_own_commit(void)
+{
+	CatzSharedDb *db;
+	CatzSpi		spi_level;
+
+	forget_own_commit();
+	if (!catz_xact_signalled() || !catz_xact_wrote() || own_epoch_bumped ||
+		catz_xact_writes() > CATZ_OWN_COMMIT_MAX_ROWS || RecoveryInProgress() ||
+		IsInParallelMode() || !catz_shared_enabled())
+		return;
+	db = catz_shared_db(false);
+	own_commit_fxid = catz_own_fxid();
+	if (db == NULL || db->disabled || own_commit_fxid == 0)
+		return;
+	if (own_commit_cxt == NULL)
+		own_commit_cxt = AllocSetContextCreate(TopMemoryContext, "categorize own commit",
+											   ALLOCSET_SMALL_SIZES);
+	own_commit_ready = true;
+	/* the rows of the transaction's last command too */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	spi_level = catz_spi_connect();
+	catz_changes_read_own(own_commit_fxid, own_commit_sink, NULL);
+	catz_spi_finish(spi_level);
+	PopActiveSnapshot();
+	if (own_commit_changes == NIL)
+		own_commit_ready = false;
+}
+
+static void
+forget_own_commit(void)
+{
+	own_commit_changes = NIL;
+	own_commit_ready = false;
+	own_commit_fxid = 0;
+	if (own_commit_cxt)
+		MemoryContextReset(own_commit_cxt);
+}
+
+/*
+ * Apply this transaction's changes, just committed, to the shared scopes
+ * and record its xid in F; false if it must be left to a refresh.  Runs in
+ * the commit callback, where an error would be a PANIC: nothing here raises
+ * one (an allocation that fails retires its scope; readers reload it).
+ */
+static bool
+apply_own_commit(CatzSharedDb *db)
+{
+	uint64		xid = own_commit_fxid;
+	uint32		expected = 0;
+	CatzFetchState st;
+	bool		ok = false;
+	ListCell   *lc;
+
+	if (!own_commit_ready || db->disabled)
+		return false;
+	/* a refresh under way may have read before our commit: leave it to the next */
+	if (!pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
+		return false;
+	/* a scope being published must catch up with this commit too */
+	(void) pg_atomic_add_fetch_u64(&db->refresh_started, 1);
+	LWLockAcquire(catz_shared->lock, LW_SHARED);
+	st = catz_shared_fetch_state(db, xid);
+	LWLockRelease(catz_shared->lock);
+	if (st == CATZ_FETCH_SEEN)
+		ok = true;				/* a refresh that started after our commit read it */
+	else if (st == CATZ_FETCH_UNSEEN)
+	{
+		foreach(lc, own_commit_changes)
+		{
+			OwnChange  *o = lfirst(lc);
+
+			shared_sink(db, o->has_owner, o->owner_id, xid, &o->change);
+		}
+		LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
+		ok = catz_shared_fetch_mark_seen(db, xid);
+		LWLockRelease(catz_shared->lock);
+		/* F was replaced meanwhile (the extension recreated): start over */
+		if (!ok)
+			catz_shared_retire_all(db);
+	}
+	if (ok)
+		pg_atomic_fetch_add_u64(&db->writer_applied, 1);
+	release_refresh_slot(db);
+	return ok;
+}
+
+/*
+ * The transaction that queued the change signal committed (or prepared):
+ * apply its changes, or count it for the next refresh
+ */
+static void
+apply_commit(bool prepared)
+{
+	CatzSharedDb *db = catz_shared_enabled() ? catz_shared_db(false) : NULL;
+
+	if (db == NULL)
+		return;					/* nothing shared yet: scopes load what committed */
+	if (prepared)
+	{
+		/* COMMIT PREPARED will signal from another backend, uncounted */
+		db->twophase = true;
+		return;
+	}
+	if (!apply_own_commit(db))
+		pg_atomic_fetch_add_u64(&db->unapplied, 1);
+}
+
+/* Whether the shared scopes already hold every commit readers were told of */
+static bool
+shared_current(CatzSharedDb *db)
+{
+	uint64		unapplied = pg_atomic_read_u64(&db->unapplied);
+
+	pg_read_barrier();
+	return !db->replayed && !db->twophase && !RecoveryInProgress() &&
+		pg_atomic_read_u64(&db->unapplied_done) >= unapplied;
 }
 
 /* The transaction overlay, rebuilt from our surviving rows */
@@ -308,19 +521,47 @@ refresh_local(void)
 	UnregisterSnapshot(snap);
 }
 
+/* Whether a prepared transaction of this database is waiting for its COMMIT PREPARED */
+static bool
+any_prepared_xact(void)
+{
+	CatzSpi		spi_level = catz_spi_connect();
+	bool		any;
+
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_prepared_xacts "
+					"WHERE database = pg_catalog.current_database() LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "categorize: could not read pg_prepared_xacts");
+	any = SPI_processed > 0;
+	catz_spi_finish(spi_level);
+	return any;
+}
+
 /* One shared refresh; the caller holds the refresh slot */
 static void
 refresh_shared_locked(CatzSharedDb *db)
 {
 	CatzSpi		spi_level;
 	uint64		seq = pg_atomic_add_fetch_u64(&db->refresh_started, 1);
-	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
+	uint64		unapplied = pg_atomic_read_u64(&db->unapplied); /* read before the snapshot */
+	bool		twophase = db->twophase;
+	Snapshot	snap;
 	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize shared refresh",
 											  ALLOCSET_SMALL_SIZES);
 	CatzSnapshot since;
 	CatzSnapshot next;
 	bool		ok = true;
 
+	/* prepared transactions of ours may commit from another backend: look again */
+	if (twophase)
+	{
+		db->twophase = false;
+		pg_memory_barrier();
+		twophase = any_prepared_xact();
+		if (twophase)
+			db->twophase = true;
+	}
+	pg_memory_barrier();
+	snap = RegisterSnapshot(catz_fresh_snapshot());
 	catz_shared_get_fetch_snap(db, tmp, &since);
 	if (since.valid)
 	{
@@ -347,6 +588,9 @@ refresh_shared_locked(CatzSharedDb *db)
 		}
 	}
 	pg_atomic_write_u64(&db->refresh_done, seq);
+	pg_atomic_write_u64(&db->unapplied_done, unapplied);
+	pg_atomic_fetch_add_u64(&db->refreshes, 1);
+	db->replayed = RecoveryInProgress();
 	LWLockRelease(catz_shared->lock);
 	UnregisterSnapshot(snap);
 	MemoryContextDelete(tmp);
@@ -379,6 +623,8 @@ refresh_shared(CatzSharedDb *db)
 {
 	uint32		expected;
 
+	if (shared_current(db))
+		return;
 	ConditionVariablePrepareToSleep(&db->refresh_cv);
 	for (;;)
 	{

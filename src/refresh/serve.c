@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/timestamp.h"
 
 #include "refresh/refresh.h"
@@ -65,6 +66,9 @@ build_and_publish(CatzSharedDb *db, bool global, int64 owner_id)
 	return s;
 }
 
+static CatzSharedScope *fold_here(CatzSharedDb *db, CatzSharedScope *s, bool global,
+								  int64 owner_id);
+
 /* Whether the worker folds this database's scopes */
 static bool
 worker_folds(CatzSharedDb *db)
@@ -93,11 +97,41 @@ catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
 	/* What a writing transaction sees must not be published */
 	if (catz_xact_wrote())
 		return s;
-	if (s && global)
+	if (s == NULL)
+		return build_and_publish(db, global, owner_id);
+	return fold_here(db, s, global, owner_id);
+}
+
+/*
+ * Fold a published scope s (pinned) that asked for it, in this session
+ * because no worker serves the database: one session at a time, the others
+ * keep reading s meanwhile.  Returns the new scope pinned, or s.
+ */
+static CatzSharedScope *
+fold_here(CatzSharedDb *db, CatzSharedScope *s, bool global, int64 owner_id)
+{
+	uint32		expected = 0;
+	CatzSharedScope *fresh = NULL;
+
+	if (!pg_atomic_compare_exchange_u32(&s->fold_claimed, &expected, (uint32) MyProcPid))
+		return s;
+	PG_TRY();
+	{
+		fresh = build_and_publish(db, global, owner_id);
+	}
+	PG_FINALLY();
+	{
+		/* s stays pinned until here: the claim is released in memory still ours */
+		pg_atomic_write_u32(&s->fold_claimed, 0);
+	}
+	PG_END_TRY();
+	if (fresh == NULL)
+		return s;				/* no room for the new one: keep reading s */
+	if (global)
 		catz_shared_release_kept();
-	else if (s)
+	else
 		catz_shared_unpin(s);
-	return build_and_publish(db, global, owner_id);
+	return fresh;
 }
 
 void

@@ -41,6 +41,8 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
+
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -141,6 +143,10 @@ shmem_startup(void)
 			db->dboid = InvalidOid;
 			db->global = InvalidDsaPointer;
 			db->fetch_xip = InvalidDsaPointer;
+			pg_atomic_init_u64(&db->unapplied, 0);
+			pg_atomic_init_u64(&db->unapplied_done, 0);
+			pg_atomic_init_u64(&db->writer_applied, 0);
+			pg_atomic_init_u64(&db->refreshes, 0);
 			pg_atomic_init_u64(&db->refresh_started, 0);
 			pg_atomic_init_u64(&db->refresh_done, 0);
 			pg_atomic_init_u32(&db->refresh_running, 0);
@@ -292,6 +298,14 @@ catz_shared_db(bool create)
 	}
 	if (free_slot)
 	{
+		pg_atomic_write_u64(&free_slot->unapplied, 0);
+		pg_atomic_write_u64(&free_slot->unapplied_done, 0);
+		pg_atomic_write_u64(&free_slot->writer_applied, 0);
+		pg_atomic_write_u64(&free_slot->refreshes, 0);
+		free_slot->replayed = false;
+		/* prepared before a restart, committed after it: nobody counts it */
+		free_slot->twophase = max_prepared_xacts > 0;
+		free_slot->fetch_nseen = 0;
 		pg_atomic_write_u64(&free_slot->refresh_started, 0);
 		pg_atomic_write_u64(&free_slot->refresh_done, 0);
 		pg_atomic_write_u32(&free_slot->refresh_running, 0);
@@ -341,7 +355,65 @@ catz_shared_get_fetch_snap(CatzSharedDb *db, MemoryContext cxt, CatzSnapshot *ou
 	out->xip = MemoryContextAlloc(cxt, sizeof(uint64) * (out->nxip + 1));
 	if (out->nxip > 0)
 		memcpy(out->xip, dsa_get_address(catz_area(), db->fetch_xip), sizeof(uint64) * out->nxip);
+	out->nseen = out->valid ? db->fetch_nseen : 0;
+	out->seen = NULL;
+	if (out->nseen > 0)
+		out->seen = memcpy(MemoryContextAlloc(cxt, sizeof(uint64) * out->nseen),
+						   db->fetch_seen, sizeof(uint64) * out->nseen);
 	LWLockRelease(catz_shared->lock);
+}
+
+/* F of a database as a CatzSnapshot pointing into shared memory (lock held) */
+static void
+fetch_snap_in_place(CatzSharedDb *db, CatzSnapshot *out)
+{
+	out->valid = db->fetch_valid;
+	out->xmin = db->fetch_xmin;
+	out->xmax = db->fetch_xmax;
+	out->nxip = db->fetch_valid ? db->fetch_nxip : 0;
+	out->xip = out->nxip > 0 ? dsa_get_address(catz_area(), db->fetch_xip) : NULL;
+	out->nseen = db->fetch_valid ? db->fetch_nseen : 0;
+	out->seen = db->fetch_seen;
+}
+
+CatzFetchState
+catz_shared_fetch_state(CatzSharedDb *db, uint64 xid)
+{
+	CatzSnapshot f;
+
+	fetch_snap_in_place(db, &f);
+	if (!f.valid || xid == 0)
+		return CATZ_FETCH_UNUSABLE;
+	if (catz_snapshot_sees(&f, xid))
+		return CATZ_FETCH_SEEN;
+	if (xid >= f.xmax && f.nseen >= CATZ_FETCH_SEEN_MAX)
+		return CATZ_FETCH_UNUSABLE;
+	return CATZ_FETCH_UNSEEN;
+}
+
+bool
+catz_shared_fetch_mark_seen(CatzSharedDb *db, uint64 xid)
+{
+	CatzSnapshot f;
+	int			i;
+
+	if (catz_shared_fetch_state(db, xid) != CATZ_FETCH_UNSEEN)
+		return false;
+	fetch_snap_in_place(db, &f);
+	if (xid >= f.xmax)
+	{
+		db->fetch_seen[db->fetch_nseen++] = xid;
+		return true;
+	}
+	/* running when F was taken: it leaves F's list of running xids */
+	for (i = 0; i < f.nxip; i++)
+		if (f.xip[i] == xid)
+		{
+			memmove(&f.xip[i], &f.xip[i + 1], sizeof(uint64) * (f.nxip - i - 1));
+			db->fetch_nxip--;
+			return true;
+		}
+	return false;
 }
 
 /*
@@ -370,6 +442,10 @@ catz_shared_set_fetch_snap(CatzSharedDb *db, const CatzSnapshot *snap)
 	db->fetch_xmin = snap->xmin;
 	db->fetch_xmax = snap->xmax;
 	db->fetch_nxip = snap->nxip;
+	Assert(snap->nseen <= CATZ_FETCH_SEEN_MAX);
+	db->fetch_nseen = snap->valid ? Min(snap->nseen, CATZ_FETCH_SEEN_MAX) : 0;
+	if (db->fetch_nseen > 0)
+		memcpy(db->fetch_seen, snap->seen, sizeof(uint64) * db->fetch_nseen);
 	db->fetch_valid = snap->valid;
 	return snap->valid;
 }

@@ -36,6 +36,9 @@
 #define CATZ_MAX_DATABASES	16
 
 /* Per-database state */
+/* Commits applied by their writers that F can record before a refresh must run */
+#define CATZ_FETCH_SEEN_MAX 64
+
 typedef struct CatzSharedDb
 {
 	Oid			dboid;			/* InvalidOid: free slot */
@@ -47,6 +50,16 @@ typedef struct CatzSharedDb
 	uint64		fetch_xmax;
 	int			fetch_nxip;
 	bool		fetch_valid;
+	int			fetch_nseen;	/* F's seen xids beyond its xmax ... */
+	uint64		fetch_seen[CATZ_FETCH_SEEN_MAX];	/* ... commits applied by their writer */
+	pg_atomic_uint64 unapplied;	/* commits whose rows only a refresh brings in */
+	pg_atomic_uint64 unapplied_done;	/* unapplied when the last refresh began */
+	pg_atomic_uint64 writer_applied;	/* commits applied by their writer */
+	pg_atomic_uint64 refreshes; /* refreshes that read changes from the tables */
+	bool		replayed;		/* state built or refreshed in recovery, and no
+								 * refresh since on a primary */
+	bool		twophase;		/* a prepared transaction of ours may commit
+								 * from a backend that cannot count it */
 	pg_atomic_uint64 refresh_started;	/* refreshes begun */
 	pg_atomic_uint64 refresh_done;	/* the last refresh that completed */
 	pg_atomic_uint32 refresh_running;	/* pid of the refreshing backend, or 0 */
@@ -138,6 +151,18 @@ extern int	catz_max_tracked_patterns;
 extern CatzShared *catz_shared;
 extern void catz_shared_get_fetch_snap(CatzSharedDb *db, MemoryContext cxt, CatzSnapshot *out);
 extern bool catz_shared_set_fetch_snap(CatzSharedDb *db, const CatzSnapshot *snap);
+
+/* How F stands towards a committed xid (caller holds catz_shared->lock) */
+typedef enum CatzFetchState
+{
+	CATZ_FETCH_UNUSABLE,		/* no F, or no room to record the xid as seen */
+	CATZ_FETCH_SEEN,			/* F saw it already */
+	CATZ_FETCH_UNSEEN			/* F did not see it, and can record it */
+} CatzFetchState;
+extern CatzFetchState catz_shared_fetch_state(CatzSharedDb *db, uint64 xid);
+
+/* Record in F that xid's rows are applied (caller holds catz_shared->lock EXCLUSIVE) */
+extern bool catz_shared_fetch_mark_seen(CatzSharedDb *db, uint64 xid);
 extern HTAB *catz_owner_index;
 extern HTAB *catz_decisions;
 extern dsa_area *catz_area(void);

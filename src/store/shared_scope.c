@@ -22,6 +22,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/hsearch.h"
@@ -42,14 +43,19 @@ addr(dsa_pointer dp)
 	return DsaPointerIsValid(dp) ? dsa_get_address(catz_area(), dp) : NULL;
 }
 
-/* Allocate in the area; InvalidDsaPointer when it is full */
+/*
+ * Allocate in the area; InvalidDsaPointer when it is full.  Owner scopes
+ * are evicted until the allocation succeeds or none is left to evict: the
+ * area is one fixed segment, and a large allocation needs contiguous pages,
+ * which the bytes freed by one round of evictions need not give.
+ */
 static dsa_pointer
 area_alloc(Size size)
 {
 	dsa_pointer dp = dsa_allocate_extended(catz_area(), size,
 										   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
 
-	if (!DsaPointerIsValid(dp) && catz_shared_make_room(size))
+	while (!DsaPointerIsValid(dp) && catz_shared_make_room(size))
 		dp = dsa_allocate_extended(catz_area(), size,
 								   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
 	if (!DsaPointerIsValid(dp))
@@ -320,6 +326,23 @@ catz_shared_retire_all(CatzSharedDb *db)
 	LWLockRelease(catz_shared->lock);
 }
 
+/*
+ * The changes a scope's overlay takes before it asks for a fold: at least
+ * categorize.fold_threshold, and an eighth of the compiled set, so that the
+ * rebuilds of a large set cost a bounded amount per change (a change made
+ * to a pattern's counts by every correction would otherwise rebuild a
+ * million patterns every few thousand corrections); below the overlay's
+ * largest capacity, so that it never fills before the fold is published
+ */
+static uint32
+overlay_fold_at(const CatzSet *set)
+{
+	uint32		at = set ? catz_set_count(set) / 8 : 0;
+
+	at = Max(at, (uint32) catz_fold_threshold);
+	return Min(at, CATZ_SHARED_OVERLAY_MAX / 2);
+}
+
 /* Copy a scope built in backend memory into the area; NULL if it does not fit */
 static CatzSharedScope *
 copy_scope(CatzSharedDb *db, CatzScope *local)
@@ -355,6 +378,8 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 		delta_size + sizeof(uint64) * Max(local->base_snap.nxip, 1);
 	s->loaded_at = GetCurrentTimestamp();
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
+	pg_atomic_init_u32(&s->fold_claimed, 0);
+	s->fold_at = overlay_fold_at(local->set);
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
 	s->crowd_refold = local->crowd_refold;
 	pg_atomic_init_u32(&s->crowd_pending, local->crowd_pending);
@@ -428,6 +453,8 @@ catz_shared_publish(CatzSharedDb *db, CatzScope *local, uint64 refresh_seen,
 	}
 	if (!db->fetch_valid)
 		(void) catz_shared_set_fetch_snap(db, &local->base_snap);
+	if (RecoveryInProgress())
+		db->replayed = true;	/* promoted later, replayed rows are not counted */
 	pg_atomic_fetch_add_u64(&db->rebuilds, 1);
 	pin_locked(s);
 	LWLockRelease(catz_shared->lock);
@@ -444,6 +471,8 @@ catz_shared_scope_sees(CatzSharedScope *s, uint64 xid)
 	snap.xmax = s->snap_xmax;
 	snap.nxip = s->snap_nxip;
 	snap.xip = addr(s->snap_xip);
+	snap.nseen = 0;
+	snap.seen = NULL;
 	return catz_snapshot_sees(&snap, xid);
 }
 
@@ -455,7 +484,7 @@ maybe_request_fold(CatzSharedScope *s)
 	const CatzModelDelta *d = addr(s->delta);
 
 	if (!s->fold_requested &&
-		((ov && catz_overlay_used(ov) >= (uint32) catz_fold_threshold) ||
+		((ov && catz_overlay_used(ov) >= s->fold_at) ||
 		 catz_model_delta_docs(d) >= (uint32) catz_fold_threshold))
 	{
 		s->fold_requested = true;

@@ -229,6 +229,8 @@ typedef struct CatzSharedScope
 	TimestampTz loaded_at;
 	pg_atomic_uint64 last_used; /* TimestampTz of the last pin */
 	bool		fold_requested; /* overlay/delta above the fold threshold */
+	pg_atomic_uint32 fold_claimed;	/* pid of the session folding it (no worker) */
+	uint32		fold_at;		/* overlay changes that ask for a fold */
 	uint32		crowd_refold;	/* global: as in CatzScope */
 	pg_atomic_uint32 crowd_pending; /* global: as in CatzScope */
 } CatzSharedScope;

@@ -1,0 +1,155 @@
+# A writer applies its own committed changes to the shared scopes, once
+# for the server; other sessions see them at their next call without
+# reading the tables again.  Commits a writer does not apply itself (many
+# rows, a full list of seen transactions, COMMIT PREPARED) are read by the
+# next stale session's refresh, and every session still sees them.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('writer');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'categorize'
+max_prepared_transactions = 4
+categorize.max_corrections_per_minute = 0
+});
+$node->start;
+
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION categorize;
+	INSERT INTO categorize.categories (id, name) VALUES (1, 'Books'), (2, 'Coffee'), (3, 'Travel');
+	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (1, 'merchant', 'alpha shop');
+});
+
+# The writer-applied and refresh counts of health()
+sub counts
+{
+	my $detail = $node->safe_psql('postgres',
+		"SELECT detail FROM categorize.health() WHERE check_name = 'compiled_set_current'");
+	$detail =~ /(\d+) commits applied by their writers, (\d+) refreshes/
+	  or die "unexpected health() detail: $detail";
+	return ($1, $2);
+}
+
+# A reader that keeps its session (and the shared scopes it uses) open
+my $reader = $node->background_psql('postgres');
+is($reader->query_safe(q{SELECT categorize.categorize('ALPHA SHOP', NULL)}), '1',
+	'the reader answers from everyone\'s shared scope');
+is($reader->query_safe(q{SELECT categorize.categorize('ZETA CAFE', NULL, NULL, 7)}), '',
+	'user 7\'s scope is cached and knows nothing of zeta cafe');
+
+# case: a correction is applied by its writer; the reader sees it without a refresh
+my ($applied0, $refreshes0) = counts();
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Zeta Cafe', 'ZETA CAFE 12', 4.5, 7, 2)});
+is($reader->query_safe(q{SELECT categorize.categorize('ZETA CAFE', NULL, NULL, 7)}), '2',
+	'the reader sees user 7\'s correction at its next call');
+my ($applied1, $refreshes1) = counts();
+is($applied1, $applied0 + 1, 'the writer applied its commit');
+is($refreshes1, $refreshes0, 'no session read the change from the tables');
+
+# case: a pattern for everyone, inserted and changed in one transaction
+$node->safe_psql('postgres', q{
+	BEGIN;
+	INSERT INTO categorize.patterns (id, category_id, kind, value) VALUES (100, 1, 'merchant', 'omega books');
+	UPDATE categorize.patterns SET category_id = 3 WHERE id = 100;
+	COMMIT;
+});
+is($reader->query_safe(q{SELECT categorize.categorize('OMEGA BOOKS', NULL)}), '3',
+	'the reader sees the pattern as it was at commit');
+
+# case: a pattern that moves from everyone to user 7 leaves everyone's scope
+$node->safe_psql('postgres', q{UPDATE categorize.patterns SET owner_id = 7 WHERE id = 100});
+is($reader->query_safe(q{SELECT categorize.categorize('OMEGA BOOKS', NULL)}), '',
+	'everyone lost the pattern that moved to user 7');
+is($reader->query_safe(q{SELECT categorize.categorize('OMEGA BOOKS', NULL, NULL, 7)}), '3',
+	'user 7 has it');
+$node->safe_psql('postgres', q{DELETE FROM categorize.patterns WHERE id = 100});
+is($reader->query_safe(q{SELECT categorize.categorize('OMEGA BOOKS', NULL, NULL, 7)}), '',
+	'a deleted pattern is gone for the reader');
+my ($applied2, $refreshes2) = counts();
+is($refreshes2, $refreshes1, 'still no refresh for these commits');
+
+# case: a commit with a rolled-back subtransaction applies only the rows that survived
+$node->safe_psql('postgres', q{
+	BEGIN;
+	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (1, 'merchant', 'kappa gone');
+	SAVEPOINT s;
+	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (1, 'merchant', 'kappa rolled back');
+	ROLLBACK TO s;
+	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (2, 'merchant', 'kappa kept');
+	COMMIT;
+});
+is($reader->query_safe(q{SELECT categorize.categorize('KAPPA ROLLED BACK', NULL)}), '',
+	'the rolled-back row is not seen');
+is($reader->query_safe(q{SELECT categorize.categorize('KAPPA KEPT', NULL)}), '2',
+	'the rows that survived are');
+my ($applied3, $refreshes3) = counts();
+is($applied3, $applied2 + 1, 'the writer applied that commit too');
+is($refreshes3, $refreshes2, 'without a refresh');
+
+# case: more changes than a transaction logs go through a refresh too
+$node->safe_psql('postgres', q{
+	INSERT INTO categorize.patterns (category_id, kind, value)
+	SELECT 3, 'merchant', 'bulk ' || translate(g::text, '0123456789', 'abcdefghij')
+	  FROM generate_series(1, 300) g});
+is($reader->query_safe(q{
+	SELECT count(*) FROM generate_series(1, 300) g
+	 WHERE categorize.categorize('BULK ' || translate(g::text, '0123456789', 'abcdefghij'), NULL) = 3}),
+	'300', 'the reader sees all 300 patterns of one large transaction');
+my ($applied_bulk, $refreshes_bulk) = counts();
+is($applied_bulk, $applied3, 'the writer left the large transaction to a refresh');
+cmp_ok($refreshes_bulk, '>', $refreshes3, 'which the reader ran');
+
+# case: many small commits in a row: F's list of seen transactions fills, a refresh empties it
+for my $i (1 .. 80)
+{
+	my $w = $i =~ tr/0-9/a-j/r;
+	$node->safe_psql('postgres', "SELECT categorize.learn_correction('Many $w', 'MANY $w', 1, 8, 3)");
+}
+is($reader->query_safe(q{
+	SELECT count(*) FROM generate_series(1, 80) g
+	 WHERE categorize.categorize('MANY ' || translate(g::text, '0123456789', 'abcdefghij'), NULL, NULL, 8) = 3}),
+	'80', 'the reader sees all 80 corrections');
+my ($applied4, $refreshes4) = counts();
+cmp_ok($applied4 - $applied_bulk, '>=', 64, 'most were applied by their writers');
+cmp_ok($refreshes4, '>', $refreshes_bulk, 'a refresh emptied the list of seen transactions');
+
+# case: COMMIT PREPARED from another session is read by a refresh
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT categorize.learn_correction('Prepared Place', 'PREPARED PLACE', 9.99, 9, 1);
+	PREPARE TRANSACTION 'catz';
+});
+is($reader->query_safe(q{SELECT categorize.categorize('PREPARED PLACE', NULL, NULL, 9)}), '',
+	'a prepared correction is not seen before it commits');
+$node->safe_psql('postgres', q{COMMIT PREPARED 'catz'});
+is($reader->query_safe(q{SELECT categorize.categorize('PREPARED PLACE', NULL, NULL, 9)}), '1',
+	'after COMMIT PREPARED the reader sees it');
+
+# case: a rolled-back correction is never applied
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT categorize.learn_correction('Rolled Place', 'ROLLED PLACE', 9.99, 9, 2);
+	ROLLBACK;
+});
+is($reader->query_safe(q{SELECT categorize.categorize('ROLLED PLACE', NULL, NULL, 9)}), '',
+	'a rolled-back correction is not seen');
+
+# case: after all of it, the shared scopes equal scopes compiled fresh from the tables
+my $expect = $reader->query_safe(q{
+	SELECT string_agg(coalesce(categorize.categorize(v, NULL, NULL, o)::text, '-'), ',' ORDER BY o, v)
+	  FROM unnest(ARRAY['ALPHA SHOP', 'ZETA CAFE', 'OMEGA BOOKS', 'KAPPA KEPT', 'PREPARED PLACE',
+	                    'MANY B', 'MANY BA', 'BULK BCD']) v, unnest(ARRAY[7, 8, 9]) o});
+$reader->quit;
+$node->restart;
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(coalesce(categorize.categorize(v, NULL, NULL, o)::text, '-'), ',' ORDER BY o, v)
+	  FROM unnest(ARRAY['ALPHA SHOP', 'ZETA CAFE', 'OMEGA BOOKS', 'KAPPA KEPT', 'PREPARED PLACE',
+	                    'MANY B', 'MANY BA', 'BULK BCD']) v, unnest(ARRAY[7, 8, 9]) o}),
+	$expect, 'the answers equal those of scopes compiled after a restart');
+
+$node->stop;
+done_testing();
