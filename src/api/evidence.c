@@ -61,6 +61,42 @@ static SPIPlanPtr plan_promote = NULL;
 /* The decay of one correction, as SQL text */
 #define DECAY_SQL CppAsString2(CATZ_WORD_DECAY)
 
+/* The learned merchant pattern's key, as ON CONFLICT names it */
+#define LEARNED_KEY \
+"ON CONFLICT (owner_id, value_norm, category_id)" \
+"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
+
+/* The columns a teaching statement inserts */
+#define UPSERT_COLUMNS \
+"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits," \
+"                                      confirmed, taught, weight, weight_at, amount_weight," \
+"                                      log_amount)"
+
+/* How new evidence (excluded) joins a learned pattern's own, decayed to now */
+#define UPSERT_MERGE LEARNED_KEY \
+"DO UPDATE SET hits = p.hits + excluded.taught, taught = p.taught + excluded.taught," \
+"              active = true, confirmed = excluded.confirmed," \
+"              weight = p.weight * pg_catalog.power(" DECAY_SQL "," \
+"                           greatest(excluded.weight_at - p.weight_at, 0)) + excluded.weight," \
+"              amount_weight = p.amount_weight * pg_catalog.power(" DECAY_SQL "," \
+"                           greatest(excluded.weight_at - p.weight_at, 0)) + excluded.amount_weight," \
+"              weight_at = excluded.weight_at," \
+"              log_amount = CASE WHEN excluded.amount_weight > 0" \
+"                   THEN (coalesce(p.log_amount, 0) * p.amount_weight * pg_catalog.power(" DECAY_SQL "," \
+"                             greatest(excluded.weight_at - p.weight_at, 0))" \
+"                         + excluded.log_amount * excluded.amount_weight)" \
+"                        / (p.amount_weight * pg_catalog.power(" DECAY_SQL "," \
+"                             greatest(excluded.weight_at - p.weight_at, 0))" \
+"                           + excluded.amount_weight)" \
+"                   ELSE p.log_amount END"
+
+/* The sum of taught of a merchant key's learned patterns of one owner (o: SQL) */
+#define TAUGHT_BEFORE(o, k) \
+"coalesce((SELECT sum(q.taught) FROM categorize.patterns q" \
+"           WHERE q.value_norm = " k " AND q.owner_id IS NOT DISTINCT FROM " o " AND q.active" \
+"             AND q.source = 'learned' AND q.kind = 'merchant'" \
+"             AND q.amount_min IS NULL AND q.amount_max IS NULL), 0)"
+
 static const char upsert_sql[] =
 "WITH t AS ("
 "  SELECT u.o, u.k, u.c, u.a, u.ord, count(*) OVER w AS n_key,"
@@ -82,42 +118,21 @@ static const char upsert_sql[] =
 "     AND q.amount_min IS NULL AND q.amount_max IS NULL"
 "   GROUP BY 1, 2, 3"
 ") "
-"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
-"                                      confirmed, taught, weight, weight_at, amount_weight,"
-"                                      log_amount)"
+UPSERT_COLUMNS
 "SELECT agg.o, 'merchant', agg.k, agg.c, 'learned', agg.taught,"
 "       pg_catalog.nextval('categorize.confirmation_seq'), agg.taught, agg.w,"
 "       agg.n_key + coalesce(b.taught, 0), agg.aw, agg.la / nullif(agg.aw, 0)"
 "  FROM agg LEFT JOIN before b"
 "    ON b.nobody = (agg.o IS NULL) AND b.o = coalesce(agg.o, 0) AND b.k = agg.k "
 "ORDER BY agg.last "
-"ON CONFLICT (owner_id, value_norm, category_id)"
-"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
-"DO UPDATE SET hits = p.hits + excluded.taught, taught = p.taught + excluded.taught,"
-"              active = true, confirmed = excluded.confirmed,"
-"              weight = p.weight * pg_catalog.power(" DECAY_SQL ","
-"                           greatest(excluded.weight_at - p.weight_at, 0)) + excluded.weight,"
-"              amount_weight = p.amount_weight * pg_catalog.power(" DECAY_SQL ","
-"                           greatest(excluded.weight_at - p.weight_at, 0)) + excluded.amount_weight,"
-"              weight_at = excluded.weight_at,"
-"              log_amount = CASE WHEN excluded.amount_weight > 0"
-"                   THEN (coalesce(p.log_amount, 0) * p.amount_weight * pg_catalog.power(" DECAY_SQL ","
-"                             greatest(excluded.weight_at - p.weight_at, 0))"
-"                         + excluded.log_amount * excluded.amount_weight)"
-"                        / (p.amount_weight * pg_catalog.power(" DECAY_SQL ","
-"                             greatest(excluded.weight_at - p.weight_at, 0))"
-"                           + excluded.amount_weight)"
-"                   ELSE p.log_amount END";
+UPSERT_MERGE;
 
 static const char promote_sql[] =
 "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
 "                                      confirmed, taught, weight, weight_at)"
 "SELECT NULL, 'merchant', s.k, s.c, 'learned', s.owners,"
 "       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
-"       s.owners + coalesce((SELECT sum(q.taught) FROM categorize.patterns q"
-"                             WHERE q.owner_id IS NULL AND q.value_norm = s.k AND q.active"
-"                               AND q.source = 'learned' AND q.kind = 'merchant'"
-"                               AND q.amount_min IS NULL AND q.amount_max IS NULL), 0)"
+"       s.owners + " TAUGHT_BEFORE("NULL", "s.k")
 "  FROM (SELECT t.k, t.c,"
 "               (SELECT count(DISTINCT q.owner_id) FROM categorize.patterns q"
 "                 WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
@@ -128,9 +143,38 @@ static const char promote_sql[] =
 "                  JOIN categorize.categories cat ON cat.id = u.c AND cat.owner_id IS NULL"
 "                 WHERE u.o IS NOT NULL) t) s"
 " WHERE s.owners >= $4 "
-"ON CONFLICT (owner_id, value_norm, category_id)"
-"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
-"DO NOTHING";
+LEARNED_KEY "DO NOTHING";
+
+/*
+ * The same two statements for one row ($1 owner, $2 key, $3 category, $4
+ * amount): what the batch form computes for n = 1 (d = 1, taught 1, the
+ * amount's own logarithm), without the unnest, window and join that cost
+ * more to start than to run for a single correction
+ */
+static SPIPlanPtr plan_upsert_one = NULL;
+static SPIPlanPtr plan_promote_one = NULL;
+
+static const char upsert_one_sql[] =
+UPSERT_COLUMNS
+"SELECT $1, 'merchant', $2, $3, 'learned', 1,"
+"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1,"
+"       1 + " TAUGHT_BEFORE("$1", "$2") ","
+"       CASE WHEN $4 IS NULL THEN 0 ELSE 1 END, pg_catalog.ln(abs($4) + 1e-9) "
+UPSERT_MERGE;
+
+static const char promote_one_sql[] =
+"INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
+"                                      confirmed, taught, weight, weight_at)"
+"SELECT NULL, 'merchant', $2, $3, 'learned', s.owners,"
+"       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
+"       s.owners + " TAUGHT_BEFORE("NULL", "$2")
+"  FROM (SELECT count(DISTINCT q.owner_id) AS owners FROM categorize.patterns q"
+"         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
+"           AND q.amount_max IS NULL AND q.value_norm = $2 AND q.category_id = $3"
+"           AND q.active) s"
+" WHERE $1 IS NOT NULL AND s.owners >= $5"
+"   AND EXISTS (SELECT 1 FROM categorize.categories cat WHERE cat.id = $3 AND cat.owner_id IS NULL) "
+LEARNED_KEY "DO NOTHING";
 
 /*
  * The same for a database whose extension is older than this library (not
@@ -146,9 +190,7 @@ static const char upsert_hits_sql[] =
 "  FROM (SELECT u.o, u.k, u.c, count(*) AS n, max(u.ord) AS last"
 "          FROM unnest($1::int8[], $2::text[], $3::int8[]) WITH ORDINALITY u(o, k, c, ord)"
 "         GROUP BY u.o, u.k, u.c ORDER BY max(u.ord)) s "
-"ON CONFLICT (owner_id, value_norm, category_id)"
-"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
-"DO UPDATE SET hits = p.hits + excluded.hits, active = true, confirmed = excluded.confirmed";
+LEARNED_KEY "DO UPDATE SET hits = p.hits + excluded.hits, active = true, confirmed = excluded.confirmed";
 
 static const char promote_hits_sql[] =
 "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits, confirmed)"
@@ -161,9 +203,7 @@ static const char promote_hits_sql[] =
 "         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
 "           AND q.amount_max IS NULL AND q.value_norm = s.k AND q.category_id = s.c"
 "           AND q.active) >= $4 "
-"ON CONFLICT (owner_id, value_norm, category_id)"
-"   WHERE source = 'learned' AND kind = 'merchant' AND amount_min IS NULL AND amount_max IS NULL "
-"DO NOTHING";
+LEARNED_KEY "DO NOTHING";
 
 /* Whether categorize.patterns has the evidence columns (1.2 and later) */
 bool
@@ -206,6 +246,35 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
 }
 
+/* catz_teach() of one row, by the one-row statements */
+static void
+teach_one(const CatzTaught *t, int promote_min_users)
+{
+	Oid			types[5] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, INT4OID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int			rc;
+
+	args[0] = Int64GetDatum(t->owner_id);
+	nulls[0] = t->has_owner ? ' ' : 'n';
+	args[1] = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
+	args[2] = Int64GetDatum(t->category_id);
+	args[3] = Float8GetDatum(t->amount);
+	nulls[3] = t->has_amount ? ' ' : 'n';
+	args[4] = Int32GetDatum(promote_min_users);
+
+	catz_spi_prepare_kept(&plan_upsert_one, upsert_one_sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
+	rc = SPI_execute_plan(plan_upsert_one, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+	if (promote_min_users <= 0 || !t->has_owner)
+		return;
+	catz_spi_prepare_kept(&plan_promote_one, promote_one_sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
+	rc = SPI_execute_plan(plan_promote_one, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+}
+
 void
 catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 {
@@ -224,6 +293,12 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 
 	if (n == 0)
 		return;
+	evidence = catz_patterns_have_evidence();
+	if (n == 1 && evidence)
+	{
+		teach_one(rows, promote_min_users);
+		return;
+	}
 	for (i = 0; i < n; i++)
 	{
 		o[i] = Int64GetDatum(rows[i].owner_id);
@@ -239,7 +314,6 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 	args[2] = array_arg(c, no_null, n, INT8OID);
 	args[3] = array_arg(a, a_null, n, FLOAT8OID);
 
-	evidence = catz_patterns_have_evidence();
 	if (evidence)
 		run(&plan_upsert, upsert_sql, 4, types, args, SPI_OK_INSERT);
 	else
