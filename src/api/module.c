@@ -38,6 +38,7 @@ _PG_init(void)
 	catz_shmem_init();
 	catz_stats_init();
 	catz_ratelimit_init();
+	catz_owner_heat_init();
 	catz_decisions_file_init();
 	catz_worker_init();
 

@@ -60,7 +60,7 @@ HTAB	   *catz_decisions = NULL;
 static dsa_area *area = NULL;
 
 /* The parts of shared memory the other files of this layer own */
-#define MAX_PARTS 4
+#define MAX_PARTS 8
 static struct
 {
 	CatzShmemSizeFn size;
@@ -635,7 +635,7 @@ catz_shmem_init(void)
 	 */
 	DefineCustomIntVariable("categorize.shared_cache_size",
 							"Shared memory for compiled patterns of every backend.",
-							"Everyone's patterns stay resident; owners' patterns are evicted least recently used beyond it.",
+							"Everyone's patterns stay resident; owners' patterns are evicted beyond it, those asked for least often first.",
 							&catz_shared_cache_kb,
 							131072,
 							1024, INT_MAX / 1024,

@@ -234,6 +234,14 @@ extern void catz_stats_count_corrections(uint64 n);
 /* Commit or abort: apply or forget the pending correction count */
 extern void catz_stats_end_xact(bool commit);
 
+/*
+ * Owner heat (owner_heat.c): how often each owner's scope is asked for,
+ * which the eviction of owner scopes keeps the busiest by
+ */
+extern void catz_owner_heat_init(void);
+extern void catz_owner_heat_touch(Oid dboid, int64 owner_id);
+extern uint32 catz_owner_heat(Oid dboid, int64 owner_id);
+
 /* ----------------------------------------------------------------
  * Rate limit (ratelimit.c): categorize.max_corrections_per_minute
  * ----------------------------------------------------------------

@@ -13,8 +13,9 @@
  * See shmem/segment.c for the locking protocol.
  *
  * Owner scopes live at most categorize.owner_cache_ttl seconds; when the
- * area is full, the least recently used owner scopes that no backend has
- * pinned are retired until the new one fits.  Everyone's scope is never
+ * area is full, the owner scopes asked for least often (shmem/owner_heat.c;
+ * ties: the least recently used) that no backend has pinned are retired
+ * until the new one fits.  Everyone's scope is never
  * evicted; if it cannot fit at all, the database falls back to per-backend
  * scopes and categorize.health() says so.
  *
@@ -195,6 +196,7 @@ catz_shared_pin_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
 	LWLockRelease(catz_shared->lock);
 	*hit = (s != NULL);
 	pg_atomic_fetch_add_u64(s ? &catz_shared->cache_hits : &catz_shared->cache_misses, 1);
+	catz_owner_heat_touch(db->dboid, owner_id);
 	return s;
 }
 
@@ -221,8 +223,8 @@ catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id)
 }
 
 /*
- * An allocation of `need` bytes failed: retire least recently used owner
- * scopes that nobody has pinned until they held `need` bytes plus a tenth
+ * An allocation of `need` bytes failed: retire the coldest owner scopes
+ * that nobody has pinned until they held `need` bytes plus a tenth
  * of the area (so that the next allocations find room too, and the area's
  * fragmentation is absorbed); true if anything was retired
  */
@@ -240,6 +242,7 @@ catz_shared_make_room(Size need)
 		HASH_SEQ_STATUS status;
 		CatzOwnerEntry *e;
 		CatzOwnerEntry *victim = NULL;
+		uint32		coldest = PG_UINT32_MAX;
 		uint64		oldest = PG_UINT64_MAX;
 
 		hash_seq_init(&status, catz_owner_index);
@@ -247,12 +250,15 @@ catz_shared_make_room(Size need)
 		{
 			CatzSharedScope *s = addr(e->scope);
 			uint64		used;
+			uint32		heat;
 
 			if (s == NULL || pg_atomic_read_u32(&s->refcount) > 1)
 				continue;		/* in use right now */
 			used = pg_atomic_read_u64(&s->last_used);
-			if (used < oldest)
+			heat = catz_owner_heat(e->key.dboid, e->key.owner_id);
+			if (heat < coldest || (heat == coldest && used < oldest))
 			{
+				coldest = heat;
 				oldest = used;
 				victim = e;
 			}

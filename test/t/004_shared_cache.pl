@@ -1,6 +1,7 @@
 # The shared cache: owners' compiled patterns stay within
 # categorize.shared_cache_size when more owners are active than fit, are
-# evicted least recently used and after their TTL; a restart starts clean.
+# evicted those asked for least often first, and after their TTL; a restart
+# starts clean.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -46,12 +47,27 @@ is($node->safe_psql('postgres', q{SELECT status FROM categorize.health() WHERE c
 is($node->safe_psql('postgres', q{SELECT categorize.categorize('EVERYONES SHOP', NULL, NULL, 17)}),
 	'1', 'everyone\'s patterns still apply');
 
-# A second pass: least recently used owners were evicted, so the cache keeps working
+# A second pass: cold owners were evicted, so the cache keeps working
 $wrong = $node->safe_psql('postgres', q{
 	SELECT count(*) FROM generate_series(3000, 1, -1) o
 	 WHERE categorize.categorize('shop ' || o || ' branch 5', NULL, NULL, o) IS DISTINCT FROM 1000 + o
 });
 is($wrong, '0', 'a second pass in the other order is still right');
+
+# An owner asked for often stays cached while many cold owners pass through
+$node->safe_psql('postgres', q{
+	SELECT count(categorize.categorize('shop 1 branch 1', NULL, NULL, 1)) FROM generate_series(1, 50)});
+my $stats = q{SELECT evictions || ' ' || cache_misses FROM categorize.stats};
+my ($ev0, $miss0) = split / /, $node->safe_psql('postgres', $stats);
+$node->safe_psql('postgres', q{
+	SELECT count(categorize.categorize('shop ' || o || ' branch 2', NULL, NULL, o))
+	  FROM generate_series(2, 3000) o});
+my ($ev1, $miss1) = split / /, $node->safe_psql('postgres', $stats);
+cmp_ok($ev1, '>', $ev0, "the cold owners evicted each other (" . ($ev1 - $ev0) . " evictions)");
+is($node->safe_psql('postgres', q{SELECT categorize.categorize('shop 1 branch 4', NULL, NULL, 1)}),
+	'1001', 'the busy owner answers');
+my ($ev2, $miss2) = split / /, $node->safe_psql('postgres', $stats);
+is($miss2, $miss1, 'from its scope still in the cache (no miss)');
 
 # TTL: an owner's scope is reloaded after categorize.owner_cache_ttl.
 # Wait for the reload to reach new sessions, then for the expiry itself:
