@@ -368,3 +368,323 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION categorize.accept(regclass, bigint, name, name) TO categorize_writer;
 GRANT EXECUTE ON FUNCTION categorize.rule_conflicts() TO categorize_admin;
 GRANT SELECT ON categorize.rule_conflicts TO categorize_admin;
+
+--
+-- recategorize() shared by sessions that claim ranges (issue 14)
+--
+
+CREATE TABLE categorize.recategorize_claims (
+    relid oid NOT NULL,
+    target_column name NOT NULL,
+    lo bigint NOT NULL,             -- first key (or block) of the range
+    hi bigint NOT NULL,             -- first key (or block) after it
+    pid int NOT NULL,               -- backend working on it
+    claimed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (relid, target_column, lo),
+    FOREIGN KEY (relid, target_column) REFERENCES categorize.recategorize_runs ON DELETE CASCADE
+);
+
+COMMENT ON TABLE categorize.recategorize_claims IS
+'ranges of a categorize.recategorize() run that a session is working on, each held by a session-level advisory lock; a range whose lock nobody holds is done again';
+
+REVOKE ALL ON categorize.recategorize_claims FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.recategorize_claims TO categorize_writer;
+
+CREATE OR REPLACE PROCEDURE categorize.recategorize(tbl regclass,
+                                        target_column name DEFAULT 'category_id',
+                                        only_uncategorized boolean DEFAULT true,
+                                        batch_size int DEFAULT 10000,
+                                        confidence_column name DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    conf name := confidence_column;
+    key name;
+    run categorize.recategorize_runs;
+    eligible text;              -- rows this run may write
+    changed text;               -- rows whose category or confidence moves
+    sets text;
+    batch_sql text;
+    upper_sql text;
+    hi bigint;
+    n_rows bigint;
+    n_changed bigint;
+    session_rows bigint := 0;
+    session_start timestamptz := pg_catalog.clock_timestamp();
+    rate numeric;
+    blocks_per_batch bigint;
+    claim categorize.recategorize_claims;
+    claim_lock bigint;
+    walked boolean;
+    started boolean := false;
+BEGIN
+    -- Every transaction of the procedure runs with a safe search_path (a
+    -- procedure that commits cannot have a SET clause): set it again after
+    -- each COMMIT
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    IF tbl IS NULL OR target_column IS NULL THEN
+        RAISE EXCEPTION 'tbl and target_column must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute
+                   WHERE attrelid = tbl AND attname = target_column
+                     AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', target_column, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = tbl AND a.attname = target_column
+                     AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+                         IN ('int4'::regtype, 'int8'::regtype, 'numeric'::regtype)) THEN
+        RAISE EXCEPTION 'column "%" must be bigint, integer or numeric to hold a category id', target_column
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+
+    -- The confidence column marks the rows the engine set (auto_categorize()
+    -- fills it with the category, and clears it when a user changes the
+    -- category); by default it is the target's name with _id replaced by
+    -- _confidence, used when it exists.
+    IF conf IS NULL THEN
+        conf := pg_catalog.regexp_replace(target_column, '(_id)?$', '_confidence');
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute
+                       WHERE attrelid = tbl AND attname = conf AND attnum > 0 AND NOT attisdropped) THEN
+            conf := NULL;
+        END IF;
+    ELSIF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute
+                      WHERE attrelid = tbl AND attname = conf AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', conf, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF conf IS NOT NULL AND NOT EXISTS (
+           SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = tbl AND a.attname = conf
+              AND (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END)
+                  IN ('float4'::regtype, 'float8'::regtype, 'numeric'::regtype)) THEN
+        RAISE EXCEPTION 'column "%" must be real, double precision or numeric to hold a confidence', conf
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF NOT only_uncategorized AND conf IS NULL THEN
+        RAISE EXCEPTION 'cannot tell the categories the engine set from those users set in %', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('Relation %s has no confidence column for %I.', tbl, target_column),
+                  HINT = 'Add a confidence column filled by auto_categorize(), name it in confidence_column, or use only_uncategorized => true.';
+    END IF;
+
+    -- Walk a single-column integer primary key in key order, or else the heap
+    -- by block ranges (TID range scans)
+    SELECT a.attname INTO key
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+    WHERE i.indrelid = tbl AND i.indisprimary AND i.indnkeyatts = 1
+      AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype);
+
+    -- Start a run, or join (resume) the unfinished one with the same
+    -- settings: sessions that call it at once share its ranges
+    SELECT * INTO run FROM categorize.recategorize_runs r
+    WHERE r.relid = tbl AND r.target_column = recategorize.target_column
+    FOR UPDATE;
+    IF FOUND AND (run.finished_at IS NOT NULL
+       OR run.only_uncategorized IS DISTINCT FROM recategorize.only_uncategorized
+       OR run.confidence_column IS DISTINCT FROM conf
+       OR run.key_column IS DISTINCT FROM key) THEN
+        DELETE FROM categorize.recategorize_runs r
+        WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
+        run := NULL;
+    END IF;
+    IF run.relid IS NULL THEN
+        INSERT INTO categorize.recategorize_runs
+            (relid, target_column, confidence_column, only_uncategorized, key_column,
+             end_key, rows_total, pid)
+        VALUES (tbl, target_column, conf, only_uncategorized, key,
+                0, 0, pg_catalog.pg_backend_pid())
+        ON CONFLICT ON CONSTRAINT recategorize_runs_pkey DO NOTHING
+        RETURNING * INTO run;
+        started := run.relid IS NOT NULL;
+        IF NOT started THEN
+            -- another session started the same run meanwhile: join it
+            SELECT * INTO run FROM categorize.recategorize_runs r
+            WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
+        END IF;
+    END IF;
+    IF started THEN
+        EXECUTE pg_catalog.format('SELECT count(*) FROM %s', tbl) INTO run.rows_total;
+        IF key IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT max(%I) FROM %s', key, tbl) INTO run.end_key;
+        ELSE
+            run.end_key := pg_catalog.pg_relation_size(tbl)
+                           / pg_catalog.current_setting('block_size')::bigint;
+        END IF;
+        UPDATE categorize.recategorize_runs r
+        SET rows_total = run.rows_total, end_key = coalesce(run.end_key, 0)
+        WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
+    ELSE
+        RAISE NOTICE 'recategorize %: resuming after % of % rows', tbl, run.rows_done, run.rows_total;
+    END IF;
+    COMMIT;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
+    -- eligible: a format() pattern, %1$s the row (s, t) or the column prefix
+    IF only_uncategorized THEN
+        eligible := '%1$s' || pg_catalog.format('.%I IS NULL', target_column);
+    ELSE
+        eligible := pg_catalog.format('(%%1$s.%I IS NULL OR %%1$s.%I IS NOT NULL)', target_column, conf);
+    END IF;
+    sets := pg_catalog.format('%I = (r.c).category_id', target_column);
+    changed := 'r.old_category IS DISTINCT FROM (r.c).category_id';
+    IF conf IS NOT NULL THEN
+        sets := sets || pg_catalog.format(', %I = (r.c).confidence', conf);
+        -- a confidence that moved by less than 0.005 is not worth a new row version
+        changed := changed || ' OR (r.old_confidence IS NULL) <> ((r.c).confidence IS NULL)'
+                           || ' OR abs(r.old_confidence - (r.c).confidence) >= 0.005';
+    END IF;
+
+    -- One batch: categorize the eligible rows of a range, then write the rows
+    -- that change, found again by ctid.  $1, $2: the range [lo, hi) of keys
+    -- or blocks.  The eligibility test is repeated in the UPDATE so that a
+    -- row a user changed meanwhile is left alone.
+    batch_sql := pg_catalog.format(
+        'WITH r AS MATERIALIZED ('
+        '  SELECT s.ctid AS tid, s.%1$I AS old_category, %2$s AS old_confidence, %3$s AS eligible,'
+        '         CASE WHEN %3$s THEN categorize.categorize_confidence(s) END AS c'
+        '  FROM %4$s s WHERE %5$s'
+        '), u AS ('
+        '  UPDATE %4$s t SET %6$s FROM r'
+        '  WHERE r.eligible AND (%7$s) AND t.ctid = r.tid AND %8$s'
+        '  RETURNING 1'
+        ') SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM u)',
+        target_column,
+        CASE WHEN conf IS NULL THEN 'NULL::real' ELSE pg_catalog.format('s.%I', conf) END,
+        pg_catalog.format(eligible, 's'),
+        tbl,
+        CASE WHEN key IS NOT NULL
+             THEN pg_catalog.format('s.%1$I >= $1 AND s.%1$I < $2', key)
+             ELSE 's.ctid >= pg_catalog.format(''(%s,0)'', $1)::tid AND s.ctid < pg_catalog.format(''(%s,0)'', $2)::tid'
+        END,
+        sets,
+        changed,
+        pg_catalog.format(eligible, 't'));
+    IF key IS NOT NULL THEN
+        -- the end of a batch: the key after the batch_size-th from $1
+        upper_sql := pg_catalog.format(
+            'SELECT %1$I FROM %2$s WHERE %1$I >= $1 ORDER BY %1$I OFFSET $2 LIMIT 1', key, tbl);
+    ELSE
+        SELECT greatest(1, batch_size / greatest(1.0, c.reltuples / greatest(c.relpages, 1)))::bigint
+        INTO blocks_per_batch
+        FROM pg_catalog.pg_class c WHERE c.oid = tbl;
+    END IF;
+
+    -- Each batch claims a range [lo, hi) of keys or blocks in a short
+    -- transaction of its own, then categorizes it in another: sessions
+    -- that call recategorize() on the same run work on different ranges
+    -- at once.  A claim is held by a session-level advisory lock; a claim
+    -- whose lock nobody holds belongs to a session that died, and is done
+    -- again by the next session that looks.
+    LOOP
+        SELECT * INTO run FROM categorize.recategorize_runs r
+        WHERE r.relid = tbl AND r.target_column = recategorize.target_column
+        FOR UPDATE;
+        EXIT WHEN NOT FOUND OR run.finished_at IS NOT NULL;
+        claim := NULL;
+        -- claims this session left behind when a call of it failed, then
+        -- claims of sessions that are gone
+        FOR claim IN
+            SELECT * FROM categorize.recategorize_claims c
+            WHERE c.relid = tbl AND c.target_column = recategorize.target_column
+            ORDER BY c.pid = pg_catalog.pg_backend_pid() DESC, c.lo
+        LOOP
+            claim_lock := pg_catalog.hashtextextended(
+                pg_catalog.format('categorize.recategorize %s %s %s', tbl::oid, target_column, claim.lo), 0);
+            -- a failed call of this session still holds its claim's lock
+            EXIT WHEN claim.pid = pg_catalog.pg_backend_pid() AND EXISTS (
+                SELECT FROM pg_catalog.pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid()
+                   AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                                      WHERE datname = pg_catalog.current_database())
+                   AND l.classid = ((claim_lock >> 32) & 4294967295)::oid
+                   AND l.objid = (claim_lock & 4294967295)::oid AND l.objsubid = 1);
+            EXIT WHEN pg_catalog.pg_try_advisory_lock(claim_lock);
+            claim := NULL;
+        END LOOP;
+        IF claim.lo IS NOT NULL THEN
+            RAISE NOTICE 'recategorize %: redoing the range from % of a session that stopped', tbl, claim.lo;
+            UPDATE categorize.recategorize_claims c SET pid = pg_catalog.pg_backend_pid(),
+                   claimed_at = pg_catalog.now()
+            WHERE c.relid = tbl AND c.target_column = recategorize.target_column AND c.lo = claim.lo;
+        ELSE
+            IF run.next_key IS NULL THEN
+                IF key IS NOT NULL THEN
+                    EXECUTE pg_catalog.format('SELECT min(%I) FROM %s', key, tbl) INTO run.next_key;
+                ELSE
+                    run.next_key := 0;
+                END IF;
+            END IF;
+            walked := run.next_key IS NULL OR run.next_key > run.end_key
+                      OR (key IS NULL AND run.next_key >= run.end_key);
+            IF walked THEN
+                -- nothing left to claim: the run ends once no claim is left
+                UPDATE categorize.recategorize_runs r
+                SET finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+                    pid = pg_catalog.pg_backend_pid()
+                WHERE r.relid = tbl AND r.target_column = recategorize.target_column
+                  AND NOT EXISTS (SELECT FROM categorize.recategorize_claims c
+                                  WHERE c.relid = tbl AND c.target_column = recategorize.target_column);
+                COMMIT;
+                EXIT;
+            END IF;
+            IF key IS NOT NULL THEN
+                EXECUTE upper_sql INTO hi USING run.next_key, batch_size;
+                hi := coalesce(least(hi, run.end_key + 1), run.end_key + 1);
+            ELSE
+                hi := least(run.next_key + blocks_per_batch, run.end_key);
+            END IF;
+            INSERT INTO categorize.recategorize_claims (relid, target_column, lo, hi, pid)
+            VALUES (tbl, target_column, run.next_key, hi, pg_catalog.pg_backend_pid())
+            RETURNING * INTO claim;
+            claim_lock := pg_catalog.hashtextextended(
+                pg_catalog.format('categorize.recategorize %s %s %s', tbl::oid, target_column, claim.lo), 0);
+            IF NOT pg_catalog.pg_try_advisory_lock(claim_lock) THEN
+                RAISE EXCEPTION 'recategorize %: the lock of a new range is taken', tbl
+                    USING ERRCODE = 'lock_not_available',
+                          HINT = 'Another session holds an advisory lock of the same key; call recategorize again.';
+            END IF;
+            UPDATE categorize.recategorize_runs r SET next_key = hi
+            WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
+        END IF;
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
+        -- The range, in a transaction of its own
+        PERFORM pg_catalog.set_config('categorize.recategorizing', 'on', true);
+        -- the rows that change are few or scattered: fetch them by ctid
+        -- rather than hash the whole table
+        PERFORM pg_catalog.set_config('enable_hashjoin', 'off', true);
+        PERFORM pg_catalog.set_config('enable_mergejoin', 'off', true);
+        EXECUTE batch_sql INTO n_rows, n_changed USING claim.lo, claim.hi;
+        DELETE FROM categorize.recategorize_claims c
+        WHERE c.relid = tbl AND c.target_column = recategorize.target_column AND c.lo = claim.lo;
+        UPDATE categorize.recategorize_runs r
+        SET rows_done = r.rows_done + n_rows,
+            rows_changed = r.rows_changed + n_changed,
+            rows_total = greatest(r.rows_total, r.rows_done + n_rows),
+            updated_at = pg_catalog.clock_timestamp(), pid = pg_catalog.pg_backend_pid()
+        WHERE r.relid = tbl AND r.target_column = recategorize.target_column
+        RETURNING * INTO run;
+        COMMIT;
+        PERFORM pg_catalog.pg_advisory_unlock(claim_lock);
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
+        session_rows := session_rows + n_rows;
+        rate := session_rows / greatest(extract(epoch FROM pg_catalog.clock_timestamp() - session_start), 0.001);
+        RAISE NOTICE 'recategorize %: % of % rows (% %%), % changed, % rows/s, ETA %',
+            tbl, run.rows_done, run.rows_total,
+            round(100.0 * run.rows_done / greatest(run.rows_total, 1), 1),
+            run.rows_changed, round(rate),
+            pg_catalog.to_char(pg_catalog.make_interval(
+                secs => round(greatest(run.rows_total - run.rows_done, 0) / greatest(rate, 1))), 'HH24:MI:SS');
+    END LOOP;
+END
+$$;

@@ -531,6 +531,20 @@ CREATE TABLE categorize.recategorize_runs (
 COMMENT ON TABLE categorize.recategorize_runs IS
 'state of categorize.recategorize() runs, one row per table and target column, updated in the transaction of each batch so that a stopped run resumes where it stopped';
 
+CREATE TABLE categorize.recategorize_claims (
+    relid oid NOT NULL,
+    target_column name NOT NULL,
+    lo bigint NOT NULL,             -- first key (or block) of the range
+    hi bigint NOT NULL,             -- first key (or block) after it
+    pid int NOT NULL,               -- backend working on it
+    claimed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (relid, target_column, lo),
+    FOREIGN KEY (relid, target_column) REFERENCES categorize.recategorize_runs ON DELETE CASCADE
+);
+
+COMMENT ON TABLE categorize.recategorize_claims IS
+'ranges of a categorize.recategorize() run that a session is working on, each held by a session-level advisory lock; a range whose lock nobody holds is done again';
+
 CREATE VIEW categorize.recategorize_progress AS
 SELECT r.relid::regclass AS relation,
        r.target_column,
@@ -577,6 +591,10 @@ DECLARE
     session_start timestamptz := pg_catalog.clock_timestamp();
     rate numeric;
     blocks_per_batch bigint;
+    claim categorize.recategorize_claims;
+    claim_lock bigint;
+    walked boolean;
+    started boolean := false;
 BEGIN
     -- Every transaction of the procedure runs with a safe search_path (a
     -- procedure that commits cannot have a SET clause): set it again after
@@ -642,21 +660,35 @@ BEGIN
     WHERE i.indrelid = tbl AND i.indisprimary AND i.indnkeyatts = 1
       AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype);
 
-    -- Start a run, or resume the unfinished one with the same settings
+    -- Start a run, or join (resume) the unfinished one with the same
+    -- settings: sessions that call it at once share its ranges
     SELECT * INTO run FROM categorize.recategorize_runs r
-    WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
-    IF NOT FOUND OR run.finished_at IS NOT NULL
+    WHERE r.relid = tbl AND r.target_column = recategorize.target_column
+    FOR UPDATE;
+    IF FOUND AND (run.finished_at IS NOT NULL
        OR run.only_uncategorized IS DISTINCT FROM recategorize.only_uncategorized
        OR run.confidence_column IS DISTINCT FROM conf
-       OR run.key_column IS DISTINCT FROM key THEN
+       OR run.key_column IS DISTINCT FROM key) THEN
         DELETE FROM categorize.recategorize_runs r
         WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
+        run := NULL;
+    END IF;
+    IF run.relid IS NULL THEN
         INSERT INTO categorize.recategorize_runs
             (relid, target_column, confidence_column, only_uncategorized, key_column,
              end_key, rows_total, pid)
         VALUES (tbl, target_column, conf, only_uncategorized, key,
                 0, 0, pg_catalog.pg_backend_pid())
+        ON CONFLICT ON CONSTRAINT recategorize_runs_pkey DO NOTHING
         RETURNING * INTO run;
+        started := run.relid IS NOT NULL;
+        IF NOT started THEN
+            -- another session started the same run meanwhile: join it
+            SELECT * INTO run FROM categorize.recategorize_runs r
+            WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
+        END IF;
+    END IF;
+    IF started THEN
         EXECUTE pg_catalog.format('SELECT count(*) FROM %s', tbl) INTO run.rows_total;
         IF key IS NOT NULL THEN
             EXECUTE pg_catalog.format('SELECT max(%I) FROM %s', key, tbl) INTO run.end_key;
@@ -723,49 +755,104 @@ BEGIN
         FROM pg_catalog.pg_class c WHERE c.oid = tbl;
     END IF;
 
+    -- Each batch claims a range [lo, hi) of keys or blocks in a short
+    -- transaction of its own, then categorizes it in another: sessions
+    -- that call recategorize() on the same run work on different ranges
+    -- at once.  A claim is held by a session-level advisory lock; a claim
+    -- whose lock nobody holds belongs to a session that died, and is done
+    -- again by the next session that looks.
     LOOP
-        -- The run's row, locked: concurrent calls share the batches
         SELECT * INTO run FROM categorize.recategorize_runs r
         WHERE r.relid = tbl AND r.target_column = recategorize.target_column
         FOR UPDATE;
         EXIT WHEN NOT FOUND OR run.finished_at IS NOT NULL;
-        IF run.next_key IS NULL THEN
-            IF key IS NOT NULL THEN
-                EXECUTE pg_catalog.format('SELECT min(%I) FROM %s', key, tbl) INTO run.next_key;
-            ELSE
-                run.next_key := 0;
-            END IF;
-        END IF;
-        IF run.next_key IS NULL OR run.next_key > run.end_key
-           OR (key IS NULL AND run.next_key >= run.end_key) THEN
-            UPDATE categorize.recategorize_runs r
-            SET finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
-                pid = pg_catalog.pg_backend_pid()
-            WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
-            COMMIT;
-            EXIT;
-        END IF;
-        IF key IS NOT NULL THEN
-            EXECUTE upper_sql INTO hi USING run.next_key, batch_size;
-            hi := coalesce(least(hi, run.end_key + 1), run.end_key + 1);
+        claim := NULL;
+        -- claims this session left behind when a call of it failed, then
+        -- claims of sessions that are gone
+        FOR claim IN
+            SELECT * FROM categorize.recategorize_claims c
+            WHERE c.relid = tbl AND c.target_column = recategorize.target_column
+            ORDER BY c.pid = pg_catalog.pg_backend_pid() DESC, c.lo
+        LOOP
+            claim_lock := pg_catalog.hashtextextended(
+                pg_catalog.format('categorize.recategorize %s %s %s', tbl::oid, target_column, claim.lo), 0);
+            -- a failed call of this session still holds its claim's lock
+            EXIT WHEN claim.pid = pg_catalog.pg_backend_pid() AND EXISTS (
+                SELECT FROM pg_catalog.pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid()
+                   AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                                      WHERE datname = pg_catalog.current_database())
+                   AND l.classid = ((claim_lock >> 32) & 4294967295)::oid
+                   AND l.objid = (claim_lock & 4294967295)::oid AND l.objsubid = 1);
+            EXIT WHEN pg_catalog.pg_try_advisory_lock(claim_lock);
+            claim := NULL;
+        END LOOP;
+        IF claim.lo IS NOT NULL THEN
+            RAISE NOTICE 'recategorize %: redoing the range from % of a session that stopped', tbl, claim.lo;
+            UPDATE categorize.recategorize_claims c SET pid = pg_catalog.pg_backend_pid(),
+                   claimed_at = pg_catalog.now()
+            WHERE c.relid = tbl AND c.target_column = recategorize.target_column AND c.lo = claim.lo;
         ELSE
-            hi := least(run.next_key + blocks_per_batch, run.end_key);
+            IF run.next_key IS NULL THEN
+                IF key IS NOT NULL THEN
+                    EXECUTE pg_catalog.format('SELECT min(%I) FROM %s', key, tbl) INTO run.next_key;
+                ELSE
+                    run.next_key := 0;
+                END IF;
+            END IF;
+            walked := run.next_key IS NULL OR run.next_key > run.end_key
+                      OR (key IS NULL AND run.next_key >= run.end_key);
+            IF walked THEN
+                -- nothing left to claim: the run ends once no claim is left
+                UPDATE categorize.recategorize_runs r
+                SET finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+                    pid = pg_catalog.pg_backend_pid()
+                WHERE r.relid = tbl AND r.target_column = recategorize.target_column
+                  AND NOT EXISTS (SELECT FROM categorize.recategorize_claims c
+                                  WHERE c.relid = tbl AND c.target_column = recategorize.target_column);
+                COMMIT;
+                EXIT;
+            END IF;
+            IF key IS NOT NULL THEN
+                EXECUTE upper_sql INTO hi USING run.next_key, batch_size;
+                hi := coalesce(least(hi, run.end_key + 1), run.end_key + 1);
+            ELSE
+                hi := least(run.next_key + blocks_per_batch, run.end_key);
+            END IF;
+            INSERT INTO categorize.recategorize_claims (relid, target_column, lo, hi, pid)
+            VALUES (tbl, target_column, run.next_key, hi, pg_catalog.pg_backend_pid())
+            RETURNING * INTO claim;
+            claim_lock := pg_catalog.hashtextextended(
+                pg_catalog.format('categorize.recategorize %s %s %s', tbl::oid, target_column, claim.lo), 0);
+            IF NOT pg_catalog.pg_try_advisory_lock(claim_lock) THEN
+                RAISE EXCEPTION 'recategorize %: the lock of a new range is taken', tbl
+                    USING ERRCODE = 'lock_not_available',
+                          HINT = 'Another session holds an advisory lock of the same key; call recategorize again.';
+            END IF;
+            UPDATE categorize.recategorize_runs r SET next_key = hi
+            WHERE r.relid = tbl AND r.target_column = recategorize.target_column;
         END IF;
+        COMMIT;
+        PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
+        -- The range, in a transaction of its own
         PERFORM pg_catalog.set_config('categorize.recategorizing', 'on', true);
         -- the rows that change are few or scattered: fetch them by ctid
         -- rather than hash the whole table
         PERFORM pg_catalog.set_config('enable_hashjoin', 'off', true);
         PERFORM pg_catalog.set_config('enable_mergejoin', 'off', true);
-        EXECUTE batch_sql INTO n_rows, n_changed USING run.next_key, hi;
+        EXECUTE batch_sql INTO n_rows, n_changed USING claim.lo, claim.hi;
+        DELETE FROM categorize.recategorize_claims c
+        WHERE c.relid = tbl AND c.target_column = recategorize.target_column AND c.lo = claim.lo;
         UPDATE categorize.recategorize_runs r
-        SET next_key = hi, rows_done = r.rows_done + n_rows,
+        SET rows_done = r.rows_done + n_rows,
             rows_changed = r.rows_changed + n_changed,
             rows_total = greatest(r.rows_total, r.rows_done + n_rows),
             updated_at = pg_catalog.clock_timestamp(), pid = pg_catalog.pg_backend_pid()
         WHERE r.relid = tbl AND r.target_column = recategorize.target_column
         RETURNING * INTO run;
         COMMIT;
+        PERFORM pg_catalog.pg_advisory_unlock(claim_lock);
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
         session_rows := session_rows + n_rows;
@@ -916,7 +1003,8 @@ GRANT EXECUTE ON FUNCTION
     TO categorize_writer;
 GRANT EXECUTE ON PROCEDURE categorize.recategorize(regclass, name, boolean, int, name)
     TO categorize_writer;
-GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.recategorize_runs TO categorize_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.recategorize_runs, categorize.recategorize_claims
+    TO categorize_writer;
 
 GRANT EXECUTE ON FUNCTION categorize.stats_reset() TO categorize_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON categorize.categories, categorize.patterns TO categorize_admin;
