@@ -354,6 +354,9 @@ extern bool catz_overlay_shadows(const CatzOverlay *ov, int64_t pattern_id);
 extern uint32_t catz_overlay_live(const CatzOverlay *ov);
 extern uint32_t catz_overlay_used(const CatzOverlay *ov);
 
+/* Slots ever written with a regex: 0 means no slot is a regex to try */
+extern uint32_t catz_overlay_regex_slots(const CatzOverlay *ov);
+
 /*
  * Entry i (0 <= i < catz_overlay_used()), or NULL if that slot was replaced
  * or deleted

@@ -143,7 +143,7 @@ typedef struct OverlayHeader
 	uint32_t	pool_used;		/* in bytes */
 	uint32_t	max_words;		/* most words in a merchant/keyword value ever
 								 * put; never shrinks */
-	uint32_t	padding;		/* zero */
+	uint32_t	regex_slots;	/* slots written with a regex (live or not) */
 	uint64_t	length_mask;	/* bit k - 1 set once a value of k words was
 								 * put; never shrinks */
 	uint32_t	section_off[NUM_SECTIONS];	/* in bytes from blob start */
@@ -408,7 +408,7 @@ check_header(const void *blob, size_t size)
 		size < sizeof(OverlayHeader))
 		return false;
 	if (hdr->magic != OV_MAGIC || hdr->version != OV_VERSION ||
-		hdr->padding != 0 || hdr->total_size > size)
+		hdr->total_size > size)
 		return false;
 	if (!overlay_layout(hdr->max_patterns, hdr->pool_bytes, &expect) ||
 		expect.total_size != hdr->total_size ||
@@ -464,6 +464,7 @@ check_slots(const OverlayView *v, uint32_t *nchained)
 	const OverlayHeader *hdr = v->hdr;
 	uint64_t	pool_lo = hdr->section_off[SEC_POOL];
 	uint32_t	live = 0;
+	uint32_t	regexes = 0;
 
 	*nchained = 0;
 	for (uint32_t i = 0; i < hdr->used; i++)
@@ -485,6 +486,7 @@ check_slots(const OverlayView *v, uint32_t *nchained)
 		{
 			if (e->nwords != 0 || link->hash != 0 || link->next != 0)
 				return false;
+			regexes++;
 			continue;
 		}
 		if (e->kind != CATZ_KIND_KEYWORD && e->kind != CATZ_KIND_MERCHANT)
@@ -500,7 +502,7 @@ check_slots(const OverlayView *v, uint32_t *nchained)
 		else if (link->next != 0)
 			return false;
 	}
-	return live == hdr->live;
+	return live == hdr->live && regexes == hdr->regex_slots;
 }
 
 /*
@@ -710,6 +712,8 @@ append_slot(OverlayView *v, const CatzPatternInput *p, const ValueShape *shape)
 	link->hash = shape->hash;
 	link->next = 0;
 	link->state = SLOT_LIVE;
+	if (p->kind == CATZ_KIND_REGEX)
+		hdr->regex_slots++;
 	if (shape->nwords > 0)
 	{
 		uint32_t   *head = &v->buckets[bucket_of(hdr, shape->hash)];
@@ -953,6 +957,12 @@ catz_overlay_entry(const CatzOverlay *ov, uint32_t i)
 	if (i >= v.hdr->used || v.links[i].state != SLOT_LIVE)
 		return NULL;
 	return &v.entries[i];
+}
+
+uint32_t
+catz_overlay_regex_slots(const CatzOverlay *ov)
+{
+	return ((const OverlayHeader *) ov)->regex_slots;
 }
 
 /* Number of deleted pattern ids */

@@ -449,7 +449,8 @@ regex_source(MatchState *ms, const Source *src)
 static bool
 source_has_regexes(const Source *src)
 {
-	return src->kind == SOURCE_OVERLAY || catz_set_regex_count(src->blob) > 0;
+	return src->kind == SOURCE_OVERLAY ? catz_overlay_regex_slots(src->blob) > 0 :
+		catz_set_regex_count(src->blob) > 0;
 }
 
 void

@@ -288,6 +288,7 @@ test_match_semantics(void)
 	put_ok(ov, 1, "a b");
 	put_ok(ov, 2, "a b");
 	put_ok(ov, 3, "b");
+	CHECK(catz_overlay_regex_slots(ov) == 0);
 	CHECK(catz_overlay_put(ov, &kw) == CATZ_OK);
 	CHECK(catz_overlay_put(ov, &re) == CATZ_OK);
 
@@ -300,6 +301,8 @@ test_match_semantics(void)
 	/* A regex is stored as given and never matched */
 	e = catz_overlay_entry(ov, 4);
 	CHECK(e != NULL && e->nwords == 0 && e->kind == CATZ_KIND_REGEX);
+	/* ... and counted, so that a caller skips the slots when there is none */
+	CHECK(catz_overlay_regex_slots(ov) == 1);
 	if (e)
 		CHECK_BYTES(catz_entry_value(ov, e), e->value_len, "a+ b");
 
