@@ -217,6 +217,21 @@ note_apply(void)
 		catz_shared_note_apply(IsLogicalWorker() ? replorigin_session_origin_timestamp : 0);
 }
 
+/* Whether column attnum holds the same value in both versions of a row */
+static bool
+same_column(HeapTuple a, HeapTuple b, TupleDesc desc, int attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	bool		a_null;
+	bool		b_null;
+	Datum		x = heap_getattr(a, attnum, desc, &a_null);
+	Datum		y = heap_getattr(b, attnum, desc, &b_null);
+
+	if (a_null || b_null)
+		return a_null && b_null;
+	return datumIsEqual(x, y, att->attbyval, att->attlen);
+}
+
 /* value_norm of a pattern as this server normalizes it: NULL for regex and blank values */
 static void
 set_value_norm(HeapTuple tup, TupleDesc desc, Datum *val, bool *isnull)
@@ -279,6 +294,18 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 	double		amin;
 	double		amax;
 
+	/*
+	 * An update that keeps the pattern itself (the counts of a correction,
+	 * active, priority) needs neither its regex compiled again nor its
+	 * category looked up again
+	 */
+	bool		same_value = is_update &&
+		same_column(td->tg_trigtuple, tup, desc, att_kind) &&
+		same_column(td->tg_trigtuple, tup, desc, att_value);
+	bool		same_category = is_update &&
+		same_column(td->tg_trigtuple, tup, desc, att_category) &&
+		same_column(td->tg_trigtuple, tup, desc, att_owner);
+
 	/* NOT NULL and CHECK constraints run after BEFORE triggers: leave bad rows to them */
 	if (kind == NULL || value == NULL)
 		return PointerGetDatum(tup);
@@ -306,7 +333,8 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 					 errmsg("pattern value is too long"),
 					 errdetail("A regex pattern may have at most %d bytes; this one has %d.",
 							   CATZ_MAX_PATTERN_BYTES, vlen)));
-		catz_validate_regex(v, vlen);
+		if (!same_value)
+			catz_validate_regex(v, vlen);
 	}
 	else
 	{
@@ -342,7 +370,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 		if (has_owner)
 			owner = DatumGetInt64(d);
 		d = heap_getattr(tup, att_category, desc, &isnull);
-		if (!isnull)
+		if (!isnull && !same_category)
 		{
 			category_id = DatumGetInt64(d);
 			if (category_owner(category_id, &cat_has_owner, &cat_owner) &&

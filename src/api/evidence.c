@@ -90,10 +90,13 @@ static SPIPlanPtr plan_promote = NULL;
 "                           + excluded.amount_weight)" \
 "                   ELSE p.log_amount END"
 
-/* The sum of taught of a merchant key's learned patterns of one owner (o: SQL) */
-#define TAUGHT_BEFORE(o, k) \
+/*
+ * The sum of taught of a merchant key's learned patterns of one owner
+ * (owner: a condition on q.owner_id that the learned key's index can use)
+ */
+#define TAUGHT_BEFORE(owner, k) \
 "coalesce((SELECT sum(q.taught) FROM categorize.patterns q" \
-"           WHERE q.value_norm = " k " AND q.owner_id IS NOT DISTINCT FROM " o " AND q.active" \
+"           WHERE q.value_norm = " k " AND " owner " AND q.active" \
 "             AND q.source = 'learned' AND q.kind = 'merchant'" \
 "             AND q.amount_min IS NULL AND q.amount_max IS NULL), 0)"
 
@@ -132,7 +135,7 @@ static const char promote_sql[] =
 "                                      confirmed, taught, weight, weight_at)"
 "SELECT NULL, 'merchant', s.k, s.c, 'learned', s.owners,"
 "       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
-"       s.owners + " TAUGHT_BEFORE("NULL", "s.k")
+"       s.owners + " TAUGHT_BEFORE("q.owner_id IS NULL", "s.k")
 "  FROM (SELECT t.k, t.c,"
 "               (SELECT count(DISTINCT q.owner_id) FROM categorize.patterns q"
 "                 WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
@@ -151,27 +154,40 @@ LEARNED_KEY "DO NOTHING";
  * amount's own logarithm), without the unnest, window and join that cost
  * more to start than to run for a single correction
  */
-static SPIPlanPtr plan_upsert_one = NULL;
+static SPIPlanPtr plan_upsert_owner = NULL;
+static SPIPlanPtr plan_upsert_nobody = NULL;
 static SPIPlanPtr plan_promote_one = NULL;
 
-static const char upsert_one_sql[] =
-UPSERT_COLUMNS
-"SELECT $1, 'merchant', $2, $3, 'learned', 1,"
-"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1,"
-"       1 + " TAUGHT_BEFORE("$1", "$2") ","
-"       CASE WHEN $4 IS NULL THEN 0 ELSE 1 END, pg_catalog.ln(abs($4) + 1e-9) "
-UPSERT_MERGE;
+#define UPSERT_ONE(owner) \
+UPSERT_COLUMNS \
+"SELECT $1, 'merchant', $2, $3, 'learned', 1," \
+"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1," \
+"       1 + " TAUGHT_BEFORE(owner, "$2") "," \
+"       CASE WHEN $4 IS NULL THEN 0 ELSE 1 END, pg_catalog.ln(abs($4) + 1e-9) " \
+UPSERT_MERGE
+
+/* An owner's correction, and one without an owner ($1 NULL) */
+static const char upsert_owner_sql[] = UPSERT_ONE("q.owner_id = $1");
+static const char upsert_nobody_sql[] = UPSERT_ONE("q.owner_id IS NULL");
+
+/*
+ * Promotion needs only to know that promote_min_users owners ($5) taught
+ * (key, category): it counts no further, so that a merchant thousands of
+ * users taught costs a correction no more than a new one (each learned
+ * pattern of (key, category) is one owner's: the learned key is unique)
+ */
 
 static const char promote_one_sql[] =
 "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
 "                                      confirmed, taught, weight, weight_at)"
 "SELECT NULL, 'merchant', $2, $3, 'learned', s.owners,"
 "       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
-"       s.owners + " TAUGHT_BEFORE("NULL", "$2")
-"  FROM (SELECT count(DISTINCT q.owner_id) AS owners FROM categorize.patterns q"
-"         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
-"           AND q.amount_max IS NULL AND q.value_norm = $2 AND q.category_id = $3"
-"           AND q.active) s"
+"       s.owners + " TAUGHT_BEFORE("q.owner_id IS NULL", "$2")
+"  FROM (SELECT count(*) AS owners"
+"          FROM (SELECT FROM categorize.patterns q"
+"                 WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
+"                   AND q.amount_max IS NULL AND q.value_norm = $2 AND q.category_id = $3"
+"                   AND q.owner_id IS NOT NULL AND q.active LIMIT $5) o) s"
 " WHERE $1 IS NOT NULL AND s.owners >= $5"
 "   AND EXISTS (SELECT 1 FROM categorize.categories cat WHERE cat.id = $3 AND cat.owner_id IS NULL) "
 LEARNED_KEY "DO NOTHING";
@@ -263,8 +279,11 @@ teach_one(const CatzTaught *t, int promote_min_users)
 	nulls[3] = t->has_amount ? ' ' : 'n';
 	args[4] = Int32GetDatum(promote_min_users);
 
-	catz_spi_prepare_kept(&plan_upsert_one, upsert_one_sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
-	rc = SPI_execute_plan(plan_upsert_one, args, nulls, false, 0);
+	if (t->has_owner)
+		catz_spi_prepare_kept(&plan_upsert_owner, upsert_owner_sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
+	else
+		catz_spi_prepare_kept(&plan_upsert_nobody, upsert_nobody_sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
+	rc = SPI_execute_plan(t->has_owner ? plan_upsert_owner : plan_upsert_nobody, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
 	if (promote_min_users <= 0 || !t->has_owner)
