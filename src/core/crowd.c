@@ -15,8 +15,10 @@
  * times is still one owner.
  *
  * Cost: the feature occurrences sorted once, as (feature, category,
- * owner) keys of 16 bytes (the admitted pairs then take their place), and
- * one binary search per occurrence.
+ * owner) keys that remember their place, and one pass over the runs that
+ * marks the places of the admitted ones in a bitmap (no search per
+ * occurrence: at 200k documents those searches' cache misses took longer
+ * than the sort).
  *
  *-------------------------------------------------------------------------
  */
@@ -31,17 +33,8 @@ typedef struct Occurrence
 	uint64_t	feature;
 	uint32_t	cat;
 	uint32_t	owner;
+	size_t		at;				/* its place among all features, in document order */
 } Occurrence;
-
-/* An admitted (feature, category) pair */
-typedef struct Admitted		/* the same size as an Occurrence */
-{
-	uint64_t	feature;
-	uint32_t	cat;
-	uint32_t	pad;
-} Admitted;
-
-_Static_assert(sizeof(Admitted) == sizeof(Occurrence), "admitted pairs overwrite occurrences");
 
 static int
 cmp_occurrence(const void *a, const void *b)
@@ -84,38 +77,18 @@ category_index(const int64_t *ids, size_t n, int64_t id)
 	return (uint32_t) lo;
 }
 
-/* Whether (feature, cat) is admitted */
-static bool
-admitted(const Admitted *a, size_t n, uint64_t feature, uint32_t cat)
-{
-	size_t		lo = 0;
-	size_t		hi = n;
-
-	while (lo < hi)
-	{
-		size_t		mid = lo + (hi - lo) / 2;
-
-		if (a[mid].feature < feature || (a[mid].feature == feature && a[mid].cat < cat))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && a[lo].feature == feature && a[lo].cat == cat;
-}
-
 CatzStatus
 catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
 				const CatzAllocator *alloc, size_t *kept)
 {
 	size_t		total = 0;
 	size_t		ncats = 0;
-	size_t		nadm = 0;
 	size_t		i;
 	size_t		k;
 	size_t		out = 0;
 	int64_t    *cats = NULL;
 	Occurrence *occ = NULL;
-	Admitted   *adm = NULL;
+	uint8_t    *keep = NULL;		/* bit per feature, in document order */
 
 	*kept = 0;
 	if (n == 0)
@@ -139,13 +112,17 @@ catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
 	if (total > 0)
 	{
 		occ = alloc->alloc(alloc->ctx, sizeof(Occurrence) * total);
-		if (occ == NULL)
+		keep = alloc->alloc(alloc->ctx, total / 8 + 1);
+		if (occ == NULL || keep == NULL)
 		{
+			if (occ)
+				alloc->free(alloc->ctx, occ);
+			if (keep)
+				alloc->free(alloc->ctx, keep);
 			alloc->free(alloc->ctx, cats);
 			return CATZ_ENOMEM;
 		}
-		/* the admitted pairs are written over the sorted occurrences */
-		adm = (Admitted *) occ;
+		memset(keep, 0, total / 8 + 1);
 		k = 0;
 		for (i = 0; i < n; i++)
 		{
@@ -158,6 +135,7 @@ catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
 				occ[k].feature = docs[i].features[f];
 				occ[k].cat = cat;
 				occ[k].owner = owner;
+				occ[k].at = k;
 				k++;
 			}
 		}
@@ -176,30 +154,29 @@ catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
 				j++;
 			}
 			if (owners >= min_owners)
-			{
-				Admitted	a = {occ[i].feature, occ[i].cat, 0};
-
-				adm[nadm++] = a;	/* nadm <= i: overwrites a read run only */
-			}
+				for (size_t r = i; r < j; r++)
+					keep[occ[r].at / 8] |= (uint8_t) (1u << (occ[r].at % 8));
 			i = j;
 		}
 	}
 
 	/* Keep the admitted features of each document, and the documents that keep one */
+	k = 0;
 	for (i = 0; i < n; i++)
 	{
-		uint32_t	cat = category_index(cats, ncats, docs[i].category_id);
 		uint32_t	w = 0;
 
-		for (uint32_t f = 0; f < docs[i].nfeatures; f++)
-			if (admitted(adm, nadm, docs[i].features[f], cat))
+		for (uint32_t f = 0; f < docs[i].nfeatures; f++, k++)
+			if (keep != NULL && (keep[k / 8] & (1u << (k % 8))) != 0)
 				docs[i].features[w++] = docs[i].features[f];
 		docs[i].nfeatures = w;
 		if (w > 0)
 			docs[out++] = docs[i];
 	}
-	if (adm)
-		alloc->free(alloc->ctx, adm);
+	if (occ)
+		alloc->free(alloc->ctx, occ);
+	if (keep)
+		alloc->free(alloc->ctx, keep);
 	alloc->free(alloc->ctx, cats);
 	*kept = out;
 	return CATZ_OK;
