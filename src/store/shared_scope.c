@@ -222,6 +222,26 @@ catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id)
 	return s;
 }
 
+/* An owner scope that may be evicted, and what decides its turn */
+typedef struct EvictCandidate
+{
+	CatzOwnerKey key;
+	uint32		heat;
+	uint64		used;
+} EvictCandidate;
+
+/* Coldest first; among equals, the least recently used */
+static int
+cmp_candidates(const void *a, const void *b)
+{
+	const EvictCandidate *x = a;
+	const EvictCandidate *y = b;
+
+	if (x->heat != y->heat)
+		return x->heat < y->heat ? -1 : 1;
+	return (x->used > y->used) - (x->used < y->used);
+}
+
 /*
  * An allocation of `need` bytes failed: retire the coldest owner scopes
  * that nobody has pinned until they held `need` bytes plus a tenth
@@ -231,53 +251,49 @@ catz_shared_find(CatzSharedDb *db, bool global, int64 owner_id)
 bool
 catz_shared_make_room(Size need)
 {
-	bool		any = false;
 	Size		want = need + catz_shared->dsa_size / 10;
 	Size		freed = 0;
-	int			rounds;
+	long		n = 0;
+	long		cap = hash_get_num_entries(catz_owner_index);
+	long		i;
+	EvictCandidate *c;
+	HASH_SEQ_STATUS status;
+	CatzOwnerEntry *e;
 
+	/* no error here: this runs in commit callbacks too */
+	c = palloc_extended(sizeof(EvictCandidate) * Max(cap, 1), MCXT_ALLOC_NO_OOM);
+	if (c == NULL)
+		return false;
 	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
-	for (rounds = 0; rounds < 4096 && freed < want; rounds++)
+	/* one pass over the index: the unpinned scopes, coldest first */
+	hash_seq_init(&status, catz_owner_index);
+	while ((e = hash_seq_search(&status)) != NULL)
 	{
-		HASH_SEQ_STATUS status;
-		CatzOwnerEntry *e;
-		CatzOwnerEntry *victim = NULL;
-		uint32		coldest = PG_UINT32_MAX;
-		uint64		oldest = PG_UINT64_MAX;
+		CatzSharedScope *sc = addr(e->scope);
 
-		hash_seq_init(&status, catz_owner_index);
-		while ((e = hash_seq_search(&status)) != NULL)
-		{
-			CatzSharedScope *s = addr(e->scope);
-			uint64		used;
-			uint32		heat;
+		if (sc == NULL || pg_atomic_read_u32(&sc->refcount) > 1 || n >= cap)
+			continue;			/* in use right now */
+		c[n].key = e->key;
+		c[n].heat = catz_owner_heat(e->key.dboid, e->key.owner_id);
+		c[n].used = pg_atomic_read_u64(&sc->last_used);
+		n++;
+	}
+	qsort(c, n, sizeof(EvictCandidate), cmp_candidates);
+	for (i = 0; i < n && freed < want; i++)
+	{
+		CatzOwnerEntry *victim = hash_search(catz_owner_index, &c[i].key, HASH_FIND, NULL);
+		CatzSharedScope *sc = victim ? addr(victim->scope) : NULL;
 
-			if (s == NULL || pg_atomic_read_u32(&s->refcount) > 1)
-				continue;		/* in use right now */
-			used = pg_atomic_read_u64(&s->last_used);
-			heat = catz_owner_heat(e->key.dboid, e->key.owner_id);
-			if (heat < coldest || (heat == coldest && used < oldest))
-			{
-				coldest = heat;
-				oldest = used;
-				victim = e;
-			}
-		}
-		if (victim == NULL)
-			break;
-		{
-			CatzOwnerKey key = victim->key;
-			CatzSharedScope *s = addr(victim->scope);
-
-			freed += s->bytes;
-			retire_locked(s);
-			hash_search(catz_owner_index, &key, HASH_REMOVE, NULL);
-		}
+		if (sc == NULL)
+			continue;
+		freed += sc->bytes;
+		retire_locked(sc);
+		hash_search(catz_owner_index, &c[i].key, HASH_REMOVE, NULL);
 		pg_atomic_fetch_add_u64(&catz_shared->evictions, 1);
-		any = true;
 	}
 	LWLockRelease(catz_shared->lock);
-	return any;
+	pfree(c);
+	return i > 0;
 }
 
 void
