@@ -44,21 +44,6 @@ fit_column(Datum value, Form_pg_attribute att)
 	return value;
 }
 
-/* Whether a column differs between two versions of a row */
-static bool
-column_changed(HeapTuple before, HeapTuple after, TupleDesc desc, int attnum)
-{
-	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
-	bool		null1;
-	bool		null2;
-	Datum		d1 = heap_getattr(before, attnum, desc, &null1);
-	Datum		d2 = heap_getattr(after, attnum, desc, &null2);
-
-	if (null1 || null2)
-		return null1 != null2;
-	return !datumIsEqual(d1, d2, att->attbyval, att->attlen);
-}
-
 /*
  * categorize.auto_categorize(): BEFORE INSERT OR UPDATE FOR EACH ROW on an
  * application's table.  TG_ARGV[0] names the target column (default
@@ -134,8 +119,8 @@ categorize_auto_categorize(PG_FUNCTION_ARGS)
 		 * the row alone from now on.
 		 */
 		if (att_conf > 0 && TRIGGER_FIRED_BY_UPDATE(td->tg_event) && !catz_recategorizing &&
-			column_changed(td->tg_trigtuple, tup, desc, att_target) &&
-			!column_changed(td->tg_trigtuple, tup, desc, att_conf))
+			catz_column_changed(td->tg_trigtuple, tup, desc, att_target) &&
+			!catz_column_changed(td->tg_trigtuple, tup, desc, att_conf))
 		{
 			Datum		null_value = (Datum) 0;
 			bool		null_flag = true;

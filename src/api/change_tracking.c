@@ -217,21 +217,6 @@ note_apply(void)
 		catz_shared_note_apply(IsLogicalWorker() ? replorigin_session_origin_timestamp : 0);
 }
 
-/* Whether column attnum holds the same value in both versions of a row */
-static bool
-same_column(HeapTuple a, HeapTuple b, TupleDesc desc, int attnum)
-{
-	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
-	bool		a_null;
-	bool		b_null;
-	Datum		x = heap_getattr(a, attnum, desc, &a_null);
-	Datum		y = heap_getattr(b, attnum, desc, &b_null);
-
-	if (a_null || b_null)
-		return a_null && b_null;
-	return datumIsEqual(x, y, att->attbyval, att->attlen);
-}
-
 /* value_norm of a pattern as this server normalizes it: NULL for regex and blank values */
 static void
 set_value_norm(HeapTuple tup, TupleDesc desc, Datum *val, bool *isnull)
@@ -300,11 +285,11 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 	 * category looked up again
 	 */
 	bool		same_value = is_update &&
-		same_column(td->tg_trigtuple, tup, desc, att_kind) &&
-		same_column(td->tg_trigtuple, tup, desc, att_value);
+		!catz_column_changed(td->tg_trigtuple, tup, desc, att_kind) &&
+		!catz_column_changed(td->tg_trigtuple, tup, desc, att_value);
 	bool		same_category = is_update &&
-		same_column(td->tg_trigtuple, tup, desc, att_category) &&
-		same_column(td->tg_trigtuple, tup, desc, att_owner);
+		!catz_column_changed(td->tg_trigtuple, tup, desc, att_category) &&
+		!catz_column_changed(td->tg_trigtuple, tup, desc, att_owner);
 
 	/* NOT NULL and CHECK constraints run after BEFORE triggers: leave bad rows to them */
 	if (kind == NULL || value == NULL)

@@ -148,6 +148,9 @@ extern void catz_pattern_columns(TupleDesc desc, CatzPatternColumns *cols);
 /* Column col (1-based) of an SPI row: false (NULL) when NULL; text is
  * copied into the current context */
 extern bool catz_col_int64(HeapTuple tup, TupleDesc desc, int col, int64 *out);
+
+/* Whether column attnum differs between two versions of a row */
+extern bool catz_column_changed(HeapTuple before, HeapTuple after, TupleDesc desc, int attnum);
 extern char *catz_col_text(HeapTuple tup, TupleDesc desc, int col, int *len);
 
 /* Decode a row of categorize.patterns into core input; *active too */

@@ -3,7 +3,7 @@
  * rows.c
  *	  Decoding rows of categorize.patterns and categorize.corrections into
  *	  the core's inputs, once for every reader (loads, refreshes,
- *	  triggers).
+ *	  triggers), and whether a column changed between two versions of a row.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +13,7 @@
 
 #include "access/htup_details.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 
 #include "base/base.h"
 
@@ -270,4 +271,18 @@ catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, CatzModelDoc *do
 	if (d)
 		pfree(d);
 	return doc->nfeatures;
+}
+
+bool
+catz_column_changed(HeapTuple before, HeapTuple after, TupleDesc desc, int attnum)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	bool		null1;
+	bool		null2;
+	Datum		d1 = heap_getattr(before, attnum, desc, &null1);
+	Datum		d2 = heap_getattr(after, attnum, desc, &null2);
+
+	if (null1 || null2)
+		return null1 != null2;
+	return !datumIsEqual(d1, d2, att->attbyval, att->attlen);
 }
