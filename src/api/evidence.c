@@ -171,10 +171,10 @@ static const char upsert_owner_sql[] = UPSERT_ONE("q.owner_id = $1");
 static const char upsert_nobody_sql[] = UPSERT_ONE("q.owner_id IS NULL");
 
 /*
- * Promotion needs only to know that promote_min_users owners ($5) taught
- * (key, category): it counts no further, so that a merchant thousands of
- * users taught costs a correction no more than a new one (each learned
- * pattern of (key, category) is one owner's: the learned key is unique)
+ * Promotion counts the owners who taught (key, category): each learned
+ * pattern of it is one owner's (the learned key is unique).  No LIMIT: a
+ * generic plan with one prefers a sequential scan that stops early, which
+ * reads the whole table for a key few owners taught.
  */
 
 static const char promote_one_sql[] =
@@ -183,11 +183,10 @@ static const char promote_one_sql[] =
 "SELECT NULL, 'merchant', $2, $3, 'learned', s.owners,"
 "       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
 "       s.owners + " TAUGHT_BEFORE("q.owner_id IS NULL", "$2")
-"  FROM (SELECT count(*) AS owners"
-"          FROM (SELECT FROM categorize.patterns q"
-"                 WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
-"                   AND q.amount_max IS NULL AND q.value_norm = $2 AND q.category_id = $3"
-"                   AND q.owner_id IS NOT NULL AND q.active LIMIT $5) o) s"
+"  FROM (SELECT count(*) AS owners FROM categorize.patterns q"
+"         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
+"           AND q.amount_max IS NULL AND q.value_norm = $2 AND q.category_id = $3"
+"           AND q.owner_id IS NOT NULL AND q.active) s"
 " WHERE $1 IS NOT NULL AND s.owners >= $5"
 "   AND EXISTS (SELECT 1 FROM categorize.categories cat WHERE cat.id = $3 AND cat.owner_id IS NULL) "
 LEARNED_KEY "DO NOTHING";
