@@ -13,7 +13,7 @@ OBJS = \
 	src/api/health.o src/api/match_ops.o src/api/change_tracking.o \
 	src/api/auto_categorize.o src/api/evidence.o src/api/learn_from.o \
 	src/api/conflicts.o src/api/review.o \
-	src/worker/worker.o src/worker/usage.o \
+	src/worker/worker.o src/worker/usage.o src/worker/feedback.o \
 	src/engine/engine.o src/engine/decide.o \
 	src/refresh/refresh.o src/refresh/changes.o src/refresh/serve.o \
 	src/refresh/standby.o \

@@ -1698,3 +1698,28 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION categorize.accept(regclass, bigint, name, name) TO categorize_writer;
 GRANT EXECUTE ON FUNCTION categorize.rule_conflicts() TO categorize_admin;
 GRANT SELECT ON categorize.rule_conflicts TO categorize_admin;
+
+-- Feedback of corrections on patterns (issue 14): the hit or miss a
+-- correction gives the pattern that answered, when that pattern's row is
+-- locked by another transaction (a popular merchant corrected by many users
+-- at once).  learn_correction() then queues the count here instead of
+-- waiting for the row; the next correction that finds the row free, or the
+-- categorize worker within a second or so, adds the queued counts to
+-- categorize.patterns.hits and misses and deletes them.  Durable and
+-- dumped like the corrections themselves: a crash or a restore loses none.
+CREATE TABLE categorize.pattern_feedback (
+    pattern_id  bigint NOT NULL,
+    hits        int NOT NULL DEFAULT 0,
+    misses      int NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT pattern_feedback_counts_check CHECK (hits >= 0 AND misses >= 0)
+);
+
+COMMENT ON TABLE categorize.pattern_feedback IS
+'hits and misses of corrections not yet added to categorize.patterns (its row was busy); folded by the next correction of the pattern or the categorize worker';
+
+CREATE INDEX pattern_feedback_pattern_idx ON categorize.pattern_feedback (pattern_id);
+
+SELECT pg_catalog.pg_extension_config_dump('categorize.pattern_feedback', '');
+REVOKE ALL ON categorize.pattern_feedback FROM PUBLIC;
+GRANT SELECT ON categorize.pattern_feedback TO categorize_admin;

@@ -18,7 +18,8 @@
  *	   or taught once more, and the user's other learned patterns of the
  *	   merchant weigh less (evidence.c: the user's word, kept while it is
  *	   consistent, then weighed by recency and amount); the pattern that
- *	   answered gets a hit if it was right, a miss if it was not;
+ *	   answered gets a hit if it was right, a miss if it was not (queued
+ *	   when its row is busy: feedback.c);
  *	5. with learning on and a shared category, when promote_min_users
  *	   distinct users have the same learned merchant and category, a
  *	   learned pattern for everyone is created (promotion).
@@ -41,6 +42,7 @@
 #include "engine/engine.h"
 #include "shmem/shmem.h"
 #include "store/store.h"
+#include "worker/worker.h"
 
 PG_FUNCTION_INFO_V1(categorize_learn_record);
 PG_FUNCTION_INFO_V1(categorize_learn_values);
@@ -48,8 +50,6 @@ PG_FUNCTION_INFO_V1(categorize_learn_values);
 /* Prepared statements */
 static SPIPlanPtr plan_category = NULL;
 static SPIPlanPtr plan_insert_correction = NULL;
-static SPIPlanPtr plan_hit = NULL;
-static SPIPlanPtr plan_miss = NULL;
 static SPIPlanPtr plan_latest_owner = NULL;
 static SPIPlanPtr plan_latest_nobody = NULL;
 
@@ -221,25 +221,6 @@ insert_correction(const CatzExpense *e, int64 category_id, const TopAnswer *top,
 						 9, types), args, nulls, false, SPI_OK_INSERT) > 0;
 }
 
-/* Count a hit or a miss on a pattern */
-static void
-count_on_pattern(int64 pattern_id, bool hit)
-{
-	Oid			types[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(pattern_id)};
-
-	if (hit)
-		exec(prepared(&plan_hit,
-					  "UPDATE categorize.patterns SET hits = hits + 1, "
-					  "confirmed = CASE WHEN source = 'learned' "
-					  "THEN pg_catalog.nextval('categorize.confirmation_seq') END "
-					  "WHERE id = $1",
-					  1, types), args, NULL, false, SPI_OK_UPDATE);
-	else
-		exec(prepared(&plan_miss, "UPDATE categorize.patterns SET misses = misses + 1 WHERE id = $1",
-					  1, types), args, NULL, false, SPI_OK_UPDATE);
-}
-
 /* Shared body of both forms of learn_correction() */
 static void
 learn(const CatzExpense *e, int64 category_id)
@@ -340,7 +321,7 @@ learn(const CatzExpense *e, int64 category_id)
 		 * was not (the learned pattern just taught counted its own hit)
 		 */
 		if (top.is_pattern && !(taught_pattern && top.category_id == category_id))
-			count_on_pattern(top.pattern_id, top.category_id == category_id);
+			catz_feedback_count(top.pattern_id, top.category_id == category_id);
 	}
 	catz_spi_finish(spi_level);
 }

@@ -4,7 +4,9 @@
  *	  The "categorize worker" background worker: folds grown overlays into
  *	  new compiled scopes, warms everyone's scope at startup, evicts owner
  *	  scopes past their TTL, folds the trigger's committed decisions into
- *	  categorize.pattern_usage (usage.c), and reports that it is alive.
+ *	  categorize.pattern_usage (usage.c), adds the corrections' queued
+ *	  feedback to categorize.patterns (feedback.c), and reports that it is
+ *	  alive.
  *
  * It connects to categorize.worker_database (one database; in others,
  * backends fold a scope themselves when its overlay is full) and starts
@@ -156,6 +158,7 @@ worker_iteration(TimestampTz *last_save)
 	}
 	worker_round();
 	catz_usage_fold();
+	catz_feedback_fold();
 }
 
 void

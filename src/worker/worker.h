@@ -24,4 +24,12 @@ PGDLLEXPORT void catz_worker_main(Datum arg);
  */
 extern void catz_usage_fold(void);
 
+/*
+ * A correction's hit or miss on a pattern, added to its row when the row is
+ * free, else queued in categorize.pattern_feedback (inside SPI); and the
+ * worker's fold of the queue, in a transaction of its own (feedback.c)
+ */
+extern void catz_feedback_count(int64 pattern_id, bool hit);
+extern void catz_feedback_fold(void);
+
 #endif							/* CATZ_WORKER_H */

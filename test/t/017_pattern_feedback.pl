@@ -1,0 +1,108 @@
+# The hit or miss a correction gives the pattern that answered: added to
+# the pattern's row when the row is free; queued in
+# categorize.pattern_feedback, without waiting, when another transaction
+# holds the row; folded by the next correction that finds the row free, or
+# by the worker.  A session H holds the row lock (SELECT ... FOR UPDATE)
+# whenever a case needs a busy row, so nothing here races.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('feedback');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'categorize'
+categorize.worker_database = 'postgres'
+categorize.max_corrections_per_minute = 0
+});
+$node->start;
+
+# The same data in two databases: the worker serves postgres, not other
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+for my $db ('postgres', 'other')
+{
+	$node->safe_psql($db, q{
+		CREATE EXTENSION categorize;
+		INSERT INTO categorize.categories (id, name) VALUES (1, 'Coffee'), (2, 'Restaurants');
+		INSERT INTO categorize.patterns (id, category_id, kind, value) VALUES (10, 1, 'keyword', 'coffee');
+		SELECT setval('categorize.patterns_id_seq', 100);
+	});
+}
+
+# A correction of a new owner's 'coffee ...' to Restaurants: a miss on pattern 10
+my $n = 0;
+sub miss_sql
+{
+	$n++;
+	return "SELECT categorize.learn_correction('Coffee place $n', NULL, 4.5, " . (1000 + $n) . ", 2)";
+}
+my $counts = q{SELECT hits || ' ' || misses FROM categorize.patterns WHERE id = 10};
+my $queue = q{SELECT count(*) || ' ' || coalesce(sum(misses), 0) FROM categorize.pattern_feedback};
+
+# case: a free row counts at once
+$node->safe_psql('other', miss_sql());
+is($node->safe_psql('other', $counts), '0 1', 'a miss on a free row is counted in the row');
+is($node->safe_psql('other', $queue), '0 0', 'nothing is queued');
+
+# case: a busy row: the correction does not wait, its miss is queued
+my $h = $node->background_psql('other');
+$h->query_safe('BEGIN');
+$h->query_safe('SELECT id FROM categorize.patterns WHERE id = 10 FOR UPDATE');
+my ($ret, $out, $err) = $node->psql('other', 'SET lock_timeout = 0; ' . miss_sql(),
+	extra_params => ['-v', 'ON_ERROR_STOP=1']);
+is($ret, 0, 'a correction while another transaction holds the pattern row succeeds') or diag $err;
+is($node->safe_psql('other', $queue), '1 1', 'its miss is queued');
+is($node->safe_psql('other', $counts), '0 1', 'the row is not changed');
+
+# case: a rolled-back correction queues nothing
+$node->safe_psql('other', 'BEGIN; ' . miss_sql() . '; ROLLBACK');
+is($node->safe_psql('other', $queue), '1 1', 'a rolled-back correction leaves no queued count');
+
+# case: the next correction that finds the row free adds the queue (no worker here)
+$h->query_safe('COMMIT');
+is($node->safe_psql('other', $queue), '1 1', 'the queue waits for the next holder of the row');
+$node->safe_psql('other', miss_sql());
+is($node->safe_psql('other', $counts), '0 3', 'the next correction adds its miss and the queued one');
+is($node->safe_psql('other', $queue), '0 0', 'and empties the queue');
+is($node->safe_psql('other', q{
+	SELECT count(*) FROM categorize.corrections WHERE from_pattern_id = 10 AND to_category_id = 2}),
+	'3', 'as many misses as committed corrections');
+$h->quit;
+
+# case: the worker folds what is queued, and drops what was queued for
+# patterns deleted since
+$h = $node->background_psql('postgres');
+$h->query_safe('BEGIN');
+$h->query_safe('SELECT id FROM categorize.patterns WHERE id = 10 FOR UPDATE');
+$node->safe_psql('postgres', miss_sql()) for 1 .. 3;
+is($node->safe_psql('postgres', $queue), '3 3', 'three misses queued while the row is busy');
+$node->safe_psql('postgres', q{INSERT INTO categorize.pattern_feedback (pattern_id, misses) VALUES (999, 1)});
+$h->query_safe('COMMIT');
+$h->quit;
+ok($node->poll_query_until('postgres', "SELECT ($counts) = '0 3' AND ($queue) = '0 0'"),
+	'the worker adds the queued misses to the row and empties the queue');
+
+# case: under concurrent corrections of one pattern no count is lost or doubled
+my $dir = PostgreSQL::Test::Utils::tempdir;
+PostgreSQL::Test::Utils::append_to_file("$dir/learn.sql", q{
+\set u random(100000, 900000000)
+SELECT categorize.learn_correction('Coffee corner', NULL, 3.0, :u, 2);
+});
+my ($pout, $perr) = ('', '');
+my $ran = IPC::Run::run(
+	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-t', '100', '-f', "$dir/learn.sql",
+	  '-d', $node->connstr('postgres') ],
+	'>', \$pout, '2>', \$perr);
+ok($ran, 'pgbench: 4 sessions correcting the same merchant') or diag $perr;
+ok($node->poll_query_until('postgres', "SELECT ($queue) = '0 0'"), 'the queue is folded');
+is($node->safe_psql('postgres', qq{
+	SELECT p.misses = (SELECT count(*) FROM categorize.corrections c
+	                    WHERE c.from_pattern_id = 10 AND c.to_category_id <> 1)
+	   AND p.hits = (SELECT count(*) FROM categorize.corrections c
+	                  WHERE c.from_pattern_id = 10 AND c.to_category_id = 1)
+	  FROM categorize.patterns p WHERE p.id = 10}),
+	't', 'every correction answered by the pattern counted once');
+$node->stop;
+done_testing();
