@@ -11,7 +11,8 @@ DATA = $(wildcard sql/categorize--*.sql)
 OBJS = \
 	src/api/module.o src/api/functions.o src/api/learn.o src/api/preview.o \
 	src/api/health.o src/api/match_ops.o src/api/change_tracking.o \
-	src/api/auto_categorize.o src/api/evidence.o src/api/learn_from.o \
+	src/api/auto_categorize.o src/api/evidence.o src/api/learned_keys.o \
+	src/api/learn_from.o \
 	src/api/conflicts.o src/api/review.o \
 	src/worker/worker.o src/worker/usage.o src/worker/feedback.o \
 	src/engine/engine.o src/engine/decide.o \

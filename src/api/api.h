@@ -54,6 +54,24 @@ extern void catz_teach(const CatzTaught *rows, int n, int promote_min_users);
  */
 extern bool catz_taught_before(const CatzTaught *t);
 
+/*
+ * learned_keys.c: an owner's learned merchant patterns of a key (everyone's
+ * when !has_owner), read by index
+ */
+typedef struct CatzKeyTaught
+{
+	int64		taught;			/* taught of the active ones: the owner's
+								 * corrections of the key */
+	bool		category_exists;	/* one is of the category, active or not */
+	bool		category_taught;	/* ... and was taught (taught > 0) */
+} CatzKeyTaught;
+
+extern void catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keylen,
+								  int64 category_id, CatzKeyTaught *out);
+
+/* Owners with an active learned pattern of (key, category), counted up to enough */
+extern int64 catz_learned_owners(const char *key, int keylen, int64 category_id, int64 enough);
+
 /* Whether categorize.patterns has the evidence columns (1.2 and later) */
 extern bool catz_patterns_have_evidence(void);
 

@@ -53,11 +53,6 @@
 static SPIPlanPtr plan_upsert = NULL;
 static SPIPlanPtr plan_promote = NULL;
 
-/* The partial-index predicate of a learned merchant pattern (p) */
-#define LEARNED_MERCHANT \
-	"p.source = 'learned' AND p.kind = 'merchant' " \
-	"AND p.amount_min IS NULL AND p.amount_max IS NULL"
-
 /* The decay of one correction, as SQL text */
 #define DECAY_SQL CppAsString2(CATZ_WORD_DECAY)
 
@@ -150,45 +145,39 @@ LEARNED_KEY "DO NOTHING";
 
 /*
  * The same two statements for one row ($1 owner, $2 key, $3 category, $4
- * amount): what the batch form computes for n = 1 (d = 1, taught 1, the
- * amount's own logarithm), without the unnest, window and join that cost
- * more to start than to run for a single correction
+ * amount, $5 weight_at: 1 + the owner's corrections of the key so far):
+ * what the batch form computes for n = 1 (d = 1, taught 1, the amount's own
+ * logarithm), without the unnest, window and join that cost more to start
+ * than to run for a single correction.  What they read of the learned
+ * patterns is read by index beforehand (learned_keys.c); promotion runs
+ * only when it is due.
  */
-static SPIPlanPtr plan_upsert_owner = NULL;
-static SPIPlanPtr plan_upsert_nobody = NULL;
+static SPIPlanPtr plan_upsert_one = NULL;
 static SPIPlanPtr plan_promote_one = NULL;
 
-#define UPSERT_ONE(owner) \
-UPSERT_COLUMNS \
-"SELECT $1, 'merchant', $2, $3, 'learned', 1," \
-"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1," \
-"       1 + " TAUGHT_BEFORE(owner, "$2") "," \
-"       CASE WHEN $4 IS NULL THEN 0 ELSE 1 END, pg_catalog.ln(abs($4) + 1e-9) " \
-UPSERT_MERGE
-
-/* An owner's correction, and one without an owner ($1 NULL) */
-static const char upsert_owner_sql[] = UPSERT_ONE("q.owner_id = $1");
-static const char upsert_nobody_sql[] = UPSERT_ONE("q.owner_id IS NULL");
+static const char upsert_one_sql[] =
+UPSERT_COLUMNS
+"SELECT $1, 'merchant', $2, $3, 'learned', 1,"
+"       pg_catalog.nextval('categorize.confirmation_seq'), 1, 1, $5,"
+"       CASE WHEN $4 IS NULL THEN 0 ELSE 1 END, pg_catalog.ln(abs($4) + 1e-9) "
+UPSERT_MERGE;
 
 /*
- * Promotion counts the owners who taught (key, category): each learned
- * pattern of it is one owner's (the learned key is unique).  No LIMIT: a
- * generic plan with one prefers a sequential scan that stops early, which
- * reads the whole table for a key few owners taught.
+ * Promotion of ($1 key, $2 category), once due: its evidence is the number
+ * of owners who taught it (each learned pattern of it is one owner's: the
+ * learned key is unique)
  */
-
 static const char promote_one_sql[] =
 "INSERT INTO categorize.patterns AS p (owner_id, kind, value, category_id, source, hits,"
 "                                      confirmed, taught, weight, weight_at)"
-"SELECT NULL, 'merchant', $2, $3, 'learned', s.owners,"
+"SELECT NULL, 'merchant', $1, $2, 'learned', s.owners,"
 "       pg_catalog.nextval('categorize.confirmation_seq'), s.owners, s.owners,"
-"       s.owners + " TAUGHT_BEFORE("q.owner_id IS NULL", "$2")
+"       s.owners + " TAUGHT_BEFORE("q.owner_id IS NULL", "$1")
 "  FROM (SELECT count(*) AS owners FROM categorize.patterns q"
 "         WHERE q.source = 'learned' AND q.kind = 'merchant' AND q.amount_min IS NULL"
-"           AND q.amount_max IS NULL AND q.value_norm = $2 AND q.category_id = $3"
+"           AND q.amount_max IS NULL AND q.value_norm = $1 AND q.category_id = $2"
 "           AND q.owner_id IS NOT NULL AND q.active) s"
-" WHERE $1 IS NOT NULL AND s.owners >= $5"
-"   AND EXISTS (SELECT 1 FROM categorize.categories cat WHERE cat.id = $3 AND cat.owner_id IS NULL) "
+" WHERE EXISTS (SELECT 1 FROM categorize.categories cat WHERE cat.id = $2 AND cat.owner_id IS NULL) "
 LEARNED_KEY "DO NOTHING";
 
 /*
@@ -265,30 +254,39 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 static void
 teach_one(const CatzTaught *t, int promote_min_users)
 {
-	Oid			types[5] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, INT4OID};
+	Oid			types[5] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Datum		key = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
+	CatzKeyTaught before;
 	int			rc;
 
+	catz_learned_key_read(t->has_owner, t->owner_id, t->key, t->keylen, t->category_id, &before);
 	args[0] = Int64GetDatum(t->owner_id);
 	nulls[0] = t->has_owner ? ' ' : 'n';
-	args[1] = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
+	args[1] = key;
 	args[2] = Int64GetDatum(t->category_id);
 	args[3] = Float8GetDatum(t->amount);
 	nulls[3] = t->has_amount ? ' ' : 'n';
-	args[4] = Int32GetDatum(promote_min_users);
-
-	if (t->has_owner)
-		catz_spi_prepare_kept(&plan_upsert_owner, upsert_owner_sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
-	else
-		catz_spi_prepare_kept(&plan_upsert_nobody, upsert_nobody_sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
-	rc = SPI_execute_plan(t->has_owner ? plan_upsert_owner : plan_upsert_nobody, args, nulls, false, 0);
+	args[4] = Int64GetDatum(1 + before.taught);
+	catz_spi_prepare_kept(&plan_upsert_one, upsert_one_sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
+	rc = SPI_execute_plan(plan_upsert_one, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
-	if (promote_min_users <= 0 || !t->has_owner)
+
+	/* Promotion is due when enough owners share it and everyone has no such pattern */
+	if (promote_min_users <= 0 || !t->has_owner ||
+		catz_learned_owners(t->key, t->keylen, t->category_id, promote_min_users) < promote_min_users)
 		return;
-	catz_spi_prepare_kept(&plan_promote_one, promote_one_sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
-	rc = SPI_execute_plan(plan_promote_one, args, nulls, false, 0);
+	catz_learned_key_read(false, 0, t->key, t->keylen, t->category_id, &before);
+	if (before.category_exists)
+		return;
+	args[0] = key;
+	args[1] = Int64GetDatum(t->category_id);
+	types[0] = TEXTOID;
+	types[1] = INT8OID;
+	catz_spi_prepare_kept(&plan_promote_one, promote_one_sql, 2, types, CURSOR_OPT_GENERIC_PLAN);
+	rc = SPI_execute_plan(plan_promote_one, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
 }
@@ -349,33 +347,13 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 	}
 }
 
-static SPIPlanPtr plan_taught_owner = NULL;
-static SPIPlanPtr plan_taught_nobody = NULL;
-
 bool
 catz_taught_before(const CatzTaught *t)
 {
-	Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
-	Datum		args[3];
-	int			rc;
+	CatzKeyTaught before;
 
 	if (!catz_patterns_have_evidence())
 		return false;
-	args[0] = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
-	args[1] = Int64GetDatum(t->category_id);
-	args[2] = Int64GetDatum(t->owner_id);
-	if (t->has_owner)
-		catz_spi_prepare_kept(&plan_taught_owner,
-							  "SELECT 1 FROM categorize.patterns p WHERE p.value_norm = $1 "
-							  "AND p.category_id = $2 AND p.owner_id = $3 AND p.taught > 0 AND "
-							  LEARNED_MERCHANT, 3, types, 0);
-	else
-		catz_spi_prepare_kept(&plan_taught_nobody,
-							  "SELECT 1 FROM categorize.patterns p WHERE p.value_norm = $1 "
-							  "AND p.category_id = $2 AND p.owner_id IS NULL AND p.taught > 0 AND "
-							  LEARNED_MERCHANT, 2, types, 0);
-	rc = SPI_execute_plan(t->has_owner ? plan_taught_owner : plan_taught_nobody, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
-	return SPI_processed > 0;
+	catz_learned_key_read(t->has_owner, t->owner_id, t->key, t->keylen, t->category_id, &before);
+	return before.category_taught;
 }
