@@ -170,8 +170,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Input		in = {data, size, 0};
 	uint8_t		mode = next_byte(&in);
-	FuzzAlloc	fa = {(mode & 0x80) ? (long) (mode & 0x3F) : -1, 0};
-	CatzAllocator alloc = {fuzz_alloc, fuzz_free, &fa};
+	FailingAlloc fa = {.remaining = (mode & 0x80) ? (long) (mode & 0x3F) : -1};
+	CatzAllocator alloc = {failing_alloc, failing_free, &fa};
 	Run			run;
 	bool		impossible[MAX_PATTERNS];
 	CatzConflictCallbacks cb;

@@ -53,8 +53,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t		pos = 0;
 	uint8_t		mode = pos < size ? data[pos++] : 0;
-	FuzzAlloc	fa = {(mode & 0x80) ? (long) (mode & 0x07) : -1, 0};
-	CatzAllocator alloc = {fuzz_alloc, fuzz_free, &fa};
+	FailingAlloc fa = {.remaining = (mode & 0x80) ? (long) (mode & 0x07) : -1};
+	CatzAllocator alloc = {failing_alloc, failing_free, &fa};
 	uint32_t	min_owners = mode & 0x07;
 	CatzCrowdDoc docs[MAX_DOCS];
 	CatzCrowdDoc orig[MAX_DOCS];

@@ -175,8 +175,8 @@ static void
 fuzz_build(Input *in, bool corrupt)
 {
 	static Case c;
-	FuzzAlloc	fa = {-1, 0};
-	CatzAllocator alloc = {fuzz_alloc, fuzz_free, &fa};
+	FailingAlloc fa = {.remaining = -1};
+	CatzAllocator alloc = {failing_alloc, failing_free, &fa};
 	uint8_t		fail_at = next_byte(in);
 	uint8_t		ndamage = corrupt ? next_byte(in) % 8 : 0;
 	uint16_t	damage_pos[8];
@@ -225,7 +225,7 @@ fuzz_build(Input *in, bool corrupt)
 		if (catz_set_validate(set, size) == CATZ_OK)
 			read_everything(set, c.text, c.text_len, c.text_words);
 	}
-	fuzz_free(&fa, set);
+	failing_free(&fa, set);
 	if (fa.live != 0)
 		abort();
 }

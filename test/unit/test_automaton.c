@@ -21,6 +21,7 @@
 #include "catz_core.h"
 #include "match_oracle.h"
 #include "unit.h"
+#include "failing_alloc.h"
 
 /* Deterministic pseudo-random numbers (splitmix64) */
 static uint64_t rng_state = 0x5EED;
@@ -580,44 +581,6 @@ test_differential_random(void)
 	}
 }
 
-/* Allocator that fails after a number of successful allocations */
-typedef struct FailingAlloc
-{
-	long		remaining;		/* successes left; -1 = never fail */
-	long		live;			/* allocations not yet freed */
-	long		total;			/* allocations made */
-} FailingAlloc;
-
-/* Allocate unless the budget is spent */
-static void *
-failing_alloc(void *ctx, size_t size)
-{
-	FailingAlloc *fa = ctx;
-	void	   *p;
-
-	if (fa->remaining == 0)
-		return NULL;
-	if (fa->remaining > 0)
-		fa->remaining--;
-	p = malloc(size);
-	if (p)
-	{
-		fa->live++;
-		fa->total++;
-	}
-	return p;
-}
-
-/* Free and count */
-static void
-failing_free(void *ctx, void *ptr)
-{
-	FailingAlloc *fa = ctx;
-
-	fa->live--;
-	free(ptr);
-}
-
 /* Every allocation failure gives CATZ_ENOMEM and frees everything */
 static void
 test_failing_allocator(void)
@@ -628,7 +591,7 @@ test_failing_allocator(void)
 	};
 	static CatzPatternInput pats[NPATS];
 	static char values[NPATS][48];
-	FailingAlloc fa = {-1, 0, 0};
+	FailingAlloc fa = {.remaining = -1};
 	CatzAllocator alloc = {failing_alloc, failing_free, &fa};
 	CatzSet    *set;
 	long		needed;

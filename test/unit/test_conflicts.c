@@ -20,6 +20,7 @@
 
 #include "catz_core.h"
 #include "unit.h"
+#include "failing_alloc.h"
 
 #define MAXC 4096
 
@@ -498,33 +499,6 @@ test_differential(void)
 	}
 }
 
-/* An allocator that fails after a given number of allocations */
-typedef struct FailAlloc
-{
-	int			left;
-	int			live;
-} FailAlloc;
-
-static void *
-fail_alloc(void *ctx, size_t size)
-{
-	FailAlloc  *fa = ctx;
-
-	if (fa->left-- <= 0)
-		return NULL;
-	fa->live++;
-	return malloc(size);
-}
-
-static void
-fail_free(void *ctx, void *p)
-{
-	FailAlloc  *fa = ctx;
-
-	fa->live--;
-	free(p);
-}
-
 /* Every allocation failure gives CATZ_ENOMEM and frees everything */
 static void
 test_enomem(void)
@@ -541,8 +515,8 @@ test_enomem(void)
 	p[4] = pat(5, CATZ_KIND_MERCHANT, "abc", 4);
 	for (limit = 0; limit < 200 && !succeeded; limit++)
 	{
-		FailAlloc	fa = {limit, 0};
-		CatzAllocator a = {fail_alloc, fail_free, &fa};
+		FailingAlloc fa = {.remaining = limit};
+		CatzAllocator a = {failing_alloc, failing_free, &fa};
 		CatzStatus	st = run(p, 5, NULL, &f, &a);
 
 		CHECK(st == CATZ_OK || st == CATZ_ENOMEM);
