@@ -16,7 +16,9 @@
  * calls every counter is halved, so the counts follow a load that changes.
  *
  * Counters are updated without a lock (pg_atomic): a lost halving race
- * only makes some counts twice too large for a while.
+ * only makes some counts twice too large for a while.  The count of calls
+ * since the last halving, one cache line every backend would write on
+ * every call, is added to in batches of HEAT_CALLS_BATCH per backend.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,9 @@
 
 #define CATZ_HEAT_ROWS 4
 
+/* Calls a backend counts before it adds them to the shared count */
+#define HEAT_CALLS_BATCH 64
+
 typedef struct OwnerHeat
 {
 	uint32		mask;			/* counters of a row, minus one */
@@ -38,6 +43,7 @@ typedef struct OwnerHeat
 } OwnerHeat;
 
 static OwnerHeat *heat = NULL;
+static uint32 calls_here = 0;	/* this backend's, not yet in heat->calls */
 
 /* Counters of a row: a power of two at least the owners the cache may hold */
 static uint32
@@ -116,7 +122,10 @@ catz_owner_heat_touch(Oid dboid, int64 owner_id)
 		if (pg_atomic_read_u32(c) < PG_UINT32_MAX / 2)
 			pg_atomic_fetch_add_u32(c, 1);
 	}
-	if (pg_atomic_add_fetch_u64(&heat->calls, 1) >= (uint64) 8 * (heat->mask + 1))
+	if (++calls_here < HEAT_CALLS_BATCH)
+		return;
+	calls_here = 0;
+	if (pg_atomic_add_fetch_u64(&heat->calls, HEAT_CALLS_BATCH) >= (uint64) 8 * (heat->mask + 1))
 		halve_all();
 }
 
