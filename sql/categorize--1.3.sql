@@ -1700,13 +1700,14 @@ GRANT EXECUTE ON FUNCTION categorize.rule_conflicts() TO categorize_admin;
 GRANT SELECT ON categorize.rule_conflicts TO categorize_admin;
 
 -- Feedback of corrections on patterns (issue 14): the hit or miss a
--- correction gives the pattern that answered, when that pattern's row is
--- locked by another transaction (a popular merchant corrected by many users
--- at once).  learn_correction() then queues the count here instead of
--- waiting for the row; the next correction that finds the row free, or the
--- categorize worker within a second or so, adds the queued counts to
--- categorize.patterns.hits and misses and deletes them.  Durable and
--- dumped like the corrections themselves: a crash or a restore loses none.
+-- correction gives the pattern that answered.  Where the categorize worker
+-- serves the database, learn_correction() queues it here and the worker
+-- adds the queue to categorize.patterns.hits and misses about once a
+-- second, so that many users correcting a popular merchant do not all
+-- update (and wait for) one row.  Elsewhere the count goes to the row at
+-- once, and is queued only while another transaction holds the row; the
+-- next correction that finds it free adds the queue.  Durable and dumped
+-- like the corrections themselves: a crash or a restore loses none.
 CREATE TABLE categorize.pattern_feedback (
     pattern_id  bigint NOT NULL,
     hits        int NOT NULL DEFAULT 0,
@@ -1716,9 +1717,7 @@ CREATE TABLE categorize.pattern_feedback (
 );
 
 COMMENT ON TABLE categorize.pattern_feedback IS
-'hits and misses of corrections not yet added to categorize.patterns (its row was busy); folded by the next correction of the pattern or the categorize worker';
-
-CREATE INDEX pattern_feedback_pattern_idx ON categorize.pattern_feedback (pattern_id);
+'hits and misses of corrections not yet added to categorize.patterns; folded by the categorize worker, or by the next correction of the pattern';
 
 SELECT pg_catalog.pg_extension_config_dump('categorize.pattern_feedback', '');
 REVOKE ALL ON categorize.pattern_feedback FROM PUBLIC;

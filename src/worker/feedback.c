@@ -6,22 +6,22 @@
  *
  * A correction counts a miss on the pattern that gave the wrong category
  * (a hit on the one it confirmed) in categorize.patterns.  When many users
- * correct the same merchant at once, they would all update one row, and
- * each would wait for the previous one's commit (its row lock lasts until
- * then, WAL flush included): corrections of a popular pattern ran one at a
- * time.  So the count is added to the row only when its lock is free (FOR
- * NO KEY UPDATE SKIP LOCKED); when another transaction holds it, the count
- * is queued in categorize.pattern_feedback, a table without conflicts.
- * Whoever next holds the row adds the queued counts that have committed and
- * deletes them, in the same statement: the next correction of the pattern
- * that finds it free, or the worker's fold, about once a second.  Counts
- * are never lost (the queue is a table, in the correction's transaction, so
- * a rollback leaves nothing) nor counted twice (a queued row is deleted by
- * the transaction that adds it, under the pattern's row lock).
- *
- * Readers see a queued count when it reaches categorize.patterns; it also
- * updates the row once for many corrections, so the served sets change
- * once per fold instead of once per correction.
+ * correct the same merchant at once, they would all update one row: each
+ * waits for the previous one's commit (its row lock lasts until then), and
+ * each update leaves a dead version of the row in every index of
+ * categorize.patterns until vacuum, which every later lookup of the row
+ * steps over.  So:
+ *	- where the worker serves this database, the count is queued in
+ *	  categorize.pattern_feedback (an insert into a table without indexes or
+ *	  conflicts) and the worker adds the queue to the rows about once a
+ *	  second: one update of a popular pattern a second, not one a correction;
+ *	- elsewhere it is added to the row at once if the row's lock is free
+ *	  (FOR NO KEY UPDATE SKIP LOCKED), with whatever was queued for it, and
+ *	  queued only while another transaction holds the row.
+ * Counts are never lost (the queue is a table, written in the correction's
+ * transaction, so a rollback leaves nothing) nor counted twice (a queued
+ * row is deleted by the transaction that adds it, under the pattern's row
+ * lock).  Readers see a queued count when it reaches categorize.patterns.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,11 +31,14 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
 #include "base/base.h"
+#include "shmem/shmem.h"
 #include "worker/worker.h"
 
 /* What a hit sets confirmed to (the latest confirmation of a learned pattern) */
@@ -61,22 +64,27 @@ static const char queue_sql[] =
 "INSERT INTO categorize.pattern_feedback (pattern_id, hits, misses)"
 "SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM categorize.patterns WHERE id = $1)";
 
-/* The worker's fold: every queued pattern whose row is free */
+/*
+ * The worker's fold of the queued patterns $1 whose rows are free.  Each
+ * part reads the queue by a plain scan and the patterns by primary key:
+ * the queue's row estimates are often far off (rows come and go every
+ * second, vacuum rarely sees it empty), and a join planned on them could
+ * go badly wrong.
+ */
 static const char fold_sql[] =
-"WITH l AS (SELECT p.id FROM categorize.patterns p"
-"            WHERE p.id IN (SELECT f.pattern_id FROM categorize.pattern_feedback f)"
+"WITH l AS (SELECT p.id FROM categorize.patterns p WHERE p.id = ANY ($1)"
 "            FOR NO KEY UPDATE OF p SKIP LOCKED),"
-"     q AS (DELETE FROM categorize.pattern_feedback f USING l WHERE f.pattern_id = l.id"
+"     q AS (DELETE FROM categorize.pattern_feedback f WHERE f.pattern_id = ANY (ARRAY(SELECT id FROM l))"
 "           RETURNING f.pattern_id, f.hits, f.misses),"
 "     s AS (SELECT q.pattern_id, sum(q.hits) AS h, sum(q.misses) AS m FROM q GROUP BY q.pattern_id) "
 "UPDATE categorize.patterns p SET hits = p.hits + s.h, misses = p.misses + s.m,"
 "       confirmed = " CONFIRMED_AFTER("s.h")
 "  FROM s WHERE p.id = s.pattern_id";
 
-/* ... and what was queued for patterns deleted since */
+/* ... and what was queued for patterns of $1 deleted since */
 static const char orphans_sql[] =
-"DELETE FROM categorize.pattern_feedback f"
-" WHERE NOT EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = f.pattern_id)";
+"DELETE FROM categorize.pattern_feedback f WHERE f.pattern_id = ANY ($1)"
+"   AND NOT EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = f.pattern_id)";
 
 static SPIPlanPtr plan_count = NULL;
 static SPIPlanPtr plan_queue = NULL;
@@ -105,6 +113,14 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 	return SPI_processed;
 }
 
+/* Whether the categorize worker serves this database (and folds the queue) */
+static bool
+worker_folds_here(void)
+{
+	return catz_shared_enabled() && pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
+		catz_shared->worker_dboid == MyDatabaseId;
+}
+
 void
 catz_feedback_count(int64 pattern_id, bool hit)
 {
@@ -130,7 +146,7 @@ catz_feedback_count(int64 pattern_id, bool hit)
 				1, types, args, SPI_OK_UPDATE);
 		return;
 	}
-	if (run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
+	if (worker_folds_here() || run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
 		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
 }
 
@@ -143,14 +159,23 @@ catz_feedback_fold(void)
 	if (queue_exists())
 	{
 		CatzSpi		spi = catz_spi_connect();
+		bool		isnull = true;
+		Datum		ids = (Datum) 0;
 
-		if (SPI_execute("SELECT FROM categorize.pattern_feedback LIMIT 1", true, 1) != SPI_OK_SELECT)
+		if (SPI_execute("SELECT pg_catalog.array_agg(DISTINCT pattern_id) FROM categorize.pattern_feedback",
+						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "categorize worker: could not read categorize.pattern_feedback");
-		if (SPI_processed > 0)
+		ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
 		{
+			Oid			types[1] = {INT8ARRAYOID};
+
 			pgstat_report_activity(STATE_RUNNING, "categorize worker: folding pattern feedback");
-			if (SPI_execute(fold_sql, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute(orphans_sql, false, 0) != SPI_OK_DELETE)
+			/* the queue's estimates can make it look worth a JIT compilation: never */
+			(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+									 true, 0, false);
+			if (SPI_execute_with_args(fold_sql, 1, types, &ids, NULL, false, 0) != SPI_OK_UPDATE ||
+				SPI_execute_with_args(orphans_sql, 1, types, &ids, NULL, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "categorize worker: could not fold categorize.pattern_feedback");
 		}
 		catz_spi_finish(spi);

@@ -1,9 +1,11 @@
-# The hit or miss a correction gives the pattern that answered: added to
-# the pattern's row when the row is free; queued in
-# categorize.pattern_feedback, without waiting, when another transaction
-# holds the row; folded by the next correction that finds the row free, or
-# by the worker.  A session H holds the row lock (SELECT ... FOR UPDATE)
-# whenever a case needs a busy row, so nothing here races.
+# The hit or miss a correction gives the pattern that answered.  Where the
+# worker serves the database (postgres here), it is queued in
+# categorize.pattern_feedback and the worker adds the queue to the row.
+# Elsewhere (database other) it is added to the row when the row is free,
+# queued without waiting when another transaction holds the row, and the
+# next correction that finds the row free adds the queue.  A session H
+# holds the row lock (SELECT ... FOR UPDATE) whenever a case needs a busy
+# row, so nothing here races.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -71,8 +73,15 @@ is($node->safe_psql('other', q{
 	'3', 'as many misses as committed corrections');
 $h->quit;
 
-# case: the worker folds what is queued, and drops what was queued for
-# patterns deleted since
+# case: where the worker serves, a correction's count reaches the row through the queue
+my $m0 = $node->safe_psql('postgres', q{SELECT misses FROM categorize.patterns WHERE id = 10});
+$node->safe_psql('postgres', miss_sql());
+ok($node->poll_query_until('postgres',
+	"SELECT misses = $m0 + 1 AND ($queue) = '0 0' FROM categorize.patterns WHERE id = 10"),
+	'the worker adds the queued miss to the row');
+
+# case: the worker folds what is queued once the row is free, and drops
+# what was queued for patterns deleted since
 $h = $node->background_psql('postgres');
 $h->query_safe('BEGIN');
 $h->query_safe('SELECT id FROM categorize.patterns WHERE id = 10 FOR UPDATE');
@@ -81,7 +90,7 @@ is($node->safe_psql('postgres', $queue), '3 3', 'three misses queued while the r
 $node->safe_psql('postgres', q{INSERT INTO categorize.pattern_feedback (pattern_id, misses) VALUES (999, 1)});
 $h->query_safe('COMMIT');
 $h->quit;
-ok($node->poll_query_until('postgres', "SELECT ($counts) = '0 3' AND ($queue) = '0 0'"),
+ok($node->poll_query_until('postgres', "SELECT ($counts) = '0 4' AND ($queue) = '0 0'"),
 	'the worker adds the queued misses to the row and empties the queue');
 
 # case: under concurrent corrections of one pattern no count is lost or doubled
