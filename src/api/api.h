@@ -62,12 +62,16 @@ typedef struct CatzKeyTaught
 {
 	int64		taught;			/* taught of the active ones: the owner's
 								 * corrections of the key */
-	bool		category_exists;	/* one is of the category, active or not */
-	bool		category_taught;	/* ... and was taught (taught > 0) */
+	bool		category_taught;	/* the one of the category was taught
+									 * (taught > 0), active or not */
 } CatzKeyTaught;
 
 extern void catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keylen,
 								  int64 category_id, CatzKeyTaught *out);
+
+/* Whether the learned pattern (owner, key, category) exists, active or not */
+extern bool catz_learned_key_exists(bool has_owner, int64 owner_id, const char *key, int keylen,
+									int64 category_id);
 
 /* Owners with an active learned pattern of (key, category), counted up to enough */
 extern int64 catz_learned_owners(const char *key, int keylen, int64 category_id, int64 enough);

@@ -274,12 +274,10 @@ teach_one(const CatzTaught *t, int promote_min_users)
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
 
-	/* Promotion is due when enough owners share it and everyone has no such pattern */
+	/* Promotion is due when everyone has no such pattern and enough owners share it */
 	if (promote_min_users <= 0 || !t->has_owner ||
+		catz_learned_key_exists(false, 0, t->key, t->keylen, t->category_id) ||
 		catz_learned_owners(t->key, t->keylen, t->category_id, promote_min_users) < promote_min_users)
-		return;
-	catz_learned_key_read(false, 0, t->key, t->keylen, t->category_id, &before);
-	if (before.category_exists)
 		return;
 	args[0] = key;
 	args[1] = Int64GetDatum(t->category_id);

@@ -132,7 +132,8 @@ typedef struct PatternScan
 	Snapshot	snap;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	ScanKeyData keys[2];
+	int			nkeys;
+	ScanKeyData keys[3];
 } PatternScan;
 
 /* Open categorize.patterns (relid) and the first index of names that exists */
@@ -143,22 +144,27 @@ scan_open(PatternScan *ps, Oid relid, Oid nsp, const char *const *names, int n)
 	ps->idx = index_open(index_named(nsp, names, n), AccessShareLock);
 }
 
-/* Start the scan once its two keys are set */
+/* Start the scan once its nkeys keys are set */
 static void
-scan_start(PatternScan *ps)
+scan_start(PatternScan *ps, int nkeys)
 {
-	/* btree wants its keys in column order */
-	if (ps->keys[0].sk_attno > ps->keys[1].sk_attno)
-	{
-		ScanKeyData k = ps->keys[0];
+	int			i,
+				j;
 
-		ps->keys[0] = ps->keys[1];
-		ps->keys[1] = k;
-	}
+	/* btree wants its keys in column order */
+	for (i = 1; i < nkeys; i++)
+		for (j = i; j > 0 && ps->keys[j - 1].sk_attno > ps->keys[j].sk_attno; j--)
+		{
+			ScanKeyData k = ps->keys[j - 1];
+
+			ps->keys[j - 1] = ps->keys[j];
+			ps->keys[j] = k;
+		}
+	ps->nkeys = nkeys;
 	ps->snap = RegisterSnapshot(GetTransactionSnapshot());
 	ps->slot = table_slot_create(ps->rel, NULL);
-	ps->scan = index_beginscan(ps->rel, ps->idx, ps->snap, 2, 0);
-	index_rescan(ps->scan, ps->keys, 2, NULL, 0);
+	ps->scan = index_beginscan(ps->rel, ps->idx, ps->snap, nkeys, 0);
+	index_rescan(ps->scan, ps->keys, nkeys, NULL, 0);
 }
 
 /* The next row, in ps->slot; false at the end */
@@ -243,7 +249,7 @@ catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keyle
 	key_equal(&ps.keys[0], ps.idx, cols.value_norm, F_TEXTEQ,
 			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
 	key_equal(&ps.keys[1], ps.idx, cols.owner_id, F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
-	scan_start(&ps);
+	scan_start(&ps, 2);
 	while (scan_next(&ps))
 	{
 		int64		taught = int8_column(ps.slot, cols.taught, 0);
@@ -253,12 +259,33 @@ catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keyle
 		if (bool_column(ps.slot, cols.active))
 			out->taught += taught;
 		if (int8_column(ps.slot, cols.category_id, 0) == category_id)
-		{
-			out->category_exists = true;
 			out->category_taught = taught > 0;
-		}
 	}
 	scan_close(&ps);
+}
+
+bool
+catz_learned_key_exists(bool has_owner, int64 owner_id, const char *key, int keylen,
+						int64 category_id)
+{
+	static const char *const names[] = {"patterns_learned_key"};
+	Oid			nsp;
+	Oid			relid = patterns_relid(&nsp);
+	PatternScan ps;
+	bool		found = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	scan_open(&ps, relid, nsp, names, lengthof(names));
+	key_equal(&ps.keys[0], ps.idx, cols.value_norm, F_TEXTEQ,
+			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
+	key_equal(&ps.keys[1], ps.idx, cols.owner_id, F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
+	key_equal(&ps.keys[2], ps.idx, cols.category_id, F_INT8EQ, Int64GetDatum(category_id), false);
+	scan_start(&ps, 3);
+	while (!found && scan_next(&ps))
+		found = learned_merchant(ps.slot);
+	scan_close(&ps);
+	return found;
 }
 
 int64
@@ -277,7 +304,7 @@ catz_learned_owners(const char *key, int keylen, int64 category_id, int64 enough
 	key_equal(&ps.keys[0], ps.idx, cols.value_norm, F_TEXTEQ,
 			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
 	key_equal(&ps.keys[1], ps.idx, cols.category_id, F_INT8EQ, Int64GetDatum(category_id), false);
-	scan_start(&ps);
+	scan_start(&ps, 2);
 	while (owners < enough && scan_next(&ps))
 	{
 		/* each learned pattern of (key, category) is one owner's: the key is unique */
