@@ -169,6 +169,7 @@ shmem_startup(void)
 		pg_atomic_init_u32(&catz_shared->worker_pid, 0);
 		pg_atomic_init_u64(&catz_shared->worker_heartbeat, 0);
 		pg_atomic_init_u64(&catz_shared->worker_folds, 0);
+		pg_atomic_init_u64(&catz_shared->worker_woken_at, 0);
 
 		/*
 		 * The postmaster cannot create DSM segments: the area lives in place
@@ -591,6 +592,21 @@ catz_wake_worker(void)
 
 	if (latch && pg_atomic_read_u32(&catz_shared->worker_pid) != 0)
 		SetLatch(latch);
+}
+
+void
+catz_wake_worker_soon(void)
+{
+	TimestampTz now;
+	uint64		last;
+
+	if (catz_shared == NULL || pg_atomic_read_u32(&catz_shared->worker_pid) == 0)
+		return;
+	now = GetCurrentTimestamp();
+	last = pg_atomic_read_u64(&catz_shared->worker_woken_at);
+	if (now - (TimestampTz) last >= CATZ_WAKE_SOON_MS * 1000 &&
+		pg_atomic_compare_exchange_u64(&catz_shared->worker_woken_at, &last, (uint64) now))
+		catz_wake_worker();
 }
 
 /* ----------------------------------------------------------------

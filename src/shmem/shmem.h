@@ -95,6 +95,8 @@ typedef struct CatzShared
 	Oid			worker_dboid;	/* the database the worker serves */
 	pg_atomic_uint64 worker_heartbeat;	/* TimestampTz */
 	pg_atomic_uint64 worker_folds;
+	pg_atomic_uint64 worker_woken_at;	/* TimestampTz of the latest
+										 * catz_wake_worker_soon() wake-up */
 	Latch	   *worker_latch;
 	char		dsa_space[FLEXIBLE_ARRAY_MEMBER];	/* the DSA area, in place */
 } CatzShared;
@@ -272,5 +274,13 @@ extern void catz_shmem_on_detach(CatzShmemDetachHook hook);
 
 /* Wake the worker, if one runs */
 extern void catz_wake_worker(void);
+
+/*
+ * Wake the worker for work that can wait a little: at most once every
+ * CATZ_WAKE_SOON_MS of all callers (a caller in between is served by the
+ * round that wake-up starts, or by the next one)
+ */
+#define CATZ_WAKE_SOON_MS 100
+extern void catz_wake_worker_soon(void);
 
 #endif							/* CATZ_SHMEM_H */

@@ -13,8 +13,10 @@
  * steps over.  So:
  *	- where the worker serves this database, the count is queued in
  *	  categorize.pattern_feedback (an insert into a table without indexes or
- *	  conflicts) and the worker adds the queue to the rows about once a
- *	  second: one update of a popular pattern a second, not one a correction;
+ *	  conflicts), the commit wakes the worker (at most every
+ *	  CATZ_WAKE_SOON_MS, whoever commits), and the worker adds the queue to
+ *	  the rows: a popular pattern is updated at most about ten times a
+ *	  second, not once a correction, and its counts lag by about that;
  *	- elsewhere it is added to the row at once if the row's lock is free
  *	  (FOR NO KEY UPDATE SKIP LOCKED), with whatever was queued for it, and
  *	  queued only while another transaction holds the row.
@@ -86,6 +88,20 @@ static const char orphans_sql[] =
 "DELETE FROM categorize.pattern_feedback f WHERE f.pattern_id = ANY ($1)"
 "   AND NOT EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = f.pattern_id)";
 
+/* This transaction queued counts for the worker */
+static bool queued_for_worker = false;
+static bool xact_callback_registered = false;
+
+static void
+feedback_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && queued_for_worker)
+		catz_wake_worker_soon();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		queued_for_worker = false;
+}
+
 static SPIPlanPtr plan_count = NULL;
 static SPIPlanPtr plan_queue = NULL;
 static SPIPlanPtr plan_update_hit = NULL;
@@ -146,7 +162,17 @@ catz_feedback_count(int64 pattern_id, bool hit)
 				1, types, args, SPI_OK_UPDATE);
 		return;
 	}
-	if (worker_folds_here() || run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
+	if (worker_folds_here())
+	{
+		if (!xact_callback_registered)
+		{
+			RegisterXactCallback(feedback_xact_callback, NULL);
+			xact_callback_registered = true;
+		}
+		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
+		queued_for_worker = true;
+	}
+	else if (run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
 		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
 }
 
