@@ -691,10 +691,10 @@ $$;
 
 -- Feedback of corrections on patterns (issue 14): the hit or miss a
 -- correction gives the pattern that answered.  Where the categorize worker
--- serves the database, learn_correction() queues it here and the worker
--- adds the queue to categorize.patterns.hits and misses about once a
--- second, so that many users correcting a popular merchant do not all
--- update (and wait for) one row.  Elsewhere the count goes to the row at
+-- serves the database, learn_correction() queues it here and the worker,
+-- woken by the commit (at most ten times a second), adds the queue to
+-- categorize.patterns.hits and misses, so that many users correcting a
+-- popular merchant do not all update (and wait for) one row.  Elsewhere the count goes to the row at
 -- once, and is queued only while another transaction holds the row; the
 -- next correction that finds it free adds the queue.  Durable and dumped
 -- like the corrections themselves: a crash or a restore loses none.
