@@ -67,16 +67,16 @@ static const char queue_sql[] =
 "SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM categorize.patterns WHERE id = $1)";
 
 /*
- * The worker's fold of the queued patterns $1 whose rows are free.  Each
- * part reads the queue by a plain scan and the patterns by primary key:
- * the queue's row estimates are often far off (rows come and go every
- * second, vacuum rarely sees it empty), and a join planned on them could
- * go badly wrong.
+ * The worker's fold of the queued patterns $1 whose rows are free: the
+ * patterns are locked by primary key, and the queue is joined to the
+ * locked ones (each id once), never to itself: its row estimates are often
+ * far off (rows come and go many times a second, vacuum rarely sees it
+ * empty), and a self-join planned on them went badly wrong.
  */
 static const char fold_sql[] =
 "WITH l AS (SELECT p.id FROM categorize.patterns p WHERE p.id = ANY ($1)"
 "            FOR NO KEY UPDATE OF p SKIP LOCKED),"
-"     q AS (DELETE FROM categorize.pattern_feedback f WHERE f.pattern_id = ANY (ARRAY(SELECT id FROM l))"
+"     q AS (DELETE FROM categorize.pattern_feedback f USING l WHERE f.pattern_id = l.id"
 "           RETURNING f.pattern_id, f.hits, f.misses),"
 "     s AS (SELECT q.pattern_id, sum(q.hits) AS h, sum(q.misses) AS m FROM q GROUP BY q.pattern_id) "
 "UPDATE categorize.patterns p SET hits = p.hits + s.h, misses = p.misses + s.m,"
@@ -87,6 +87,9 @@ static const char fold_sql[] =
 static const char orphans_sql[] =
 "DELETE FROM categorize.pattern_feedback f WHERE f.pattern_id = ANY ($1)"
 "   AND NOT EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = f.pattern_id)";
+
+/* Queued rows a fold of the worker looks at, at most (it takes all of their patterns') */
+#define FEEDBACK_FOLD_ROWS 100000
 
 /* This transaction queued counts for the worker */
 static bool queued_for_worker = false;
@@ -188,7 +191,10 @@ catz_feedback_fold(void)
 		bool		isnull = true;
 		Datum		ids = (Datum) 0;
 
-		if (SPI_execute("SELECT pg_catalog.array_agg(DISTINCT pattern_id) FROM categorize.pattern_feedback",
+		/* a backlog (the worker was away) is folded over several rounds */
+		if (SPI_execute("SELECT pg_catalog.array_agg(DISTINCT f.pattern_id)"
+						"  FROM (SELECT pattern_id FROM categorize.pattern_feedback"
+						"         LIMIT " CppAsString2(FEEDBACK_FOLD_ROWS) ") f",
 						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "categorize worker: could not read categorize.pattern_feedback");
 		ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
