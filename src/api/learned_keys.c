@@ -12,7 +12,8 @@
  * merchant made each correction of it read tens of thousands of rows).
  * Here each read names its index: the learned key (owner, merchant,
  * category: unique) for an owner's patterns of a merchant, the merchant
- * and category index for the owners of a (merchant, category).  They see
+ * and category index for the owners of a (merchant, category), the full
+ * learned key for whether everyone's pattern exists.  They see
  * what a statement run now would (the transaction snapshot, so this
  * transaction's own earlier writes too).
  *
@@ -26,20 +27,19 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
-#include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "api/api.h"
 
-/* The columns read, by name */
+/* The columns read, by name (looked up at each read: a few syscache hits) */
 typedef struct PatternColumns
 {
-	Oid			relid;			/* of categorize.patterns they are of */
 	AttrNumber	owner_id;
 	AttrNumber	value_norm;
 	AttrNumber	category_id;
@@ -61,7 +61,7 @@ patterns_relid(Oid *nsp)
 
 	*nsp = get_namespace_oid("categorize", true);
 	relid = OidIsValid(*nsp) ? get_relname_relid("patterns", *nsp) : InvalidOid;
-	if (OidIsValid(relid) && relid != cols.relid)
+	if (OidIsValid(relid))
 	{
 		cols.owner_id = get_attnum(relid, "owner_id");
 		cols.value_norm = get_attnum(relid, "value_norm");
@@ -72,7 +72,6 @@ patterns_relid(Oid *nsp)
 		cols.source = get_attnum(relid, "source");
 		cols.amount_min = get_attnum(relid, "amount_min");
 		cols.amount_max = get_attnum(relid, "amount_max");
-		cols.relid = relid;
 	}
 	return relid;
 }
