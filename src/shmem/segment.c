@@ -170,6 +170,8 @@ shmem_startup(void)
 		pg_atomic_init_u64(&catz_shared->worker_heartbeat, 0);
 		pg_atomic_init_u64(&catz_shared->worker_folds, 0);
 		pg_atomic_init_u64(&catz_shared->worker_woken_at, 0);
+		pg_atomic_init_u32(&catz_shared->worker_round_asked, 0);
+		pg_atomic_init_u64(&catz_shared->feedback_commits, 0);
 
 		/*
 		 * The postmaster cannot create DSM segments: the area lives in place
@@ -591,22 +593,29 @@ catz_wake_worker(void)
 	Latch	   *latch = catz_shared ? catz_shared->worker_latch : NULL;
 
 	if (latch && pg_atomic_read_u32(&catz_shared->worker_pid) != 0)
+	{
+		pg_atomic_write_u32(&catz_shared->worker_round_asked, 1);
 		SetLatch(latch);
+	}
 }
 
 void
-catz_wake_worker_soon(void)
+catz_wake_worker_for_feedback(void)
 {
 	TimestampTz now;
 	uint64		last;
+	Latch	   *latch = catz_shared ? catz_shared->worker_latch : NULL;
 
-	if (catz_shared == NULL || pg_atomic_read_u32(&catz_shared->worker_pid) == 0)
+	if (catz_shared == NULL)
+		return;
+	pg_atomic_fetch_add_u64(&catz_shared->feedback_commits, 1);
+	if (latch == NULL || pg_atomic_read_u32(&catz_shared->worker_pid) == 0)
 		return;
 	now = GetCurrentTimestamp();
 	last = pg_atomic_read_u64(&catz_shared->worker_woken_at);
-	if (now - (TimestampTz) last >= CATZ_WAKE_SOON_MS * 1000 &&
+	if (now - (TimestampTz) last >= CATZ_FEEDBACK_WAKE_MS * 1000 &&
 		pg_atomic_compare_exchange_u64(&catz_shared->worker_woken_at, &last, (uint64) now))
-		catz_wake_worker();
+		SetLatch(latch);
 }
 
 /* ----------------------------------------------------------------

@@ -96,7 +96,11 @@ typedef struct CatzShared
 	pg_atomic_uint64 worker_heartbeat;	/* TimestampTz */
 	pg_atomic_uint64 worker_folds;
 	pg_atomic_uint64 worker_woken_at;	/* TimestampTz of the latest
-										 * catz_wake_worker_soon() wake-up */
+										 * catz_wake_worker_for_feedback() wake-up */
+	pg_atomic_uint32 worker_round_asked;	/* catz_wake_worker() since the
+											 * worker's latest round */
+	pg_atomic_uint64 feedback_commits;	/* commits that queued pattern
+										 * feedback, ever */
 	Latch	   *worker_latch;
 	char		dsa_space[FLEXIBLE_ARRAY_MEMBER];	/* the DSA area, in place */
 } CatzShared;
@@ -272,15 +276,16 @@ extern void catz_shmem_add_part(CatzShmemSizeFn size, CatzShmemStartupFn startup
 typedef void (*CatzShmemDetachHook) (void);
 extern void catz_shmem_on_detach(CatzShmemDetachHook hook);
 
-/* Wake the worker, if one runs */
+/* Wake the worker for a round (it does one at once), if one runs */
 extern void catz_wake_worker(void);
 
 /*
- * Wake the worker for work that can wait a little: at most once every
- * CATZ_WAKE_SOON_MS of all callers (a caller in between is served by the
- * round that wake-up starts, or by the next one)
+ * Wake the worker for the pattern feedback queued by this commit (it folds
+ * the queue, without a whole round): at most once every CATZ_FEEDBACK_WAKE_MS
+ * of all callers (a commit in between is served by the fold that wake-up
+ * starts, or by the next one)
  */
-#define CATZ_WAKE_SOON_MS 100
-extern void catz_wake_worker_soon(void);
+#define CATZ_FEEDBACK_WAKE_MS 100
+extern void catz_wake_worker_for_feedback(void);
 
 #endif							/* CATZ_SHMEM_H */

@@ -14,7 +14,7 @@
  *	- where the worker serves this database, the count is queued in
  *	  categorize.pattern_feedback (an insert into a table without indexes or
  *	  conflicts), the commit wakes the worker (at most every
- *	  CATZ_WAKE_SOON_MS, whoever commits), and the worker adds the queue to
+ *	  CATZ_FEEDBACK_WAKE_MS, whoever commits), and the worker adds the queue to
  *	  the rows: a popular pattern is updated at most about ten times a
  *	  second, not once a correction, and its counts lag by about that;
  *	- elsewhere it is added to the row at once if the row's lock is free
@@ -67,29 +67,25 @@ static const char queue_sql[] =
 "SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM categorize.patterns WHERE id = $1)";
 
 /*
- * The worker's fold of the queued patterns $1 whose rows are free: the
- * patterns are locked by primary key, and the queue is joined to the
- * locked ones (each id once), never to itself: its row estimates are often
- * far off (rows come and go many times a second, vacuum rarely sees it
- * empty), and a self-join planned on them went badly wrong.
+ * The worker's fold, in one scan of the queue: take every queued count,
+ * add the sums to the patterns whose rows are free, and queue again the
+ * sums of those whose rows another transaction holds (those of patterns
+ * deleted meanwhile are dropped).  The queue is only ever scanned once,
+ * never joined to itself: its row estimates are often far off (rows come
+ * and go many times a second, vacuum rarely sees it empty).
  */
 static const char fold_sql[] =
-"WITH l AS (SELECT p.id FROM categorize.patterns p WHERE p.id = ANY ($1)"
+"WITH q AS (DELETE FROM categorize.pattern_feedback RETURNING pattern_id, hits, misses),"
+"     s AS (SELECT q.pattern_id, sum(q.hits) AS h, sum(q.misses) AS m FROM q GROUP BY q.pattern_id),"
+"     l AS (SELECT p.id FROM categorize.patterns p JOIN s ON s.pattern_id = p.id"
 "            FOR NO KEY UPDATE OF p SKIP LOCKED),"
-"     q AS (DELETE FROM categorize.pattern_feedback f USING l WHERE f.pattern_id = l.id"
-"           RETURNING f.pattern_id, f.hits, f.misses),"
-"     s AS (SELECT q.pattern_id, sum(q.hits) AS h, sum(q.misses) AS m FROM q GROUP BY q.pattern_id) "
-"UPDATE categorize.patterns p SET hits = p.hits + s.h, misses = p.misses + s.m,"
-"       confirmed = " CONFIRMED_AFTER("s.h")
-"  FROM s WHERE p.id = s.pattern_id";
-
-/* ... and what was queued for patterns of $1 deleted since */
-static const char orphans_sql[] =
-"DELETE FROM categorize.pattern_feedback f WHERE f.pattern_id = ANY ($1)"
-"   AND NOT EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = f.pattern_id)";
-
-/* Queued rows a fold of the worker looks at, at most (it takes all of their patterns') */
-#define FEEDBACK_FOLD_ROWS 100000
+"     u AS (UPDATE categorize.patterns p SET hits = p.hits + s.h, misses = p.misses + s.m,"
+"                  confirmed = " CONFIRMED_AFTER("s.h")
+"             FROM s JOIN l ON l.id = s.pattern_id WHERE p.id = s.pattern_id RETURNING p.id) "
+"INSERT INTO categorize.pattern_feedback (pattern_id, hits, misses)"
+"SELECT s.pattern_id, s.h::int, s.m::int FROM s"
+" WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.pattern_id)"
+"   AND EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = s.pattern_id)";
 
 /* This transaction queued counts for the worker */
 static bool queued_for_worker = false;
@@ -99,7 +95,7 @@ static void
 feedback_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && queued_for_worker)
-		catz_wake_worker_soon();
+		catz_wake_worker_for_feedback();
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE)
 		queued_for_worker = false;
@@ -188,28 +184,13 @@ catz_feedback_fold(void)
 	if (queue_exists())
 	{
 		CatzSpi		spi = catz_spi_connect();
-		bool		isnull = true;
-		Datum		ids = (Datum) 0;
 
-		/* a backlog (the worker was away) is folded over several rounds */
-		if (SPI_execute("SELECT pg_catalog.array_agg(DISTINCT f.pattern_id)"
-						"  FROM (SELECT pattern_id FROM categorize.pattern_feedback"
-						"         LIMIT " CppAsString2(FEEDBACK_FOLD_ROWS) ") f",
-						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "categorize worker: could not read categorize.pattern_feedback");
-		ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (!isnull)
-		{
-			Oid			types[1] = {INT8ARRAYOID};
-
-			pgstat_report_activity(STATE_RUNNING, "categorize worker: folding pattern feedback");
-			/* the queue's estimates can make it look worth a JIT compilation: never */
-			(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
-									 true, 0, false);
-			if (SPI_execute_with_args(fold_sql, 1, types, &ids, NULL, false, 0) != SPI_OK_UPDATE ||
-				SPI_execute_with_args(orphans_sql, 1, types, &ids, NULL, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "categorize worker: could not fold categorize.pattern_feedback");
-		}
+		pgstat_report_activity(STATE_RUNNING, "categorize worker: folding pattern feedback");
+		/* the queue's estimates can make it look worth a JIT compilation: never */
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
+		if (SPI_execute(fold_sql, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "categorize worker: could not fold categorize.pattern_feedback");
 		catz_spi_finish(spi);
 	}
 	PopActiveSnapshot();

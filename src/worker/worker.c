@@ -161,11 +161,30 @@ worker_iteration(TimestampTz *last_save)
 	catz_feedback_fold();
 }
 
+/*
+ * Between rounds: fold the pattern feedback queued since the latest fold
+ * (a commit that queued some counted itself in feedback_commits and set
+ * our latch), without the rest of a round
+ */
+static uint64 feedback_seen = 0;	/* feedback_commits at the latest fold */
+
+static void
+feedback_iteration(void)
+{
+	uint64		commits = pg_atomic_read_u64(&catz_shared->feedback_commits);
+
+	if (commits == feedback_seen)
+		return;
+	feedback_seen = commits;
+	catz_feedback_fold();
+}
+
 void
 catz_worker_main(Datum arg)
 {
 	MemoryContext round_cxt;
 	TimestampTz last_save = GetCurrentTimestamp();
+	TimestampTz last_round = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -184,6 +203,22 @@ catz_worker_main(Datum arg)
 	for (;;)
 	{
 		MemoryContext old = MemoryContextSwitchTo(round_cxt);
+		TimestampTz now = GetCurrentTimestamp();
+		volatile long since_round_ms = (long) ((now - last_round) / 1000);
+		volatile bool round;
+
+		/*
+		 * A round every WORKER_NAP_MS, or at once when asked (a fold); a
+		 * wake-up for the feedback queue alone folds it and no more
+		 */
+		round = pg_atomic_exchange_u32(&catz_shared->worker_round_asked, 0) != 0 ||
+			since_round_ms >= WORKER_NAP_MS || since_round_ms < 0;
+		if (round)
+		{
+			feedback_seen = pg_atomic_read_u64(&catz_shared->feedback_commits);
+			last_round = now;
+			since_round_ms = 0;
+		}
 
 		/*
 		 * Everything a round does runs under this handler, so that an error
@@ -193,7 +228,10 @@ catz_worker_main(Datum arg)
 		 */
 		PG_TRY();
 		{
-			worker_iteration(&last_save);
+			if (round)
+				worker_iteration(&last_save);
+			else
+				feedback_iteration();
 		}
 		PG_CATCH();
 		{
@@ -211,7 +249,7 @@ catz_worker_main(Datum arg)
 		MemoryContextReset(round_cxt);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 WORKER_NAP_MS, PG_WAIT_EXTENSION);
+						 Max(WORKER_NAP_MS - since_round_ms, 1), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 
 		/*
