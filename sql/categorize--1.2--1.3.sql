@@ -690,14 +690,14 @@ END
 $$;
 
 -- Feedback of corrections on patterns (issue 14): the hit or miss a
--- correction gives the pattern that answered.  Where the categorize worker
--- serves the database, learn_correction() queues it here and the worker,
--- woken by the commit (at most ten times a second), adds the queue to
--- categorize.patterns.hits and misses, so that many users correcting a
--- popular merchant do not all update (and wait for) one row.  Elsewhere the count goes to the row at
--- once, and is queued only while another transaction holds the row; the
--- next correction that finds it free adds the queue.  Durable and dumped
--- like the corrections themselves: a crash or a restore loses none.
+-- correction gives the pattern that answered.  learn_correction() adds it
+-- to the pattern's row when the row is free, and queues it here while
+-- another transaction holds the row (or held it lately), so that many
+-- users correcting a popular merchant do not all update (and wait for) one
+-- row.  The categorize worker where it serves the database, else the next
+-- correction, adds the queue to categorize.patterns.hits and misses, at
+-- most every categorize.feedback_delay.  Durable and dumped like the
+-- corrections themselves: a crash or a restore loses none.
 CREATE TABLE categorize.pattern_feedback (
     pattern_id  bigint NOT NULL,
     hits        int NOT NULL DEFAULT 0,
@@ -707,7 +707,7 @@ CREATE TABLE categorize.pattern_feedback (
 );
 
 COMMENT ON TABLE categorize.pattern_feedback IS
-'hits and misses of corrections not yet added to categorize.patterns; folded by the categorize worker, or by the next correction of the pattern';
+'hits and misses of corrections not yet added to categorize.patterns (its row was busy); folded by the categorize worker or the next correction';
 
 SELECT pg_catalog.pg_extension_config_dump('categorize.pattern_feedback', '');
 REVOKE ALL ON categorize.pattern_feedback FROM PUBLIC;

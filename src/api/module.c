@@ -41,6 +41,7 @@ _PG_init(void)
 	catz_owner_heat_init();
 	catz_decisions_file_init();
 	catz_worker_init();
+	catz_feedback_init();
 
 	MarkGUCPrefixReserved("categorize");
 }

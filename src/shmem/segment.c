@@ -128,7 +128,8 @@ shmem_startup(void)
 	{
 		LWLockPadded *locks = GetNamedLWLockTranche("categorize");
 		dsa_area   *dsa;
-		int			i;
+		int			i,
+					j;
 
 		memset(catz_shared, 0, offsetof(CatzShared, dsa_space));
 		catz_shared->lock = &locks[0].lock;
@@ -147,6 +148,14 @@ shmem_startup(void)
 			pg_atomic_init_u64(&db->unapplied_done, 0);
 			pg_atomic_init_u64(&db->writer_applied, 0);
 			pg_atomic_init_u64(&db->refreshes, 0);
+			pg_atomic_init_u64(&db->feedback_queued, 1);
+			pg_atomic_init_u64(&db->feedback_folded, 0);
+			pg_atomic_init_u64(&db->feedback_fold_at, 0);
+			for (j = 0; j < CATZ_HOT_PATTERNS; j++)
+			{
+				pg_atomic_init_u64(&db->hot_pattern[j], 0);
+				pg_atomic_init_u64(&db->hot_at[j], 0);
+			}
 			pg_atomic_init_u64(&db->refresh_started, 0);
 			pg_atomic_init_u64(&db->refresh_done, 0);
 			pg_atomic_init_u32(&db->refresh_running, 0);
@@ -171,7 +180,6 @@ shmem_startup(void)
 		pg_atomic_init_u64(&catz_shared->worker_folds, 0);
 		pg_atomic_init_u64(&catz_shared->worker_woken_at, 0);
 		pg_atomic_init_u32(&catz_shared->worker_round_asked, 0);
-		pg_atomic_init_u64(&catz_shared->feedback_commits, 0);
 
 		/*
 		 * The postmaster cannot create DSM segments: the area lives in place
@@ -305,6 +313,11 @@ catz_shared_db(bool create)
 		pg_atomic_write_u64(&free_slot->unapplied_done, 0);
 		pg_atomic_write_u64(&free_slot->writer_applied, 0);
 		pg_atomic_write_u64(&free_slot->refreshes, 0);
+		pg_atomic_write_u64(&free_slot->feedback_queued, 1);
+		pg_atomic_write_u64(&free_slot->feedback_folded, 0);
+		pg_atomic_write_u64(&free_slot->feedback_fold_at, 0);
+		for (i = 0; i < CATZ_HOT_PATTERNS; i++)
+			pg_atomic_write_u64(&free_slot->hot_at[i], 0);
 		free_slot->replayed = false;
 		/* prepared before a restart, committed after it: nobody counts it */
 		free_slot->twophase = max_prepared_xacts > 0;
@@ -600,22 +613,60 @@ catz_wake_worker(void)
 }
 
 void
-catz_wake_worker_for_feedback(void)
+catz_feedback_queued(CatzSharedDb *db, int interval_ms)
 {
 	TimestampTz now;
 	uint64		last;
-	Latch	   *latch = catz_shared ? catz_shared->worker_latch : NULL;
+	Latch	   *latch;
 
-	if (catz_shared == NULL)
-		return;
-	pg_atomic_fetch_add_u64(&catz_shared->feedback_commits, 1);
-	if (latch == NULL || pg_atomic_read_u32(&catz_shared->worker_pid) == 0)
+	pg_atomic_fetch_add_u64(&db->feedback_queued, 1);
+	latch = catz_shared->worker_latch;
+	if (latch == NULL || pg_atomic_read_u32(&catz_shared->worker_pid) == 0 ||
+		catz_shared->worker_dboid != db->dboid)
 		return;
 	now = GetCurrentTimestamp();
 	last = pg_atomic_read_u64(&catz_shared->worker_woken_at);
-	if (now - (TimestampTz) last >= CATZ_FEEDBACK_WAKE_MS * 1000 &&
+	if (now - (TimestampTz) last >= (TimestampTz) interval_ms * 1000 &&
 		pg_atomic_compare_exchange_u64(&catz_shared->worker_woken_at, &last, (uint64) now))
 		SetLatch(latch);
+}
+
+bool
+catz_feedback_fold_claim(CatzSharedDb *db, int interval_ms)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		last = pg_atomic_read_u64(&db->feedback_fold_at);
+
+	return now - (TimestampTz) last >= (TimestampTz) interval_ms * 1000 &&
+		pg_atomic_compare_exchange_u64(&db->feedback_fold_at, &last, (uint64) now);
+}
+
+/* The slot of a pattern in the busy cache */
+static int
+hot_slot(int64 pattern_id)
+{
+	uint64		id = (uint64) pattern_id;
+
+	return (int) (catz_hash_bytes(&id, sizeof(id), 0x686f74ull) % CATZ_HOT_PATTERNS);
+}
+
+void
+catz_pattern_was_busy(CatzSharedDb *db, int64 pattern_id)
+{
+	int			i = hot_slot(pattern_id);
+
+	pg_atomic_write_u64(&db->hot_pattern[i], (uint64) pattern_id);
+	pg_atomic_write_u64(&db->hot_at[i], (uint64) GetCurrentTimestamp());
+}
+
+bool
+catz_pattern_is_hot(CatzSharedDb *db, int64 pattern_id, int ttl_ms)
+{
+	int			i = hot_slot(pattern_id);
+	TimestampTz at = (TimestampTz) pg_atomic_read_u64(&db->hot_at[i]);
+
+	return pg_atomic_read_u64(&db->hot_pattern[i]) == (uint64) pattern_id && at != 0 &&
+		GetCurrentTimestamp() - at < (TimestampTz) ttl_ms * 1000;
 }
 
 /* ----------------------------------------------------------------

@@ -39,6 +39,9 @@
 /* Commits applied by their writers that F can record before a refresh must run */
 #define CATZ_FETCH_SEEN_MAX 64
 
+/* Patterns whose rows corrections found busy lately, per database (a cache) */
+#define CATZ_HOT_PATTERNS 256
+
 typedef struct CatzSharedDb
 {
 	Oid			dboid;			/* InvalidOid: free slot */
@@ -56,6 +59,13 @@ typedef struct CatzSharedDb
 	pg_atomic_uint64 unapplied_done;	/* unapplied when the last refresh began */
 	pg_atomic_uint64 writer_applied;	/* commits applied by their writer */
 	pg_atomic_uint64 refreshes; /* refreshes that read changes from the tables */
+	pg_atomic_uint64 feedback_queued;	/* commits that queued pattern feedback
+										 * (1 in a new slot: rows may be left) */
+	pg_atomic_uint64 feedback_folded;	/* feedback_queued when the latest
+										 * committed fold of a backend began */
+	pg_atomic_uint64 feedback_fold_at;	/* TimestampTz: a backend's latest fold */
+	pg_atomic_uint64 hot_pattern[CATZ_HOT_PATTERNS];	/* a pattern found busy, */
+	pg_atomic_uint64 hot_at[CATZ_HOT_PATTERNS]; /* and when (TimestampTz) */
 	bool		replayed;		/* state built or refreshed in recovery, and no
 								 * refresh since on a primary */
 	bool		twophase;		/* a prepared transaction of ours may commit
@@ -96,11 +106,9 @@ typedef struct CatzShared
 	pg_atomic_uint64 worker_heartbeat;	/* TimestampTz */
 	pg_atomic_uint64 worker_folds;
 	pg_atomic_uint64 worker_woken_at;	/* TimestampTz of the latest
-										 * catz_wake_worker_for_feedback() wake-up */
+										 * catz_feedback_queued() wake-up */
 	pg_atomic_uint32 worker_round_asked;	/* catz_wake_worker() since the
 											 * worker's latest round */
-	pg_atomic_uint64 feedback_commits;	/* commits that queued pattern
-										 * feedback, ever */
 	Latch	   *worker_latch;
 	char		dsa_space[FLEXIBLE_ARRAY_MEMBER];	/* the DSA area, in place */
 } CatzShared;
@@ -280,12 +288,24 @@ extern void catz_shmem_on_detach(CatzShmemDetachHook hook);
 extern void catz_wake_worker(void);
 
 /*
- * Wake the worker for the pattern feedback queued by this commit (it folds
- * the queue, without a whole round): at most once every CATZ_FEEDBACK_WAKE_MS
- * of all callers (a commit in between is served by the fold that wake-up
- * starts, or by the next one)
+ * A commit queued pattern feedback in db: count it, and wake the worker if
+ * it serves db (it folds the queue, without a whole round), at most once
+ * every interval_ms of all callers (a commit in between is served by the
+ * fold that wake-up starts, or by the next one)
  */
-#define CATZ_FEEDBACK_WAKE_MS 100
-extern void catz_wake_worker_for_feedback(void);
+extern void catz_feedback_queued(CatzSharedDb *db, int interval_ms);
+
+/*
+ * Whether a backend may fold db's feedback queue now: none did in the last
+ * interval_ms (true claims the turn)
+ */
+extern bool catz_feedback_fold_claim(CatzSharedDb *db, int interval_ms);
+
+/*
+ * A correction found pattern_id's row busy; whether one did within the
+ * last ttl_ms (then the next ones queue without trying the row)
+ */
+extern void catz_pattern_was_busy(CatzSharedDb *db, int64 pattern_id);
+extern bool catz_pattern_is_hot(CatzSharedDb *db, int64 pattern_id, int ttl_ms);
 
 #endif							/* CATZ_SHMEM_H */

@@ -6,24 +6,29 @@
  *
  * A correction counts a miss on the pattern that gave the wrong category
  * (a hit on the one it confirmed) in categorize.patterns.  When many users
- * correct the same merchant at once, they would all update one row: each
- * waits for the previous one's commit (its row lock lasts until then), and
- * each update leaves a dead version of the row in every index of
- * categorize.patterns until vacuum, which every later lookup of the row
- * steps over.  So:
- *	- where the worker serves this database, the count is queued in
- *	  categorize.pattern_feedback (an insert into a table without indexes or
- *	  conflicts), the commit wakes the worker (at most every
- *	  CATZ_FEEDBACK_WAKE_MS, whoever commits), and the worker adds the queue to
- *	  the rows: a popular pattern is updated at most about ten times a
- *	  second, not once a correction, and its counts lag by about that;
- *	- elsewhere it is added to the row at once if the row's lock is free
- *	  (FOR NO KEY UPDATE SKIP LOCKED), with whatever was queued for it, and
- *	  queued only while another transaction holds the row.
+ * correct the same merchant at once, they would all update one row, each
+ * waiting for the previous one's commit (its row lock lasts until then).
+ * So the count goes to the row only when the row's lock is free (FOR NO
+ * KEY UPDATE SKIP LOCKED); while another transaction holds it, the count
+ * is queued in categorize.pattern_feedback, a table without indexes or
+ * conflicts, and for ten times categorize.feedback_delay after a
+ * correction found the row busy, the pattern's counts are queued without trying the row (else each
+ * would update it in turn, and each update leaves a dead version of the
+ * row in every index until vacuum).  The queue is folded (its sums added
+ * to the rows that are free, the rest queued again), at most every
+ * categorize.feedback_delay, by:
+ *	- the worker, where it serves the database: a commit that queued wakes
+ *	  it (at most that often, whoever commits) and it folds
+ *	  the queue without a whole round, and once a round anyway;
+ *	- elsewhere, the next correction after a commit that queued (the
+ *	  database's feedback_queued moved past feedback_folded), and every
+ *	  correction when there is no shared memory to tell.
+ * A pattern nobody else corrects at the same moment has its counts in its
+ * row at the correction's commit.
  * Counts are never lost (the queue is a table, written in the correction's
- * transaction, so a rollback leaves nothing) nor counted twice (a queued
- * row is deleted by the transaction that adds it, under the pattern's row
- * lock).  Readers see a queued count when it reaches categorize.patterns.
+ * transaction, so a rollback leaves nothing) nor counted twice (a fold
+ * deletes what it adds, and a second fold waits for the first's row locks
+ * and then finds those rows gone).
  *
  *-------------------------------------------------------------------------
  */
@@ -48,18 +53,12 @@
 "CASE WHEN " hits " > 0 THEN CASE WHEN p.source = 'learned'" \
 "     THEN pg_catalog.nextval('categorize.confirmation_seq') END ELSE p.confirmed END"
 
-/*
- * Count $2 hits and $3 misses on pattern $1 if its row is free, with the
- * queued counts of the pattern that have committed
- */
+/* Count $2 hits and $3 misses on pattern $1 if its row is free */
 static const char count_sql[] =
-"WITH l AS (SELECT id FROM categorize.patterns WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED),"
-"     q AS (DELETE FROM categorize.pattern_feedback f USING l WHERE f.pattern_id = l.id"
-"           RETURNING f.hits, f.misses),"
-"     s AS (SELECT $2 + coalesce(sum(q.hits), 0) AS h, $3 + coalesce(sum(q.misses), 0) AS m FROM q) "
-"UPDATE categorize.patterns p SET hits = p.hits + s.h, misses = p.misses + s.m,"
-"       confirmed = " CONFIRMED_AFTER("s.h")
-"  FROM l, s WHERE p.id = l.id";
+"UPDATE categorize.patterns p SET hits = p.hits + $2, misses = p.misses + $3,"
+"       confirmed = " CONFIRMED_AFTER("$2")
+"  FROM (SELECT id FROM categorize.patterns WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) l"
+" WHERE p.id = l.id";
 
 /* ... else queue them (unless the pattern is gone) */
 static const char queue_sql[] =
@@ -67,7 +66,7 @@ static const char queue_sql[] =
 "SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM categorize.patterns WHERE id = $1)";
 
 /*
- * The worker's fold, in one scan of the queue: take every queued count,
+ * A fold, in one scan of the queue: take every queued count,
  * add the sums to the patterns whose rows are free, and queue again the
  * sums of those whose rows another transaction holds (those of patterns
  * deleted meanwhile are dropped).  The queue is only ever scanned once,
@@ -87,18 +86,39 @@ static const char fold_sql[] =
 " WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.id = s.pattern_id)"
 "   AND EXISTS (SELECT 1 FROM categorize.patterns p WHERE p.id = s.pattern_id)";
 
-/* This transaction queued counts for the worker */
-static bool queued_for_worker = false;
+/*
+ * What this transaction did to the queue, for its commit to tell: queued
+ * counts (in queued_db), or folded it as of feedback_queued = folded_as_of
+ */
+static CatzSharedDb *queued_db = NULL;
+static CatzSharedDb *folded_db = NULL;
+static uint64 folded_as_of = 0;
 static bool xact_callback_registered = false;
 
 static void
 feedback_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_COMMIT && queued_for_worker)
-		catz_wake_worker_for_feedback();
+	if (event == XACT_EVENT_COMMIT)
+	{
+		if (folded_db)
+		{
+			uint64		v = pg_atomic_read_u64(&folded_db->feedback_folded);
+
+			while (v < folded_as_of &&
+				   !pg_atomic_compare_exchange_u64(&folded_db->feedback_folded, &v, folded_as_of))
+				;
+		}
+		if (queued_db)
+			catz_feedback_queued(queued_db, catz_feedback_delay_ms);
+	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE)
-		queued_for_worker = false;
+	{
+		/* a prepared transaction's queue waits for the worker's round */
+		queued_db = NULL;
+		folded_db = NULL;
+		folded_as_of = 0;
+	}
 }
 
 static SPIPlanPtr plan_count = NULL;
@@ -132,8 +152,20 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 static bool
 worker_folds_here(void)
 {
-	return catz_shared_enabled() && pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
+	return pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
 		catz_shared->worker_dboid == MyDatabaseId;
+}
+
+/* Fold the queue (inside SPI); true if it queued some counts again */
+static bool
+fold_queue(void)
+{
+	/* the queue's estimates can make it look worth a JIT compilation: never */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+							 true, 0, false);
+	if (SPI_execute(fold_sql, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "categorize: could not fold categorize.pattern_feedback");
+	return SPI_processed > 0;
 }
 
 void
@@ -141,6 +173,8 @@ catz_feedback_count(int64 pattern_id, bool hit)
 {
 	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
 	Datum		args[3];
+	CatzSharedDb *db;
+	bool		queued = false;
 
 	args[0] = Int64GetDatum(pattern_id);
 	args[1] = Int32GetDatum(hit ? 1 : 0);
@@ -161,18 +195,48 @@ catz_feedback_count(int64 pattern_id, bool hit)
 				1, types, args, SPI_OK_UPDATE);
 		return;
 	}
-	if (worker_folds_here())
+	if (!xact_callback_registered)
 	{
-		if (!xact_callback_registered)
-		{
-			RegisterXactCallback(feedback_xact_callback, NULL);
-			xact_callback_registered = true;
-		}
-		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
-		queued_for_worker = true;
+		RegisterXactCallback(feedback_xact_callback, NULL);
+		xact_callback_registered = true;
 	}
-	else if (run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
+
+	/*
+	 * Fold what others queued, unless the worker does, nothing was queued
+	 * since the latest fold, or a backend folded less than feedback_delay
+	 * ago
+	 */
+	db = catz_shared_enabled() ? catz_shared_db(false) : NULL;
+	if (db == NULL)
+		queued = fold_queue();
+	else if (!worker_folds_here())
+	{
+		uint64		as_of = pg_atomic_read_u64(&db->feedback_queued);
+
+		if (as_of != pg_atomic_read_u64(&db->feedback_folded) &&
+			catz_feedback_fold_claim(db, catz_feedback_delay_ms))
+		{
+			queued = fold_queue();
+			folded_db = db;
+			folded_as_of = Max(folded_as_of, as_of);
+		}
+	}
+
+	/*
+	 * The row if it is free, unless it was found busy lately: a popular
+	 * pattern's counts then queue until the next fold, and its row is not
+	 * updated (and waited for) once a correction
+	 */
+	if ((db && catz_pattern_is_hot(db, pattern_id, 10 * catz_feedback_delay_ms)) ||
+		run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
+	{
 		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
+		if (db)
+			catz_pattern_was_busy(db, pattern_id);
+		queued = true;
+	}
+	if (queued && db)
+		queued_db = db;
 }
 
 void
@@ -186,14 +250,32 @@ catz_feedback_fold(void)
 		CatzSpi		spi = catz_spi_connect();
 
 		pgstat_report_activity(STATE_RUNNING, "categorize worker: folding pattern feedback");
-		/* the queue's estimates can make it look worth a JIT compilation: never */
-		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
-								 true, 0, false);
-		if (SPI_execute(fold_sql, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "categorize worker: could not fold categorize.pattern_feedback");
+		(void) fold_queue();
 		catz_spi_finish(spi);
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* ----------------------------------------------------------------
+ * Settings of feedback
+ * ----------------------------------------------------------------
+ */
+int			catz_feedback_delay_ms = 100;
+
+void
+catz_feedback_init(void)
+{
+	DefineCustomIntVariable("categorize.feedback_delay",
+							"How long the hits and misses of a popular pattern may wait in categorize.pattern_feedback.",
+							"The queue is folded at most this often; a pattern whose row a correction found busy "
+							"has its counts queued, without trying its row, for ten times as long. "
+							"0 folds at every chance and never skips a row.",
+							&catz_feedback_delay_ms,
+							100,
+							0, 60000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 }

@@ -163,19 +163,27 @@ worker_iteration(TimestampTz *last_save)
 
 /*
  * Between rounds: fold the pattern feedback queued since the latest fold
- * (a commit that queued some counted itself in feedback_commits and set
- * our latch), without the rest of a round
+ * (a commit that queued some counted itself in its database's
+ * feedback_queued and set our latch), without the rest of a round
  */
-static uint64 feedback_seen = 0;	/* feedback_commits at the latest fold */
+static uint64 feedback_seen = 0;	/* feedback_queued at the latest fold */
+
+static uint64
+feedback_queued_here(void)
+{
+	CatzSharedDb *db = catz_shared_db(false);
+
+	return db ? pg_atomic_read_u64(&db->feedback_queued) : 0;
+}
 
 static void
 feedback_iteration(void)
 {
-	uint64		commits = pg_atomic_read_u64(&catz_shared->feedback_commits);
+	uint64		queued = feedback_queued_here();
 
-	if (commits == feedback_seen)
+	if (queued == feedback_seen)
 		return;
-	feedback_seen = commits;
+	feedback_seen = queued;
 	catz_feedback_fold();
 }
 
@@ -215,7 +223,7 @@ catz_worker_main(Datum arg)
 			since_round_ms >= WORKER_NAP_MS || since_round_ms < 0;
 		if (round)
 		{
-			feedback_seen = pg_atomic_read_u64(&catz_shared->feedback_commits);
+			feedback_seen = feedback_queued_here();
 			last_round = now;
 			since_round_ms = 0;
 		}

@@ -32,4 +32,8 @@ extern void catz_usage_fold(void);
 extern void catz_feedback_count(int64 pattern_id, bool hit);
 extern void catz_feedback_fold(void);
 
+/* categorize.feedback_delay, and its definition */
+extern int	catz_feedback_delay_ms;
+extern void catz_feedback_init(void);
+
 #endif							/* CATZ_WORKER_H */
