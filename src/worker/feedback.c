@@ -11,15 +11,15 @@
  * So the count goes to the row only when the row's lock is free (FOR NO
  * KEY UPDATE SKIP LOCKED); while another transaction holds it, the count
  * is queued in categorize.pattern_feedback, a table without indexes or
- * conflicts, and for ten times categorize.feedback_delay after a
- * correction found the row busy, the pattern's counts are queued without trying the row (else each
- * would update it in turn, and each update leaves a dead version of the
- * row in every index until vacuum).  The queue is folded (its sums added
- * to the rows that are free, the rest queued again), at most every
- * categorize.feedback_delay, by:
+ * conflicts; and for ten times categorize.feedback_delay after a
+ * correction found the row busy, the pattern's counts are queued without
+ * trying the row (else each would update it in turn, and each update
+ * leaves a dead version of the row in every index until vacuum).  The
+ * queue is folded (its sums added to the rows that are free, the rest
+ * queued again), at most every categorize.feedback_delay, by:
  *	- the worker, where it serves the database: a commit that queued wakes
- *	  it (at most that often, whoever commits) and it folds
- *	  the queue without a whole round, and once a round anyway;
+ *	  it (at most that often, whoever commits) and it folds the queue
+ *	  without a whole round, and once a round anyway;
  *	- elsewhere, the next correction after a commit that queued (the
  *	  database's feedback_queued moved past feedback_folded), and every
  *	  correction when there is no shared memory to tell.
@@ -156,12 +156,15 @@ worker_folds_here(void)
 		catz_shared->worker_dboid == MyDatabaseId;
 }
 
-/* Fold the queue (inside SPI); true if it queued some counts again */
+/*
+ * Fold the queue (inside catz_spi_connect(), which restores the setting
+ * changed here); true if it queued some counts again
+ */
 static bool
 fold_queue(void)
 {
 	/* the queue's estimates can make it look worth a JIT compilation: never */
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	if (SPI_execute(fold_sql, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "categorize: could not fold categorize.pattern_feedback");
@@ -174,7 +177,8 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
 	Datum		args[3];
 	CatzSharedDb *db;
-	bool		queued = false;
+	bool		requeued = false;	/* a fold queued others' counts again */
+	bool		mine_queued = false;
 
 	args[0] = Int64GetDatum(pattern_id);
 	args[1] = Int32GetDatum(hit ? 1 : 0);
@@ -208,7 +212,7 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	 */
 	db = catz_shared_enabled() ? catz_shared_db(false) : NULL;
 	if (db == NULL)
-		queued = fold_queue();
+		requeued = fold_queue();
 	else if (!worker_folds_here())
 	{
 		uint64		as_of = pg_atomic_read_u64(&db->feedback_queued);
@@ -216,7 +220,7 @@ catz_feedback_count(int64 pattern_id, bool hit)
 		if (as_of != pg_atomic_read_u64(&db->feedback_folded) &&
 			catz_feedback_fold_claim(db, catz_feedback_delay_ms))
 		{
-			queued = fold_queue();
+			requeued = fold_queue();
 			folded_db = db;
 			folded_as_of = Max(folded_as_of, as_of);
 		}
@@ -227,15 +231,17 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	 * pattern's counts then queue until the next fold, and its row is not
 	 * updated (and waited for) once a correction
 	 */
-	if ((db && catz_pattern_is_hot(db, pattern_id, 10 * catz_feedback_delay_ms)) ||
-		run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
+	if (db && catz_pattern_is_hot(db, pattern_id, 10 * catz_feedback_delay_ms))
+		mine_queued = true;
+	else if (run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
 	{
-		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
 		if (db)
 			catz_pattern_was_busy(db, pattern_id);
-		queued = true;
+		mine_queued = true;
 	}
-	if (queued && db)
+	if (mine_queued)
+		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
+	if ((mine_queued || requeued) && db)
 		queued_db = db;
 }
 

@@ -68,7 +68,8 @@ is($node->safe_psql('other', $queue), '1 1', 'a rolled-back correction leaves no
 # case: the next correction that finds the row free adds the queue (no worker here)
 $h->query_safe('COMMIT');
 is($node->safe_psql('other', $queue), '1 1', 'the queue waits for the next holder of the row');
-$node->safe_psql('other', miss_sql());
+is($node->safe_psql('other', 'BEGIN; SET LOCAL jit = on; ' . miss_sql() . '; SHOW jit; COMMIT'),
+	"\non", 'a correction that folds the queue leaves the session\'s settings as they were');
 is($node->safe_psql('other', $counts), '0 3', 'the next correction adds its miss and the queued one');
 is($node->safe_psql('other', $queue), '0 0', 'and empties the queue');
 is($node->safe_psql('other', q{
