@@ -300,9 +300,7 @@ own_commit_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBl
 	}
 	if (c->doc)
 	{
-		o->doc = *c->doc;
-		o->doc.features = memcpy(palloc(sizeof(uint64) * Max(c->doc->nfeatures, 1)),
-								 c->doc->features, sizeof(uint64) * c->doc->nfeatures);
+		o->doc = catz_doc_copy(c->doc);
 		o->change.doc = &o->doc;
 	}
 	own_commit_changes = lappend(own_commit_changes, o);

@@ -758,6 +758,17 @@ delta_add_growing(CatzXactOverlay *xo, CatzModelDelta *delta, const CatzModelDoc
 	return delta;
 }
 
+CatzModelDoc
+catz_doc_copy(const CatzModelDoc *doc)
+{
+	CatzModelDoc d = *doc;
+	uint64	   *f = palloc(sizeof(uint64) * Max(doc->nfeatures, 1));
+
+	memcpy(f, doc->features, sizeof(uint64) * doc->nfeatures);
+	d.features = f;
+	return d;
+}
+
 void
 catz_xact_add_doc(bool has_owner, int64 owner_id, bool teaches_global,
 				  const CatzModelDoc *doc)
@@ -765,14 +776,11 @@ catz_xact_add_doc(bool has_owner, int64 owner_id, bool teaches_global,
 	CatzXactOverlay *xo = catz_xact_overlay(true);
 	MemoryContext old = MemoryContextSwitchTo(xo->cxt);
 	CatzXactDoc *d = palloc(sizeof(CatzXactDoc));
-	uint64	   *f = palloc(sizeof(uint64) * (doc->nfeatures ? doc->nfeatures : 1));
 
-	memcpy(f, doc->features, sizeof(uint64) * doc->nfeatures);
 	d->has_owner = has_owner;
 	d->owner_id = owner_id;
 	d->teaches_global = teaches_global;
-	d->doc = *doc;
-	d->doc.features = f;
+	d->doc = catz_doc_copy(doc);
 
 	if (teaches_global)
 		xo->global_delta = delta_add_growing(xo, xo->global_delta, &d->doc, true, 0);

@@ -183,6 +183,9 @@ extern void catz_scope_apply(CatzScope *scope, const CatzBlobChange *c);
 /* An owner's correction committed: everyone's model may need the crowd's part again */
 extern void catz_scope_note_crowd(CatzScope *global);
 
+/* scope.c: a copy of doc whose features are in the current memory context */
+extern CatzModelDoc catz_doc_copy(const CatzModelDoc *doc);
+
 /* scope.c: the transaction overlay */
 extern CatzXactOverlay *catz_xact_overlay(bool create);
 extern void catz_xact_put_pattern(const CatzPatternInput *p);
