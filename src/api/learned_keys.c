@@ -13,9 +13,10 @@
  * Here each read names its index: the learned key (owner, merchant,
  * category: unique) for an owner's patterns of a merchant, the merchant
  * and category index for the owners of a (merchant, category), the full
- * learned key for whether everyone's pattern exists.  They see
- * what a statement run now would (the transaction snapshot, so this
- * transaction's own earlier writes too).
+ * learned key for whether everyone's pattern exists.  The rows are decoded
+ * by the readers' own decoder (catz_pattern_from_row()).  They see what a
+ * statement run now would (the transaction snapshot, so this transaction's
+ * own earlier writes too).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +28,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -36,94 +38,9 @@
 #include "utils/snapmgr.h"
 
 #include "api/api.h"
+#include "base/base.h"
 
-/* The columns read, by name (looked up at each read: a few syscache hits) */
-typedef struct PatternColumns
-{
-	AttrNumber	owner_id;
-	AttrNumber	value_norm;
-	AttrNumber	category_id;
-	AttrNumber	taught;			/* InvalidAttrNumber before 1.2 */
-	AttrNumber	active;
-	AttrNumber	kind;
-	AttrNumber	source;
-	AttrNumber	amount_min;
-	AttrNumber	amount_max;
-} PatternColumns;
-
-static PatternColumns cols;
-
-/* categorize.patterns, with its column numbers; InvalidOid if absent */
-static Oid
-patterns_relid(Oid *nsp)
-{
-	Oid			relid;
-
-	*nsp = get_namespace_oid("categorize", true);
-	relid = OidIsValid(*nsp) ? get_relname_relid("patterns", *nsp) : InvalidOid;
-	if (OidIsValid(relid))
-	{
-		cols.owner_id = get_attnum(relid, "owner_id");
-		cols.value_norm = get_attnum(relid, "value_norm");
-		cols.category_id = get_attnum(relid, "category_id");
-		cols.taught = get_attnum(relid, "taught");
-		cols.active = get_attnum(relid, "active");
-		cols.kind = get_attnum(relid, "kind");
-		cols.source = get_attnum(relid, "source");
-		cols.amount_min = get_attnum(relid, "amount_min");
-		cols.amount_max = get_attnum(relid, "amount_max");
-	}
-	return relid;
-}
-
-/* The first of these indexes of categorize.patterns that exists */
-static Oid
-index_named(Oid nsp, const char *const *names, int n)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		Oid			idx = get_relname_relid(names[i], nsp);
-
-		if (OidIsValid(idx))
-			return idx;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("index categorize.%s does not exist", names[0]),
-			 errhint("Drop and create the extension categorize again, or restore the index.")));
-	return InvalidOid;			/* keep the compiler quiet */
-}
-
-/* The column of index idx that holds table column att (1-based), or ERROR */
-static AttrNumber
-index_column(Relation idx, AttrNumber att)
-{
-	int			i;
-
-	for (i = 0; i < idx->rd_index->indnkeyatts; i++)
-		if (idx->rd_index->indkey.values[i] == att)
-			return i + 1;
-	elog(ERROR, "categorize: index \"%s\" has no column %d", RelationGetRelationName(idx), att);
-	return InvalidAttrNumber;	/* keep the compiler quiet */
-}
-
-/* An equality key (a NULL test when isnull) on table column att, for index idx */
-static void
-key_equal(ScanKey key, Relation idx, AttrNumber att, RegProcedure proc, Datum value, bool isnull)
-{
-	AttrNumber	col = index_column(idx, att);
-
-	if (isnull)
-		ScanKeyEntryInitialize(key, SK_ISNULL | SK_SEARCHNULL, col, InvalidStrategy,
-							   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
-	else
-		ScanKeyEntryInitialize(key, 0, col, BTEqualStrategyNumber, InvalidOid,
-							   idx->rd_indcollation[col - 1], proc, value);
-}
-
-/* A scan of one of categorize.patterns's indexes */
+/* A scan of one of categorize.patterns's indexes, and the row it is on */
 typedef struct PatternScan
 {
 	Relation	rel;
@@ -131,27 +48,72 @@ typedef struct PatternScan
 	Snapshot	snap;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	CatzPatternColumns cols;	/* for catz_pattern_from_row() */
 	int			nkeys;
 	ScanKeyData keys[3];
+	CatzPatternInput p;			/* the row, decoded */
+	bool		active;
 } PatternScan;
 
-/* Open categorize.patterns (relid) and the first index of names that exists */
+/* Open categorize.patterns and the first of these indexes of it that exists */
 static void
-scan_open(PatternScan *ps, Oid relid, Oid nsp, const char *const *names, int n)
+scan_open(PatternScan *ps, const char *const *names, int n)
 {
-	ps->rel = table_open(relid, AccessShareLock);
-	ps->idx = index_open(index_named(nsp, names, n), AccessShareLock);
+	const CatzRelids *r = catz_relids();
+	Oid			idx = InvalidOid;
+	int			i;
+
+	for (i = 0; i < n && !OidIsValid(idx); i++)
+		idx = get_relname_relid(names[i], r->namespace);
+	if (!OidIsValid(idx))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index categorize.%s does not exist", names[0]),
+				 errhint("Drop and create the extension categorize again, or restore the index.")));
+	ps->rel = table_open(r->patterns, AccessShareLock);
+	ps->idx = index_open(idx, AccessShareLock);
+	catz_pattern_columns(RelationGetDescr(ps->rel), &ps->cols);
+	ps->nkeys = 0;
 }
 
-/* Start the scan once its nkeys keys are set */
+/* Add an equality key (a NULL test when isnull) on the table's column name */
 static void
-scan_start(PatternScan *ps, int nkeys)
+key_equal(PatternScan *ps, const char *name, RegProcedure proc, Datum value, bool isnull)
+{
+	int			att = SPI_fnumber(RelationGetDescr(ps->rel), name);
+	ScanKey		key = &ps->keys[ps->nkeys++];
+	AttrNumber	col = InvalidAttrNumber;
+	int			i;
+
+	for (i = 0; i < ps->idx->rd_index->indnkeyatts && col == InvalidAttrNumber; i++)
+		if (ps->idx->rd_index->indkey.values[i] == att)
+			col = i + 1;
+	if (col == InvalidAttrNumber)
+		elog(ERROR, "categorize: index \"%s\" has no column %s",
+			 RelationGetRelationName(ps->idx), name);
+	if (isnull)
+		ScanKeyEntryInitialize(key, SK_ISNULL | SK_SEARCHNULL, col, InvalidStrategy,
+							   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+	else
+		ScanKeyEntryInitialize(key, 0, col, BTEqualStrategyNumber, InvalidOid,
+							   ps->idx->rd_indcollation[col - 1], proc, value);
+}
+
+static void
+key_merchant(PatternScan *ps, const char *key, int keylen)
+{
+	key_equal(ps, "value_norm", F_TEXTEQ, PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
+}
+
+/* Start the scan once its keys are set */
+static void
+scan_start(PatternScan *ps)
 {
 	int			i,
 				j;
 
 	/* btree wants its keys in column order */
-	for (i = 1; i < nkeys; i++)
+	for (i = 1; i < ps->nkeys; i++)
 		for (j = i; j > 0 && ps->keys[j - 1].sk_attno > ps->keys[j].sk_attno; j--)
 		{
 			ScanKeyData k = ps->keys[j - 1];
@@ -159,19 +121,33 @@ scan_start(PatternScan *ps, int nkeys)
 			ps->keys[j - 1] = ps->keys[j];
 			ps->keys[j] = k;
 		}
-	ps->nkeys = nkeys;
 	ps->snap = RegisterSnapshot(GetTransactionSnapshot());
 	ps->slot = table_slot_create(ps->rel, NULL);
-	ps->scan = index_beginscan(ps->rel, ps->idx, ps->snap, nkeys, 0);
-	index_rescan(ps->scan, ps->keys, nkeys, NULL, 0);
+	ps->scan = index_beginscan(ps->rel, ps->idx, ps->snap, ps->nkeys, 0);
+	index_rescan(ps->scan, ps->keys, ps->nkeys, NULL, 0);
 }
 
-/* The next row, in ps->slot; false at the end */
+/*
+ * The next learned merchant pattern without amounts (the learned key's
+ * kind), decoded into ps->p and ps->active; false at the end
+ */
 static bool
 scan_next(PatternScan *ps)
 {
-	CHECK_FOR_INTERRUPTS();
-	return index_getnext_slot(ps->scan, ForwardScanDirection, ps->slot);
+	while (index_getnext_slot(ps->scan, ForwardScanDirection, ps->slot))
+	{
+		bool		should_free;
+		HeapTuple	tup = ExecFetchSlotHeapTuple(ps->slot, false, &should_free);
+
+		CHECK_FOR_INTERRUPTS();
+		catz_pattern_from_row(tup, RelationGetDescr(ps->rel), &ps->cols, &ps->p, &ps->active);
+		if (should_free)
+			heap_freetuple(tup);
+		if ((ps->p.flags & CATZ_PF_LEARNED) && ps->p.kind == CATZ_KIND_MERCHANT &&
+			!(ps->p.flags & (CATZ_PF_AMOUNT_MIN | CATZ_PF_AMOUNT_MAX)))
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -184,81 +160,25 @@ scan_close(PatternScan *ps)
 	table_close(ps->rel, AccessShareLock);
 }
 
-static bool
-is_null(TupleTableSlot *slot, AttrNumber att)
-{
-	bool		isnull;
-
-	(void) slot_getattr(slot, att, &isnull);
-	return isnull;
-}
-
-/* Whether a text column holds this word */
-static bool
-text_is(TupleTableSlot *slot, AttrNumber att, const char *word)
-{
-	bool		isnull;
-	Datum		d = slot_getattr(slot, att, &isnull);
-
-	return !isnull && strcmp(TextDatumGetCString(d), word) == 0;
-}
-
-/* Whether a row the index returned is a learned merchant pattern without amounts */
-static bool
-learned_merchant(TupleTableSlot *slot)
-{
-	return text_is(slot, cols.source, "learned") && text_is(slot, cols.kind, "merchant") &&
-		is_null(slot, cols.amount_min) && is_null(slot, cols.amount_max);
-}
-
-static bool
-bool_column(TupleTableSlot *slot, AttrNumber att)
-{
-	bool		isnull;
-	Datum		d = slot_getattr(slot, att, &isnull);
-
-	return !isnull && DatumGetBool(d);
-}
-
-static int64
-int8_column(TupleTableSlot *slot, AttrNumber att, int64 otherwise)
-{
-	bool		isnull;
-	Datum		d;
-
-	if (att == InvalidAttrNumber)
-		return otherwise;
-	d = slot_getattr(slot, att, &isnull);
-	return isnull ? otherwise : DatumGetInt64(d);
-}
+static const char *const learned_key[] = {"patterns_learned_key"};
 
 void
 catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keylen,
 					  int64 category_id, CatzKeyTaught *out)
 {
-	static const char *const names[] = {"patterns_learned_key"};
-	Oid			nsp;
-	Oid			relid = patterns_relid(&nsp);
 	PatternScan ps;
 
 	memset(out, 0, sizeof(*out));
-	if (!OidIsValid(relid))
-		return;
-	scan_open(&ps, relid, nsp, names, lengthof(names));
-	key_equal(&ps.keys[0], ps.idx, cols.value_norm, F_TEXTEQ,
-			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
-	key_equal(&ps.keys[1], ps.idx, cols.owner_id, F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
-	scan_start(&ps, 2);
+	scan_open(&ps, learned_key, lengthof(learned_key));
+	key_merchant(&ps, key, keylen);
+	key_equal(&ps, "owner_id", F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
+	scan_start(&ps);
 	while (scan_next(&ps))
 	{
-		int64		taught = int8_column(ps.slot, cols.taught, 0);
-
-		if (!learned_merchant(ps.slot))
-			continue;
-		if (bool_column(ps.slot, cols.active))
-			out->taught += taught;
-		if (int8_column(ps.slot, cols.category_id, 0) == category_id)
-			out->category_taught = taught > 0;
+		if (ps.active)
+			out->taught += ps.p.taught;
+		if (ps.p.category_id == category_id)
+			out->category_taught = ps.p.taught > 0;
 	}
 	scan_close(&ps);
 }
@@ -267,22 +187,15 @@ bool
 catz_learned_key_exists(bool has_owner, int64 owner_id, const char *key, int keylen,
 						int64 category_id)
 {
-	static const char *const names[] = {"patterns_learned_key"};
-	Oid			nsp;
-	Oid			relid = patterns_relid(&nsp);
 	PatternScan ps;
-	bool		found = false;
+	bool		found;
 
-	if (!OidIsValid(relid))
-		return false;
-	scan_open(&ps, relid, nsp, names, lengthof(names));
-	key_equal(&ps.keys[0], ps.idx, cols.value_norm, F_TEXTEQ,
-			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
-	key_equal(&ps.keys[1], ps.idx, cols.owner_id, F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
-	key_equal(&ps.keys[2], ps.idx, cols.category_id, F_INT8EQ, Int64GetDatum(category_id), false);
-	scan_start(&ps, 3);
-	while (!found && scan_next(&ps))
-		found = learned_merchant(ps.slot);
+	scan_open(&ps, learned_key, lengthof(learned_key));
+	key_merchant(&ps, key, keylen);
+	key_equal(&ps, "owner_id", F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
+	key_equal(&ps, "category_id", F_INT8EQ, Int64GetDatum(category_id), false);
+	scan_start(&ps);
+	found = scan_next(&ps);
 	scan_close(&ps);
 	return found;
 }
@@ -292,23 +205,17 @@ catz_learned_owners(const char *key, int keylen, int64 category_id, int64 enough
 {
 	/* the merchant and category index (the learned key would do, slower) */
 	static const char *const names[] = {"patterns_value_norm_idx", "patterns_learned_key"};
-	Oid			nsp;
-	Oid			relid = patterns_relid(&nsp);
 	PatternScan ps;
 	int64		owners = 0;
 
-	if (!OidIsValid(relid))
-		return 0;
-	scan_open(&ps, relid, nsp, names, lengthof(names));
-	key_equal(&ps.keys[0], ps.idx, cols.value_norm, F_TEXTEQ,
-			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
-	key_equal(&ps.keys[1], ps.idx, cols.category_id, F_INT8EQ, Int64GetDatum(category_id), false);
-	scan_start(&ps, 2);
+	scan_open(&ps, names, lengthof(names));
+	key_merchant(&ps, key, keylen);
+	key_equal(&ps, "category_id", F_INT8EQ, Int64GetDatum(category_id), false);
+	scan_start(&ps);
 	while (owners < enough && scan_next(&ps))
 	{
 		/* each learned pattern of (key, category) is one owner's: the key is unique */
-		if (!is_null(ps.slot, cols.owner_id) && bool_column(ps.slot, cols.active) &&
-			learned_merchant(ps.slot))
+		if ((ps.p.flags & CATZ_PF_OWNER) && ps.active)
 			owners++;
 	}
 	scan_close(&ps);
