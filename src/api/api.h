@@ -48,11 +48,7 @@ typedef struct CatzTaught
  */
 extern void catz_teach(const CatzTaught *rows, int n, int promote_min_users);
 
-/*
- * Whether the row's (owner, key, category) was taught before (its
- * correction is then a 'repeat': evidence, not a new model document)
- */
-extern bool catz_taught_before(const CatzTaught *t);
+
 
 /*
  * learned_keys.c: an owner's learned merchant patterns of a key (everyone's
@@ -75,6 +71,16 @@ extern bool catz_learned_key_exists(bool has_owner, int64 owner_id, const char *
 
 /* Owners with an active learned pattern of (key, category), counted up to enough */
 extern int64 catz_learned_owners(const char *key, int keylen, int64 category_id, int64 enough);
+
+/*
+ * evidence.c: what the row's owner taught of its key before (*before:
+ * zeros when nothing); false when categorize.patterns has no evidence
+ * columns (before 1.2: learning then takes catz_teach())
+ */
+extern bool catz_learned_before(const CatzTaught *t, CatzKeyTaught *before);
+
+/* catz_teach() of one row whose learned_before() is known */
+extern void catz_teach_one(const CatzTaught *t, const CatzKeyTaught *before, int promote_min_users);
 
 /* Whether categorize.patterns has the evidence columns (1.2 and later) */
 extern bool catz_patterns_have_evidence(void);

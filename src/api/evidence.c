@@ -251,24 +251,22 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 }
 
 /* catz_teach() of one row, by the one-row statements */
-static void
-teach_one(const CatzTaught *t, int promote_min_users)
+void
+catz_teach_one(const CatzTaught *t, const CatzKeyTaught *before, int promote_min_users)
 {
 	Oid			types[5] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	Datum		key = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
-	CatzKeyTaught before;
 	int			rc;
 
-	catz_learned_key_read(t->has_owner, t->owner_id, t->key, t->keylen, t->category_id, &before);
 	args[0] = Int64GetDatum(t->owner_id);
 	nulls[0] = t->has_owner ? ' ' : 'n';
 	args[1] = key;
 	args[2] = Int64GetDatum(t->category_id);
 	args[3] = Float8GetDatum(t->amount);
 	nulls[3] = t->has_amount ? ' ' : 'n';
-	args[4] = Int64GetDatum(1 + before.taught);
+	args[4] = Int64GetDatum(1 + before->taught);
 	catz_spi_prepare_kept(&plan_upsert_one, upsert_one_sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
 	rc = SPI_execute_plan(plan_upsert_one, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -310,7 +308,10 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 	evidence = catz_patterns_have_evidence();
 	if (n == 1 && evidence)
 	{
-		teach_one(rows, promote_min_users);
+		CatzKeyTaught before;
+
+		catz_learned_before(rows, &before);
+		catz_teach_one(rows, &before, promote_min_users);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -346,12 +347,11 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 }
 
 bool
-catz_taught_before(const CatzTaught *t)
+catz_learned_before(const CatzTaught *t, CatzKeyTaught *before)
 {
-	CatzKeyTaught before;
-
+	memset(before, 0, sizeof(*before));
 	if (!catz_patterns_have_evidence())
 		return false;
-	catz_learned_key_read(t->has_owner, t->owner_id, t->key, t->keylen, t->category_id, &before);
-	return before.category_taught;
+	catz_learned_key_read(t->has_owner, t->owner_id, t->key, t->keylen, t->category_id, before);
+	return true;
 }

@@ -232,7 +232,9 @@ learn(const CatzExpense *e, int64 category_id)
 	char	   *key;
 	int			keylen;
 	CatzTaught	t;
+	CatzKeyTaught before;
 	bool		teaches;
+	bool		evidence;
 
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -297,7 +299,8 @@ learn(const CatzExpense *e, int64 category_id)
 	 * correction naming an (owner, merchant, category) taught before is a
 	 * repeat, evidence for the learned pattern only
 	 */
-	if (teaches && catz_taught_before(&t))
+	evidence = teaches && catz_learned_before(&t, &before);
+	if (evidence && before.category_taught)
 		scope = "repeat";
 	if (!insert_correction(e, category_id, &top, scope))
 	{
@@ -312,7 +315,13 @@ learn(const CatzExpense *e, int64 category_id)
 
 		if (teaches)
 		{
-			catz_teach(&t, 1, e->has_user && catz_learning == CATZ_LEARNING_ON ? catz_promote_min_users : 0);
+			int			promote = e->has_user && catz_learning == CATZ_LEARNING_ON ?
+				catz_promote_min_users : 0;
+
+			if (evidence)
+				catz_teach_one(&t, &before, promote);
+			else
+				catz_teach(&t, 1, promote);
 			taught_pattern = top.is_pattern && top.is_learned_key;
 		}
 
