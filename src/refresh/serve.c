@@ -69,13 +69,6 @@ build_and_publish(CatzSharedDb *db, bool global, int64 owner_id)
 static CatzSharedScope *fold_here(CatzSharedDb *db, CatzSharedScope *s, bool global,
 								  int64 owner_id);
 
-/* Whether the worker folds this database's scopes */
-static bool
-worker_folds(CatzSharedDb *db)
-{
-	return pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
-		catz_shared->worker_dboid == db->dboid;
-}
 
 /*
  * The shared scope of everyone (global) or of one owner, pinned: the cached
@@ -91,7 +84,7 @@ catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
 	bool		hit;
 
 	s = global ? catz_shared_kept_global(db) : catz_shared_pin_owner(db, owner_id, &hit);
-	if (s != NULL && !(s->fold_requested && !worker_folds(db) && !catz_xact_wrote()))
+	if (s != NULL && !(s->fold_requested && !catz_worker_serves(db) && !catz_xact_wrote()))
 		return s;
 
 	/* What a writing transaction sees must not be published */

@@ -612,33 +612,42 @@ catz_wake_worker(void)
 	}
 }
 
+bool
+catz_worker_serves(const CatzSharedDb *db)
+{
+	return pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
+		catz_shared->worker_dboid == db->dboid;
+}
+
+/*
+ * Whether interval_ms passed since *at (a TimestampTz): then *at becomes
+ * now, for this caller only
+ */
+static bool
+claim_interval(pg_atomic_uint64 *at, int interval_ms)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		last = pg_atomic_read_u64(at);
+
+	return now - (TimestampTz) last >= (TimestampTz) interval_ms * 1000 &&
+		pg_atomic_compare_exchange_u64(at, &last, (uint64) now);
+}
+
 void
 catz_feedback_queued(CatzSharedDb *db, int interval_ms)
 {
-	TimestampTz now;
-	uint64		last;
-	Latch	   *latch;
+	Latch	   *latch = catz_shared->worker_latch;
 
 	pg_atomic_fetch_add_u64(&db->feedback_queued, 1);
-	latch = catz_shared->worker_latch;
-	if (latch == NULL || pg_atomic_read_u32(&catz_shared->worker_pid) == 0 ||
-		catz_shared->worker_dboid != db->dboid)
-		return;
-	now = GetCurrentTimestamp();
-	last = pg_atomic_read_u64(&catz_shared->worker_woken_at);
-	if (now - (TimestampTz) last >= (TimestampTz) interval_ms * 1000 &&
-		pg_atomic_compare_exchange_u64(&catz_shared->worker_woken_at, &last, (uint64) now))
+	if (latch && catz_worker_serves(db) &&
+		claim_interval(&catz_shared->worker_woken_at, interval_ms))
 		SetLatch(latch);
 }
 
 bool
 catz_feedback_fold_claim(CatzSharedDb *db, int interval_ms)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	uint64		last = pg_atomic_read_u64(&db->feedback_fold_at);
-
-	return now - (TimestampTz) last >= (TimestampTz) interval_ms * 1000 &&
-		pg_atomic_compare_exchange_u64(&db->feedback_fold_at, &last, (uint64) now);
+	return claim_interval(&db->feedback_fold_at, interval_ms);
 }
 
 /* The slot of a pattern in the busy cache */

@@ -284,6 +284,9 @@ extern void catz_shmem_add_part(CatzShmemSizeFn size, CatzShmemStartupFn startup
 typedef void (*CatzShmemDetachHook) (void);
 extern void catz_shmem_on_detach(CatzShmemDetachHook hook);
 
+/* Whether the worker runs and serves db (folds its scopes and queues) */
+extern bool catz_worker_serves(const CatzSharedDb *db);
+
 /* Wake the worker for a round (it does one at once), if one runs */
 extern void catz_wake_worker(void);
 

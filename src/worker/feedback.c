@@ -148,14 +148,6 @@ run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int e
 	return SPI_processed;
 }
 
-/* Whether the categorize worker serves this database (and folds the queue) */
-static bool
-worker_folds_here(void)
-{
-	return pg_atomic_read_u32(&catz_shared->worker_pid) != 0 &&
-		catz_shared->worker_dboid == MyDatabaseId;
-}
-
 /*
  * Fold the queue (inside catz_spi_connect(), which restores the setting
  * changed here); true if it queued some counts again
@@ -213,7 +205,7 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	db = catz_shared_enabled() ? catz_shared_db(false) : NULL;
 	if (db == NULL)
 		requeued = fold_queue();
-	else if (!worker_folds_here())
+	else if (!catz_worker_serves(db))
 	{
 		uint64		as_of = pg_atomic_read_u64(&db->feedback_queued);
 
