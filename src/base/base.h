@@ -209,6 +209,7 @@ typedef struct CatzRelids
 	Oid			tombstones;
 	Oid			epoch;
 	Oid			signal;			/* change_signal (1.1), or InvalidOid */
+	Oid			feedback;		/* pattern_feedback (1.3), or InvalidOid */
 } CatzRelids;
 
 /* Tell every backend (at commit) that the compiled state changed */

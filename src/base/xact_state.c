@@ -164,6 +164,7 @@ catz_relids(void)
 	relids.tombstones = get_relname_relid("pattern_tombstones", nsp);
 	relids.epoch = get_relname_relid("reload_epoch", nsp);
 	relids.signal = get_relname_relid("change_signal", nsp);	/* from 1.1 */
+	relids.feedback = get_relname_relid("pattern_feedback", nsp);	/* from 1.3 */
 	relids_valid = true;
 	return &relids;
 }

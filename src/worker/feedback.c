@@ -130,9 +130,7 @@ static SPIPlanPtr plan_update_miss = NULL;
 static bool
 queue_exists(void)
 {
-	Oid			nsp = get_namespace_oid("categorize", true);
-
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("pattern_feedback", nsp));
+	return OidIsValid(catz_relids()->feedback);
 }
 
 /* Run a kept statement; ERROR unless it returned `expect` */
@@ -243,7 +241,7 @@ catz_feedback_fold(void)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (queue_exists())
+	if (OidIsValid(get_namespace_oid("categorize", true)) && queue_exists())
 	{
 		CatzSpi		spi = catz_spi_connect();
 
