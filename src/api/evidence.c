@@ -234,21 +234,11 @@ array_arg(Datum *values, bool *nulls, int n, Oid type)
 											  typlen, typbyval, typalign));
 }
 
-/* Run a kept statement of the given arguments; ERROR unless it did `expect` */
-static void
-run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int expect)
-{
-	int			rc;
-
-	/*
-	 * A generic plan: the statements take arrays, whose custom plans cost
-	 * more to make (every time) than the generic plan costs to run
-	 */
-	catz_spi_prepare_kept(plan, sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
-	rc = SPI_execute_plan(*plan, args, NULL, false, 0);
-	if (rc != expect)
-		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
-}
+/*
+ * The statements take arrays, whose custom plans cost more to make (every
+ * time) than the generic plan costs to run: they keep generic plans
+ */
+#define GENERIC CURSOR_OPT_GENERIC_PLAN
 
 /* catz_teach() of one row, by the one-row statements */
 void
@@ -258,7 +248,6 @@ catz_teach_one(const CatzTaught *t, const CatzKeyTaught *before, int promote_min
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	Datum		key = PointerGetDatum(cstring_to_text_with_len(t->key, t->keylen));
-	int			rc;
 
 	args[0] = Int64GetDatum(t->owner_id);
 	nulls[0] = t->has_owner ? ' ' : 'n';
@@ -267,10 +256,7 @@ catz_teach_one(const CatzTaught *t, const CatzKeyTaught *before, int promote_min
 	args[3] = Float8GetDatum(t->amount);
 	nulls[3] = t->has_amount ? ' ' : 'n';
 	args[4] = Int64GetDatum(1 + before->taught);
-	catz_spi_prepare_kept(&plan_upsert_one, upsert_one_sql, 5, types, CURSOR_OPT_GENERIC_PLAN);
-	rc = SPI_execute_plan(plan_upsert_one, args, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+	catz_spi_run_kept(&plan_upsert_one, upsert_one_sql, 5, types, GENERIC, args, nulls, SPI_OK_INSERT);
 
 	/* Promotion is due when everyone has no such pattern and enough owners share it */
 	if (promote_min_users <= 0 || !t->has_owner ||
@@ -281,10 +267,7 @@ catz_teach_one(const CatzTaught *t, const CatzKeyTaught *before, int promote_min
 	args[1] = Int64GetDatum(t->category_id);
 	types[0] = TEXTOID;
 	types[1] = INT8OID;
-	catz_spi_prepare_kept(&plan_promote_one, promote_one_sql, 2, types, CURSOR_OPT_GENERIC_PLAN);
-	rc = SPI_execute_plan(plan_promote_one, args, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "categorize: learning statement failed: %s", SPI_result_code_string(rc));
+	catz_spi_run_kept(&plan_promote_one, promote_one_sql, 2, types, GENERIC, args, NULL, SPI_OK_INSERT);
 }
 
 void
@@ -330,9 +313,9 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 	args[3] = array_arg(a, a_null, n, FLOAT8OID);
 
 	if (evidence)
-		run(&plan_upsert, upsert_sql, 4, types, args, SPI_OK_INSERT);
+		catz_spi_run_kept(&plan_upsert, upsert_sql, 4, types, GENERIC, args, NULL, SPI_OK_INSERT);
 	else
-		run(&plan_upsert_hits, upsert_hits_sql, 3, types, args, SPI_OK_INSERT);
+		catz_spi_run_kept(&plan_upsert_hits, upsert_hits_sql, 3, types, GENERIC, args, NULL, SPI_OK_INSERT);
 	/* Only owners' corrections promote (the statement takes them alone) */
 	if (promote_min_users > 0 && any_owner)
 	{
@@ -340,9 +323,9 @@ catz_teach(const CatzTaught *rows, int n, int promote_min_users)
 
 		args[3] = Int32GetDatum(promote_min_users);
 		if (evidence)
-			run(&plan_promote, promote_sql, 4, ptypes, args, SPI_OK_INSERT);
+			catz_spi_run_kept(&plan_promote, promote_sql, 4, ptypes, GENERIC, args, NULL, SPI_OK_INSERT);
 		else
-			run(&plan_promote_hits, promote_hits_sql, 4, ptypes, args, SPI_OK_INSERT);
+			catz_spi_run_kept(&plan_promote_hits, promote_hits_sql, 4, ptypes, GENERIC, args, NULL, SPI_OK_INSERT);
 	}
 }
 

@@ -106,6 +106,13 @@ extern void catz_spi_finish(CatzSpi spi);
 extern SPIPlanPtr catz_spi_prepare_kept(SPIPlanPtr *plan, const char *sql, int nargs,
 										Oid *argtypes, int cursor_options);
 
+/*
+ * Run a kept statement (prepared on first use, as by catz_spi_prepare_kept)
+ * that writes; ERROR unless SPI returns expect; the rows it processed
+ */
+extern uint64 catz_spi_run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+								int cursor_options, Datum *args, const char *nulls, int expect);
+
 /* ----------------------------------------------------------------
  * Text (text.c)
  * ----------------------------------------------------------------

@@ -100,3 +100,16 @@ catz_spi_prepare_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtype
 	}
 	return *plan;
 }
+
+uint64
+catz_spi_run_kept(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				  int cursor_options, Datum *args, const char *nulls, int expect)
+{
+	int			rc;
+
+	catz_spi_prepare_kept(plan, sql, nargs, argtypes, cursor_options);
+	rc = SPI_execute_plan(*plan, args, nulls, false, 0);
+	if (rc != expect)
+		elog(ERROR, "categorize: statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}

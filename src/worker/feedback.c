@@ -133,19 +133,6 @@ queue_exists(void)
 	return OidIsValid(catz_relids()->feedback);
 }
 
-/* Run a kept statement; ERROR unless it returned `expect` */
-static uint64
-run(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int expect)
-{
-	int			rc;
-
-	catz_spi_prepare_kept(plan, sql, nargs, types, 0);
-	rc = SPI_execute_plan(*plan, args, NULL, false, 0);
-	if (rc != expect)
-		elog(ERROR, "categorize: feedback statement failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
-}
-
 /*
  * Fold the queue (inside catz_spi_connect(), which restores the setting
  * changed here); true if it queued some counts again
@@ -178,15 +165,15 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	if (!queue_exists())
 	{
 		if (hit)
-			run(&plan_update_hit,
+			catz_spi_run_kept(&plan_update_hit,
 				"UPDATE categorize.patterns SET hits = hits + 1, "
 				"confirmed = CASE WHEN source = 'learned' "
 				"THEN pg_catalog.nextval('categorize.confirmation_seq') END WHERE id = $1",
-				1, types, args, SPI_OK_UPDATE);
+				1, types, 0, args, NULL, SPI_OK_UPDATE);
 		else
-			run(&plan_update_miss,
+			catz_spi_run_kept(&plan_update_miss,
 				"UPDATE categorize.patterns SET misses = misses + 1 WHERE id = $1",
-				1, types, args, SPI_OK_UPDATE);
+				1, types, 0, args, NULL, SPI_OK_UPDATE);
 		return;
 	}
 	if (!xact_callback_registered)
@@ -223,14 +210,14 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	 */
 	if (db && catz_pattern_is_hot(db, pattern_id, 10 * catz_feedback_delay_ms))
 		mine_queued = true;
-	else if (run(&plan_count, count_sql, 3, types, args, SPI_OK_UPDATE) == 0)
+	else if (catz_spi_run_kept(&plan_count, count_sql, 3, types, 0, args, NULL, SPI_OK_UPDATE) == 0)
 	{
 		if (db)
 			catz_pattern_was_busy(db, pattern_id);
 		mine_queued = true;
 	}
 	if (mine_queued)
-		run(&plan_queue, queue_sql, 3, types, args, SPI_OK_INSERT);
+		catz_spi_run_kept(&plan_queue, queue_sql, 3, types, 0, args, NULL, SPI_OK_INSERT);
 	if ((mine_queued || requeued) && db)
 		queued_db = db;
 }
