@@ -56,6 +56,36 @@ LANGUAGE sql AS $$
     ON CONFLICT DO NOTHING;
 $$;
 
+-- Wait until the worker has done the learning work the latest commits
+-- asked of it: the folds of scopes that asked for one (health()'s
+-- learning_backlog) and the pattern feedback queued for it.  A stream plays
+-- months of expenses in seconds; in a real application minutes pass between
+-- two expenses, and the worker's background work (seconds at most) is done
+-- long before the next one, so the stream waits for it rather than racing
+-- it (which made the results depend on the machine's speed).
+CREATE OR REPLACE PROCEDURE eval.wait_for_learning()
+LANGUAGE plpgsql AS $$
+DECLARE
+    waiting  bigint;
+    queued   boolean;
+    deadline timestamptz := clock_timestamp() + interval '10 minutes';
+BEGIN
+    LOOP
+        SELECT substring(h.detail FROM '(\d+) scopes waiting for a fold')::bigint
+          INTO waiting
+          FROM categorize.health() h
+         WHERE h.check_name = 'learning_backlog';
+        SELECT EXISTS (SELECT FROM categorize.pattern_feedback) INTO queued;
+        EXIT WHEN coalesce(waiting, 0) = 0 AND NOT queued;
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'eval: the worker has not caught up with the stream in 10 minutes'
+                USING DETAIL = format('%s scopes waiting for a fold, feedback queued: %s', waiting, queued);
+        END IF;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+END;
+$$;
+
 CREATE OR REPLACE PROCEDURE eval.stream(p_dataset text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -67,6 +97,8 @@ DECLARE
     decided bigint;
     ok      boolean;
     t0      timestamptz := clock_timestamp();
+    t1      timestamptz;
+    waited  interval := interval '0';
     n       bigint := 0;
 BEGIN
     DELETE FROM eval.results WHERE dataset = p_dataset;
@@ -94,8 +126,12 @@ BEGIN
                 coalesce(r.truth = ANY (top), false), decided IS NOT NULL, NOT ok, k1, why);
         n := n + 1;
         COMMIT;
+        t1 := clock_timestamp();
+        CALL eval.wait_for_learning();
+        waited := waited + (clock_timestamp() - t1);
     END LOOP;
-    INSERT INTO eval.timing VALUES (p_dataset, n, extract(epoch FROM clock_timestamp() - t0))
+    -- the stream's own time: the waits for the worker are not the engine's
+    INSERT INTO eval.timing VALUES (p_dataset, n, extract(epoch FROM clock_timestamp() - t0 - waited))
     ON CONFLICT (dataset) DO UPDATE SET rows = excluded.rows, seconds = excluded.seconds;
     COMMIT;
 END;
