@@ -124,9 +124,36 @@ typedef struct TopAnswer
 	int64		category_id;
 	double		confidence;
 	int64		pattern_id;		/* when is_pattern */
-	bool		is_learned_key; /* when is_pattern: one of the user's learned
-								 * patterns of the expense's merchant */
+	bool		is_learned_key; /* when is_pattern: one of the user's own
+								 * learned patterns of the expense's merchant
+								 * (the one this correction teaches) */
+	int64		crowd_named_id; /* everyone's learned pattern of the merchant
+								 * and the corrected category, for a user who
+								 * taught nothing for it; 0 if none */
 } TopAnswer;
+
+/*
+ * Everyone's learned pattern of the expense's merchant naming category_id,
+ * when the expense's user taught nothing for the merchant (catz_mark_word()
+ * then weighs everyone's patterns for them); 0 if none
+ */
+static int64
+crowd_pattern_of(const CatzExpense *e, const CatzResult *res, int64 category_id)
+{
+	int			i;
+
+	if (!e->has_user)
+		return 0;
+	for (i = 0; i < res->nhits; i++)
+	{
+		const CatzHit *h = &res->hits[i];
+
+		if (h->word_group && !(h->entry->flags & CATZ_PF_OWNER) &&
+			h->entry->category_id == category_id)
+			return h->entry->pattern_id;
+	}
+	return 0;
+}
 
 /*
  * Whether the latest correction of this expense (by this owner) already
@@ -264,8 +291,11 @@ learn(const CatzExpense *e, int64 category_id)
 			if (top.is_pattern)
 			{
 				top.pattern_id = res.candidates[0].hit->entry->pattern_id;
-				top.is_learned_key = res.candidates[0].hit->word_group;
+				/* everyone's pattern answering a user is not the one taught */
+				top.is_learned_key = res.candidates[0].hit->word_group &&
+					(!e->has_user || (res.candidates[0].hit->entry->flags & CATZ_PF_OWNER));
 			}
+			top.crowd_named_id = crowd_pattern_of(e, &res, category_id);
 		}
 	}
 	PG_FINALLY();
@@ -331,6 +361,15 @@ learn(const CatzExpense *e, int64 category_id)
 		 */
 		if (top.is_pattern && !(taught_pattern && top.category_id == category_id))
 			catz_feedback_count(top.pattern_id, top.category_id == category_id);
+
+		/*
+		 * Everyone's pattern of this merchant and category, when another
+		 * answered a user who taught nothing for it: a hit, for the crowd's
+		 * answer follows what such users say (catz_mark_word())
+		 */
+		if (top.crowd_named_id != 0 && top.category_id != category_id &&
+			top.crowd_named_id != top.pattern_id)
+			catz_feedback_count(top.crowd_named_id, true);
 	}
 	catz_spi_finish(spi_level);
 }

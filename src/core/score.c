@@ -21,7 +21,12 @@
  * weight is scaled by a Gaussian kernel (one octave wide, with a floor) of
  * the distance between the expense's ln|amount| and the weighted mean
  * ln|amount| of the category's corrections, so that "small amounts here,
- * large ones there" is learned from corrections alone.
+ * large ones there" is learned from corrections alone.  For a user who
+ * taught nothing for the merchant, everyone's patterns of it weigh what
+ * the users new to it have said since: each one's hits (the agreeing users
+ * it was promoted with, then every correction or confirmation naming its
+ * category by such a user), so that the crowd's answer follows the crowd
+ * rather than whichever category was promoted last.
  *
  * Confidence is an estimate of the probability that the candidate is the
  * category the user wants.
@@ -297,6 +302,19 @@ catz_word_amount_kernel(const CatzEntry *e, bool has_amount, double amount)
 	return CATZ_WORD_AMOUNT_FLOOR + (1 - CATZ_WORD_AMOUNT_FLOOR) * exp(-0.5 * z * z);
 }
 
+/*
+ * The weight of everyone's pattern for a user who taught nothing for its
+ * merchant: its hits (confirmations and corrections naming its category,
+ * see learn.c), at least one
+ */
+static double
+crowd_weight(const CatzHit *h)
+{
+	int64_t		hits = h->entry->hits + (h->decisions > 0 ? h->decisions : 0);
+
+	return hits > 1 ? (double) hits : 1;
+}
+
 /* Whether a hit belongs to the word group of catz_mark_word() */
 static bool
 in_word_group(const CatzHit *h, bool has_owner, int64_t owner_id, uint8_t key_field)
@@ -353,6 +371,17 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 		has_owner = false;
 	}
 
+	/*
+	 * For an expense of a user, everyone's learned patterns outside the
+	 * group (a part of the name, or another merchant's) are the crowd's
+	 * word too, not the user's: they face rules by their record
+	 */
+	if (has_owner_in)
+		for (i = 0; i < nhits; i++)
+			if (!hits[i].word_group && (hits[i].entry->flags & CATZ_PF_LEARNED) &&
+				!(hits[i].entry->flags & CATZ_PF_OWNER))
+				hits[i].crowd = true;
+
 	for (i = 0; i < nhits; i++)
 	{
 		CatzHit    *h = &hits[i];
@@ -365,10 +394,14 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 
 		/*
 		 * Bring the weight up to now; a pattern taught before weights
-		 * existed counts as one correction
+		 * existed counts as one correction.  Everyone's patterns for a user
+		 * who taught nothing: what the users new to the merchant said.
 		 */
 		later = corrections - e->weight_at;
-		h->word_weight = e->weight <= 0 ? 1 : e->weight * word_decay(later);
+		if (fallback)
+			h->word_weight = crowd_weight(h);
+		else
+			h->word_weight = e->weight <= 0 ? 1 : e->weight * word_decay(later);
 		score = h->word_weight * catz_word_amount_kernel(e, has_amount, amount);
 		h->word_share = score;	/* divided by the total below */
 		total += score;
@@ -398,7 +431,8 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 		return;
 	}
 	for (i = 0; i < nhits; i++)
-		hits[i].crowd = hits[i].word_group;
+		if (hits[i].word_group)
+			hits[i].crowd = true;
 	if (hits[best].word_share < 1)
 		return;
 	/* Consistent, and no rule of the user's or everyone's knows better */

@@ -6,7 +6,9 @@
  * Hits are built by hand (as the engine would find them) and ranked:
  * a consistent word wins over rules at any amount; inconsistent
  * corrections are decided by amount, then recency; everyone's patterns are
- * a user's word only when they name one category and no rule knows better.
+ * a user's word only when they name one category and no rule knows better,
+ * weigh what newcomers said (their hits) when they name several, and face
+ * rules by their record.
  *
  *-------------------------------------------------------------------------
  */
@@ -204,6 +206,79 @@ test_crowd(void)
 	CHECK(top(hits, 2, false, false, 0, NULL) == 10);
 }
 
+/*
+ * Everyone's patterns for a newcomer weigh their hits (what users new to
+ * the merchant said), not the weight frozen at promotion: the category
+ * promoted last does not win by recency
+ */
+static void
+test_crowd_follows_hits(void)
+{
+	/* promoted first, confirmed since: 40 hits; promoted later: 12 hits */
+	CatzEntry	c1 = learned(2, 10, -1, 3, 3, 3, 0);
+	CatzEntry	c2 = learned(3, 20, -1, 3, 3, 40, 0);
+	CatzHit		hits[2];
+
+	c1.hits = 40;
+	c1.misses = 12;
+	c2.hits = 12;
+	hits[0] = hit(&c1, true);
+	hits[1] = hit(&c2, true);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 10);
+	CHECK(hits[0].word_share > 0.7 && hits[0].word_share < 0.8);
+
+	/* the crowd changes its mind */
+	c2.hits = 60;
+	hits[0] = hit(&c1, true);
+	hits[1] = hit(&c2, true);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 20);
+
+	/* a user's own patterns keep their recency-weighted evidence */
+	{
+		CatzEntry	o1 = learned(4, 10, OWNER, 3, 2.4725, 3, 0);
+		CatzEntry	o2 = learned(5, 20, OWNER, 2, 1.85, 5, 0);
+
+		o1.hits = 1000;
+		hits[0] = hit(&o1, true);
+		hits[1] = hit(&o2, true);
+		CHECK(top(hits, 2, true, false, 0, NULL) == 20);
+	}
+}
+
+/*
+ * For a user, everyone's learned pattern of a part of the name faces a
+ * rule by its record; without a user, learned ranks before manual
+ */
+static void
+test_crowd_part_faces_rules(void)
+{
+	CatzEntry	r = rule(1, 30, 0, 0);
+	CatzEntry	c = learned(2, 10, -1, 3, 3, 3, 0);
+	CatzHit		hits[2];
+
+	/* a rule nobody corrected beats a part matched by the crowd's pattern */
+	hits[0] = hit(&r, false);
+	hits[1] = hit(&c, false);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 30);
+	CHECK(hits[0].crowd != hits[1].crowd);
+
+	/* a rule users keep correcting loses to it */
+	r.hits = 2;
+	r.misses = 40;
+	c.hits = 200;
+	hits[0] = hit(&r, false);
+	hits[1] = hit(&c, false);
+	CHECK(top(hits, 2, true, false, 0, NULL) == 10);
+
+	/* no user: everyone's patterns are the user's own, learned first */
+	r.hits = 0;
+	r.misses = 0;
+	c.hits = 3;
+	hits[0] = hit(&r, false);
+	hits[1] = hit(&c, false);
+	CHECK(top(hits, 2, false, false, 0, NULL) == 10);
+}
+
 /* The amount kernel: 1 at the mean, the floor far away, 1 when unknown */
 static void
 test_kernel(void)
@@ -227,6 +302,8 @@ main(void)
 	UNIT_RUN(test_recency_decides);
 	UNIT_RUN(test_whose_word);
 	UNIT_RUN(test_crowd);
+	UNIT_RUN(test_crowd_follows_hits);
+	UNIT_RUN(test_crowd_part_faces_rules);
 	UNIT_RUN(test_kernel);
 	UNIT_DONE("test_word");
 }
