@@ -660,7 +660,7 @@ hot_slot(int64 pattern_id)
 }
 
 void
-catz_pattern_was_busy(CatzSharedDb *db, int64 pattern_id)
+catz_pattern_mark_hot(CatzSharedDb *db, int64 pattern_id)
 {
 	int			i = hot_slot(pattern_id);
 

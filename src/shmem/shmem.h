@@ -64,7 +64,7 @@ typedef struct CatzSharedDb
 	pg_atomic_uint64 feedback_folded;	/* feedback_queued when the latest
 										 * committed fold of a backend began */
 	pg_atomic_uint64 feedback_fold_at;	/* TimestampTz: a backend's latest fold */
-	pg_atomic_uint64 hot_pattern[CATZ_HOT_PATTERNS];	/* a pattern found busy, */
+	pg_atomic_uint64 hot_pattern[CATZ_HOT_PATTERNS];	/* a pattern counted on or found busy, */
 	pg_atomic_uint64 hot_at[CATZ_HOT_PATTERNS]; /* and when (TimestampTz) */
 	bool		replayed;		/* state built or refreshed in recovery, and no
 								 * refresh since on a primary */
@@ -305,10 +305,11 @@ extern void catz_feedback_queued(CatzSharedDb *db, int interval_ms);
 extern bool catz_feedback_fold_claim(CatzSharedDb *db, int interval_ms);
 
 /*
- * A correction found pattern_id's row busy; whether one did within the
- * last ttl_ms (then the next ones queue without trying the row)
+ * A correction counted on pattern_id's row or found it busy; whether one
+ * did within the last ttl_ms (then the next ones queue without trying the
+ * row)
  */
-extern void catz_pattern_was_busy(CatzSharedDb *db, int64 pattern_id);
+extern void catz_pattern_mark_hot(CatzSharedDb *db, int64 pattern_id);
 extern bool catz_pattern_is_hot(CatzSharedDb *db, int64 pattern_id, int ttl_ms);
 
 #endif							/* CATZ_SHMEM_H */

@@ -1,6 +1,7 @@
 # The hit or miss a correction gives the pattern that answered: added to
 # the row when the row is free; queued in categorize.pattern_feedback,
-# without waiting, when another transaction holds the row.  The queue is
+# without waiting, when another transaction holds the row or a correction
+# counted on it lately.  The queue is
 # folded by the worker where it serves the database (postgres here), and
 # elsewhere (database other) by the next correction after a commit that
 # queued.  A session H holds the row lock (SELECT ... FOR UPDATE) whenever
@@ -115,5 +116,27 @@ is($node->safe_psql('postgres', qq{
 	                  WHERE c.from_pattern_id = 10 AND c.to_category_id = 1)
 	  FROM categorize.patterns p WHERE p.id = 10}),
 	't', 'every correction answered by the pattern counted once');
+# case: a pattern counted on lately has its next counts queued, without
+# trying its row (each update of the row would leave a dead version in
+# every index); the worker folds them.  A long feedback_delay in these
+# sessions makes "lately" cover the whole case.
+$node->safe_psql('postgres', q{
+	INSERT INTO categorize.patterns (id, category_id, kind, value) VALUES (11, 1, 'keyword', 'tea')});
+my $tea = 0;
+sub tea_miss_sql
+{
+	$tea++;
+	return "SET categorize.feedback_delay = '60s'; "
+	  . "SELECT categorize.learn_correction('Tea house $tea', NULL, 2.5, " . (5000 + $tea) . ", 2)";
+}
+my $tea_counts = q{SELECT hits || ' ' || misses FROM categorize.patterns WHERE id = 11};
+my $tea_queue = q{SELECT count(*) FROM categorize.pattern_feedback WHERE pattern_id = 11};
+$node->safe_psql('postgres', tea_miss_sql());
+is($node->safe_psql('postgres', $tea_counts), '0 1', 'the first miss goes to the row');
+$node->safe_psql('postgres', tea_miss_sql());
+is($node->safe_psql('postgres', $tea_queue), '1', 'the next one is queued though the row is free');
+ok($node->poll_query_until('postgres', "SELECT ($tea_counts) = '0 2' AND ($tea_queue) = 0"),
+	'the worker adds it to the row');
+
 $node->stop;
 done_testing();
