@@ -28,13 +28,18 @@
 
 /*
  * A scope's overlay and delta start small and grow fourfold up to these
- * capacities; beyond them the scope is reloaded (a fold).
+ * capacities; beyond them the scope is reloaded (a fold).  They start at
+ * room for about what one correction writes (a learned pattern, a
+ * document of 2.8 KB): most owners of a consumer application correct a
+ * few expenses, and a delta of 16 documents (45 KB, zeroed in shared
+ * memory at the first one's commit) cost a new owner's correction more
+ * than its learned pattern's insert.
  */
 #define CATZ_OVERLAY_PATTERNS	1024
-#define CATZ_OVERLAY_MIN		16
+#define CATZ_OVERLAY_MIN		4
 #define CATZ_POOL_PER_PATTERN	64	/* value bytes per pattern of capacity */
 #define CATZ_DELTA_DOCS			512
-#define CATZ_DELTA_MIN			16
+#define CATZ_DELTA_MIN			2
 #define CATZ_FEATURES_PER_DOC	48	/* feature occurrences per document of capacity */
 
 /* The compiled state of everyone's patterns or of one owner's */
