@@ -756,6 +756,15 @@ model_lookup(const CatzModel *m, uint64_t feature)
 	}
 }
 
+/* Start loading the first slot a feature's look-up reads */
+static inline void
+model_prefetch(const CatzModel *m, uint64_t feature)
+{
+	const CatzModelSlot *slots = MODEL_SLOTS(m);
+
+	__builtin_prefetch(&slots[(uint32_t) (feature & (m->hdr.nslots - 1))]);
+}
+
 /* Per-category accumulator of a prediction */
 typedef struct PredCat
 {
@@ -767,24 +776,49 @@ typedef struct PredCat
 	double		score;
 } PredCat;
 
-/* A category of one model, for merging the models' category lists */
-typedef struct CatRef
+/*
+ * The union of the sources' categories: an open-addressing table from
+ * category id to its place in the accumulator array (no sort: a call
+ * merges a few sources of tens of categories each, and sorting their
+ * references took as long as the rest of the prediction)
+ */
+typedef struct CatUnion
 {
-	int64_t		category_id;
-	int			model;
-	uint32_t	index;
-} CatRef;
+	uint32_t	mask;
+	int32_t    *slot;			/* index into cats, -1 empty */
+} CatUnion;
 
-/* Order category references by id, then model */
-static int
-cmp_catref(const void *a, const void *b)
+/* The place of category_id among cats[0..*ncats), added when new */
+static int32_t
+union_place(CatUnion *u, PredCat *cats, size_t *ncats, int64_t category_id)
 {
-	const CatRef *x = a;
-	const CatRef *y = b;
+	uint32_t	h = (uint32_t) (((uint64_t) category_id * 0x9E3779B97F4A7C15ull) >> 32) & u->mask;
 
-	if (x->category_id != y->category_id)
-		return (x->category_id > y->category_id) - (x->category_id < y->category_id);
-	return x->model - y->model;
+	for (;;)
+	{
+		int32_t		c = u->slot[h];
+
+		if (c < 0)
+		{
+			c = (int32_t) (*ncats)++;
+			memset(&cats[c], 0, sizeof(PredCat));
+			cats[c].category_id = category_id;
+			u->slot[h] = c;
+			return c;
+		}
+		if (cats[c].category_id == category_id)
+			return c;
+		h = (h + 1) & u->mask;
+	}
+}
+
+/* Whether prediction x ranks before y: higher probability, then lower id */
+static inline bool
+prediction_before(const CatzPrediction *x, const CatzPrediction *y)
+{
+	if (x->probability != y->probability)
+		return x->probability > y->probability;
+	return x->category_id < y->category_id;
 }
 
 /* Order predictions by probability, then category id */
@@ -794,9 +828,42 @@ cmp_prediction(const void *a, const void *b)
 	const CatzPrediction *x = a;
 	const CatzPrediction *y = b;
 
-	if (x->probability != y->probability)
-		return x->probability < y->probability ? 1 : -1;
-	return (x->category_id > y->category_id) - (x->category_id < y->category_id);
+	if (prediction_before(x, y))
+		return -1;
+	return prediction_before(y, x) ? 1 : 0;
+}
+
+/*
+ * The best k of n predictions, best first, into out: k passes over them
+ * for a few (the usual k is 1 or 3), a sort for more
+ */
+static int
+best_predictions(CatzPrediction *all, size_t n, CatzPrediction *out, int k)
+{
+	int			nout = (int) (n < (size_t) k ? n : (size_t) k);
+	int			i;
+
+	if (nout > 8)
+	{
+		qsort(all, n, sizeof(CatzPrediction), cmp_prediction);
+		memcpy(out, all, (size_t) nout * sizeof(CatzPrediction));
+		return nout;
+	}
+	for (i = 0; i < nout; i++)
+	{
+		size_t		best = (size_t) i;
+		size_t		j;
+		CatzPrediction tmp;
+
+		for (j = (size_t) i + 1; j < n; j++)
+			if (prediction_before(&all[j], &all[best]))
+				best = j;
+		tmp = all[i];
+		all[i] = all[best];
+		all[best] = tmp;
+		out[i] = all[i];
+	}
+	return nout;
 }
 
 int
@@ -811,11 +878,11 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 {
 	size_t		total_cats = 0;
 	size_t		ncats = 0;
-	size_t		nrefs = 0;
 	PredCat    *cats = NULL;
-	CatRef	   *refs = NULL;
+	int32_t    *touched = NULL;
 	int32_t   **maps = NULL;
 	CatzPrediction *all = NULL;
+	CatUnion	u = {0, NULL};
 	double		vocab = 0;
 	double		total_docs = 0;
 	uint32_t	known = 0;
@@ -825,6 +892,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	int			nout = 0;
 	double		maxscore = -HUGE_VAL;
 	double		z = 0;
+	size_t		nslots = 16;
 
 	*known_features = 0;
 	if (k <= 0 || nmodels <= 0)
@@ -834,25 +902,33 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 			total_cats += source_ncats(&models[mi]);
 	if (total_cats == 0)
 		return 0;
+	while (nslots < total_cats * 2)
+		nslots <<= 1;
 
 	cats = alloc->alloc(alloc->ctx, total_cats * sizeof(PredCat));
-	refs = alloc->alloc(alloc->ctx, total_cats * sizeof(CatRef));
+	touched = alloc->alloc(alloc->ctx, total_cats * sizeof(int32_t));
 	all = alloc->alloc(alloc->ctx, total_cats * sizeof(CatzPrediction));
 	maps = alloc->alloc(alloc->ctx, (size_t) nmodels * sizeof(int32_t *));
-	if (cats == NULL || refs == NULL || all == NULL || maps == NULL)
+	if (maps)
+		memset(maps, 0, (size_t) nmodels * sizeof(int32_t *));
+	u.slot = alloc->alloc(alloc->ctx, nslots * sizeof(int32_t));
+	if (cats == NULL || touched == NULL || all == NULL || maps == NULL || u.slot == NULL)
 		goto done;
-	memset(maps, 0, (size_t) nmodels * sizeof(int32_t *));
+	u.mask = (uint32_t) (nslots - 1);
+	memset(u.slot, 0xff, nslots * sizeof(int32_t));
 
 	/*
 	 * Union of the allowed categories, and a map from each source's category
-	 * index into it: sort (id, source, index) triples by id.
+	 * index into it; a category's documents and tokens are added source by
+	 * source, in the sources' order
 	 */
 	for (mi = 0; mi < nmodels; mi++)
 	{
 		const CatzWeightedModel *src = &models[mi];
+		double		w = src->weight;
 		uint32_t	n;
 
-		if ((src->model == NULL && src->delta == NULL) || src->weight <= 0)
+		if ((src->model == NULL && src->delta == NULL) || w <= 0)
 			continue;
 		n = source_ncats(src);
 		maps[mi] = alloc->alloc(alloc->ctx, (n ? n : 1) * sizeof(int32_t));
@@ -861,42 +937,37 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		vocab += source_vocab(src);
 		for (i = 0; i < n; i++)
 		{
-			int64_t		id = source_cat(src, (uint32_t) i)->category_id;
+			const CatzModelCategory *mc = source_cat(src, (uint32_t) i);
+			int32_t		c;
 
 			maps[mi][i] = -1;
-			if (allowed && !allowed(allowed_arg, id))
+			if (allowed && !allowed(allowed_arg, mc->category_id))
 				continue;
-			refs[nrefs].category_id = id;
-			refs[nrefs].model = mi;
-			refs[nrefs].index = (uint32_t) i;
-			nrefs++;
+			c = union_place(&u, cats, &ncats, mc->category_id);
+			maps[mi][i] = c;
+			cats[c].docs += w * mc->ndocs;
+			cats[c].tokens += w * (double) mc->ntokens;
+			total_docs += w * mc->ndocs;
 		}
-	}
-	qsort(refs, nrefs, sizeof(CatRef), cmp_catref);
-	for (i = 0; i < nrefs; i++)
-	{
-		const CatzModelCategory *mc = source_cat(&models[refs[i].model], refs[i].index);
-		double		w = models[refs[i].model].weight;
-
-		if (ncats == 0 || cats[ncats - 1].category_id != refs[i].category_id)
-		{
-			memset(&cats[ncats], 0, sizeof(PredCat));
-			cats[ncats].category_id = refs[i].category_id;
-			ncats++;
-		}
-		maps[refs[i].model][refs[i].index] = (int32_t) (ncats - 1);
-		cats[ncats - 1].docs += w * mc->ndocs;
-		cats[ncats - 1].tokens += w * (double) mc->ntokens;
-		total_docs += w * mc->ndocs;
 	}
 	if (ncats == 0 || total_docs <= 0)
 		goto done;
+
+	/*
+	 * A large model's slots are cache misses, one per feature: ask for all
+	 * of them first, so that the misses overlap instead of queueing
+	 */
+	for (mi = 0; mi < nmodels; mi++)
+		if (maps[mi] != NULL && models[mi].model)
+			for (f = 0; f < nfeatures; f++)
+				model_prefetch(models[mi].model, nonzero(features[f]));
 
 	/* Sum log((n + alpha) / alpha) over the known features */
 	for (f = 0; f < nfeatures; f++)
 	{
 		uint64_t	feat = nonzero(features[f]);
 		bool		seen = false;
+		size_t		ntouched = 0;
 
 		for (mi = 0; mi < nmodels; mi++)
 		{
@@ -918,9 +989,13 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 				for (p = 0; p < slot->post_count; p++)
 				{
 					int32_t		c = maps[mi][posts[p].cat];
+					double		add = w * posts[p].count;
 
-					if (c >= 0)
-						cats[c].feat_count += w * posts[p].count;
+					if (c < 0 || !(add > 0))
+						continue;
+					if (cats[c].feat_count == 0)
+						touched[ntouched++] = c;	/* once: its count is now > 0 */
+					cats[c].feat_count += add;
 				}
 			}
 			else
@@ -937,22 +1012,25 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 					 p = posts[p - 1].next, steps++)
 				{
 					int32_t		c = maps[mi][posts[p - 1].cat];
+					double		add = w * posts[p - 1].count;
 
-					if (c >= 0)
-						cats[c].feat_count += w * posts[p - 1].count;
+					if (c < 0 || !(add > 0))
+						continue;
+					if (cats[c].feat_count == 0)
+						touched[ntouched++] = c;
+					cats[c].feat_count += add;
 				}
 			}
 		}
 		if (!seen)
 			continue;
 		known++;
-		for (i = 0; i < ncats; i++)
+		for (i = 0; i < ntouched; i++)
 		{
-			if (cats[i].feat_count > 0)
-			{
-				cats[i].sum += log((cats[i].feat_count + alpha) / alpha);
-				cats[i].feat_count = 0;
-			}
+			PredCat    *c = &cats[touched[i]];
+
+			c->sum += log((c->feat_count + alpha) / alpha);
+			c->feat_count = 0;
 		}
 	}
 
@@ -967,15 +1045,14 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 			maxscore = c->score;
 	}
 	for (i = 0; i < ncats; i++)
-		z += exp(cats[i].score - maxscore);
-	for (i = 0; i < ncats; i++)
 	{
 		all[i].category_id = cats[i].category_id;
-		all[i].probability = exp(cats[i].score - maxscore) / z;
+		all[i].probability = exp(cats[i].score - maxscore);
+		z += all[i].probability;
 	}
-	qsort(all, ncats, sizeof(CatzPrediction), cmp_prediction);
-	nout = (int) (ncats < (size_t) k ? ncats : (size_t) k);
-	memcpy(out, all, (size_t) nout * sizeof(CatzPrediction));
+	for (i = 0; i < ncats; i++)
+		all[i].probability /= z;
+	nout = best_predictions(all, ncats, out, k);
 	*known_features = known;
 
 done:
@@ -986,10 +1063,12 @@ done:
 				alloc->free(alloc->ctx, maps[mi]);
 		alloc->free(alloc->ctx, maps);
 	}
+	if (u.slot)
+		alloc->free(alloc->ctx, u.slot);
 	if (cats)
 		alloc->free(alloc->ctx, cats);
-	if (refs)
-		alloc->free(alloc->ctx, refs);
+	if (touched)
+		alloc->free(alloc->ctx, touched);
 	if (all)
 		alloc->free(alloc->ctx, all);
 	return nout;
