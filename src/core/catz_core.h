@@ -559,8 +559,11 @@ typedef struct CatzHit
 								 * (set by catz_rank, and by catz_mark_word
 								 * when it weighs the crowd against rules) */
 	bool		word;			/* the user's word: see catz_mark_word() */
-	bool		crowd;			/* everyone's learned pattern of the merchant,
-								 * for a user who taught nothing for it */
+	bool		crowd;			/* for an expense of a user: everyone's learned
+								 * pattern outside the user's word (of the
+								 * merchant, when the user taught nothing for
+								 * it, or of a part of the name), which faces
+								 * rules by its record */
 	bool		word_group;		/* one of the user's learned patterns of this
 								 * merchant (word or not) */
 	double		word_share;		/* a group member's share of the group's
