@@ -27,22 +27,6 @@
 #define MAXF		8			/* features of a document */
 #define ALPHA		1.0
 
-static void *
-std_alloc(void *ctx, size_t size)
-{
-	(void) ctx;
-	return malloc(size);
-}
-
-static void
-std_free(void *ctx, void *p)
-{
-	(void) ctx;
-	free(p);
-}
-
-static const CatzAllocator std = {std_alloc, std_free, NULL};
-
 /* A source's documents, as the reference counts them */
 typedef struct Docs
 {
@@ -233,7 +217,7 @@ test_matches_reference(void)
 		random_docs(&base, 1 + (int) (next_rand() % 60));
 		random_docs(&recent, (int) (next_rand() % 10));
 		as_model_docs(&base, md);
-		CHECK(catz_model_build(md, (size_t) base.n, &std, &model, &size) == CATZ_OK);
+		CHECK(catz_model_build(md, (size_t) base.n, &catz_malloc_allocator, &model, &size) == CATZ_OK);
 		as_model_docs(&recent, md);
 		for (int i = 0; i < recent.n; i++)
 			CHECK(catz_model_delta_add(delta, &md[i]) == CATZ_OK);
@@ -246,7 +230,7 @@ test_matches_reference(void)
 		wm[1].delta = delta;
 		wm[1].weight = w[1];
 		ngot = catz_model_predict(wm, recent.n > 0 ? 2 : 1, q, (size_t) nq, ALPHA,
-								  filter ? odd_only : NULL, NULL, &std, got, k, &known);
+								  filter ? odd_only : NULL, NULL, &catz_malloc_allocator, got, k, &known);
 		nwant = reference(src, w, recent.n > 0 ? 2 : 1, q, nq, filter, want);
 		if (nwant > k)
 			nwant = k;
@@ -280,11 +264,11 @@ test_allocation_failures(void)
 
 	random_docs(&base, 40);
 	as_model_docs(&base, md);
-	CHECK(catz_model_build(md, (size_t) base.n, &std, &model, &size) == CATZ_OK);
+	CHECK(catz_model_build(md, (size_t) base.n, &catz_malloc_allocator, &model, &size) == CATZ_OK);
 	memset(&wm, 0, sizeof(wm));
 	wm.model = model;
 	wm.weight = 1.0;
-	nwant = catz_model_predict(&wm, 1, q, 3, ALPHA, NULL, NULL, &std, want, 3, &known);
+	nwant = catz_model_predict(&wm, 1, q, 3, ALPHA, NULL, NULL, &catz_malloc_allocator, want, 3, &known);
 	CHECK(nwant == 3);
 	for (budget = 0; budget < 100; budget++)
 	{
