@@ -8,10 +8,6 @@ DROP EXTENSION IF EXISTS categorize CASCADE;
 CREATE EXTENSION categorize;
 RESET client_min_messages;
 \set VERBOSITY terse
--- The counts of corrections go to the patterns' rows at once, however
--- often one pattern is corrected (by default a pattern corrected again
--- within a second has them queued for the worker: test/t/017)
-SET categorize.feedback_delay = 0;
 
 INSERT INTO categorize.categories (id, name) VALUES
     (1, 'Subscriptions'), (2, 'Entertainment'), (3, 'Shopping'), (4, 'Groceries');

@@ -5,10 +5,6 @@ DROP EXTENSION IF EXISTS categorize CASCADE;
 CREATE EXTENSION categorize;
 RESET client_min_messages;
 \set VERBOSITY terse
--- The counts of corrections go to the patterns' rows at once, however
--- often one pattern is corrected (by default a pattern corrected again
--- within a second has them queued for the worker: test/t/017)
-SET categorize.feedback_delay = 0;
 
 -- The SQLSTATE and message of a statement that fails
 CREATE FUNCTION pg_temp.try(q text) RETURNS text

@@ -12,8 +12,8 @@
  * KEY UPDATE SKIP LOCKED); while another transaction holds it, the count
  * is queued in categorize.pattern_feedback, a table without indexes or
  * conflicts; and for ten times categorize.feedback_delay after a
- * correction counted on the row or found it busy, the pattern's counts are
- * queued without trying the row (else each would update it in turn, and
+ * correction found the row busy or (where the worker serves the database)
+ * counted on it, the pattern's counts are queued without trying the row (else each would update it in turn, and
  * each update leaves a dead version of the row in every index until
  * vacuum: the update changes change_xid, which is indexed, so it is never
  * HOT; at 700 corrections/s of one merchant, those updates took 44% of a
@@ -207,15 +207,17 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	}
 
 	/*
-	 * The row if it is free, unless a correction counted on it or found it
-	 * busy lately: a popular pattern's counts then queue until the next
-	 * fold, and its row is not updated (and waited for) once a correction
+	 * The row if it is free, unless a correction found it busy lately or,
+	 * where the worker folds the queue soon, counted on it lately: a popular
+	 * pattern's counts then queue until the next fold, and its row is not
+	 * updated (and waited for) once a correction.  Elsewhere the queue
+	 * waits for the next correction, so a free row takes its count.
 	 */
 	if (db && catz_pattern_is_hot(db, pattern_id, 10 * catz_feedback_delay_ms))
 		mine_queued = true;
 	else if (catz_spi_run_kept(&plan_count, count_sql, 3, types, 0, args, NULL, SPI_OK_UPDATE) == 0)
 		mine_queued = true;
-	if (db && catz_feedback_delay_ms > 0)
+	if (db && catz_feedback_delay_ms > 0 && (mine_queued || catz_worker_serves(db)))
 		catz_pattern_mark_hot(db, pattern_id);
 	if (mine_queued)
 		catz_spi_run_kept(&plan_queue, queue_sql, 3, types, 0, args, NULL, SPI_OK_INSERT);
@@ -253,8 +255,9 @@ catz_feedback_init(void)
 {
 	DefineCustomIntVariable("categorize.feedback_delay",
 							"How long the hits and misses of a popular pattern may wait in categorize.pattern_feedback.",
-							"The queue is folded at most this often; a pattern whose row a correction counted on "
-							"or found busy has its counts queued, without trying its row, for ten times as long. "
+							"The queue is folded at most this often; a pattern whose row a correction found busy "
+							"(or, where the worker serves the database, counted on) has its counts queued, "
+							"without trying its row, for ten times as long. "
 							"0 folds at every chance and never skips a row.",
 							&catz_feedback_delay_ms,
 							100,

@@ -138,5 +138,19 @@ is($node->safe_psql('postgres', $tea_queue), '1', 'the next one is queued though
 ok($node->poll_query_until('postgres', "SELECT ($tea_counts) = '0 2' AND ($tea_queue) = 0"),
 	'the worker adds it to the row');
 
+# case: where no worker folds the queue (database other), a free row takes
+# the count even when a correction counted on it lately
+$node->safe_psql('other', q{
+	INSERT INTO categorize.patterns (id, category_id, kind, value) VALUES (12, 1, 'keyword', 'juice')});
+for my $i (1 .. 2)
+{
+	$node->safe_psql('other', "SET categorize.feedback_delay = '60s'; "
+		  . "SELECT categorize.learn_correction('Juice bar $i', NULL, 4.0, " . (7000 + $i) . ", 2)");
+}
+is($node->safe_psql('other', q{SELECT hits || ' ' || misses FROM categorize.patterns WHERE id = 12}),
+	'0 2', 'without a worker, both misses go to the free row');
+is($node->safe_psql('other', q{SELECT count(*) FROM categorize.pattern_feedback WHERE pattern_id = 12}),
+	'0', 'and nothing waits in the queue');
+
 $node->stop;
 done_testing();
