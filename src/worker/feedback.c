@@ -13,11 +13,11 @@
  * is queued in categorize.pattern_feedback, a table without indexes or
  * conflicts; and for ten times categorize.feedback_delay after a
  * correction found the row busy or (where the worker serves the database)
- * counted on it, the pattern's counts are queued without trying the row (else each would update it in turn, and
- * each update leaves a dead version of the row in every index until
- * vacuum: the update changes change_xid, which is indexed, so it is never
- * HOT; at 700 corrections/s of one merchant, those updates took 44% of a
- * correction's time).  The
+ * counted on it, the pattern's counts are queued without trying the row
+ * (else each would update it in turn, and each update leaves a dead
+ * version of the row in every index until vacuum: the update changes
+ * change_xid, which is indexed, so it is never HOT; at 700 corrections/s
+ * of one merchant, those updates took 44% of a correction's time).  The
  * queue is folded (its sums added to the rows that are free, the rest
  * queued again), at most every categorize.feedback_delay, by:
  *	- the worker, where it serves the database: a commit that queued wakes
@@ -26,8 +26,9 @@
  *	- elsewhere, the next correction after a commit that queued (the
  *	  database's feedback_queued moved past feedback_folded), and every
  *	  correction when there is no shared memory to tell.
- * A pattern nobody else corrects at the same moment has its counts in its
- * row at the correction's commit.
+ * A pattern corrected now and then (and, where no worker folds, any pattern
+ * nobody else corrects at the same moment) has its counts in its row at the
+ * correction's commit.
  * Counts are never lost (the queue is a table, written in the correction's
  * transaction, so a rollback leaves nothing) nor counted twice (a fold
  * deletes what it adds, and a second fold waits for the first's row locks
@@ -159,6 +160,7 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	CatzSharedDb *db;
 	bool		requeued = false;	/* a fold queued others' counts again */
 	bool		mine_queued = false;
+	bool		busy = false;	/* another transaction held the row */
 
 	args[0] = Int64GetDatum(pattern_id);
 	args[1] = Int32GetDatum(hit ? 1 : 0);
@@ -216,8 +218,8 @@ catz_feedback_count(int64 pattern_id, bool hit)
 	if (db && catz_pattern_is_hot(db, pattern_id, 10 * catz_feedback_delay_ms))
 		mine_queued = true;
 	else if (catz_spi_run_kept(&plan_count, count_sql, 3, types, 0, args, NULL, SPI_OK_UPDATE) == 0)
-		mine_queued = true;
-	if (db && catz_feedback_delay_ms > 0 && (mine_queued || catz_worker_serves(db)))
+		mine_queued = busy = true;
+	if (db && catz_feedback_delay_ms > 0 && (busy || catz_worker_serves(db)))
 		catz_pattern_mark_hot(db, pattern_id);
 	if (mine_queued)
 		catz_spi_run_kept(&plan_queue, queue_sql, 3, types, 0, args, NULL, SPI_OK_INSERT);
