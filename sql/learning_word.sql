@@ -176,3 +176,10 @@ SELECT count(*) AS samples,
                             unnest(ARRAY[4, 9, 40, 120, 600]) a,
                             generate_series(2000, 2006) u) s;
 RESET categorize.promote_min_users;
+
+-- case: the learned key's index rebuilt (a new index OID): corrections read it again
+REINDEX INDEX CONCURRENTLY categorize.patterns_learned_key;
+SELECT categorize.learn_correction('HATCHARDS', NULL, 15, 987654, 4);
+SELECT categorize.learn_correction('HATCHARDS', NULL, 16, 987654, 4);
+SELECT value, taught FROM categorize.patterns WHERE owner_id = 987654;
+SELECT categorize.categorize('HATCHARDS', NULL, 15, 987654) AS after_reindex;

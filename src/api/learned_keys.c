@@ -16,7 +16,9 @@
  * learned key for whether everyone's pattern exists.  The rows are decoded
  * by the readers' own decoder (catz_pattern_from_row()).  They see what a
  * statement run now would (the transaction snapshot, so this transaction's
- * own earlier writes too).
+ * own earlier writes too).  Which indexes and columns these are is looked
+ * up once and kept until a relcache invalidation of the table or of one
+ * of the indexes (a correction makes three of these reads).
  *
  *-------------------------------------------------------------------------
  */
@@ -33,12 +35,106 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "api/api.h"
 #include "base/base.h"
+
+/*
+ * One of categorize.patterns's indexes: its OID and the index column of
+ * each key column a scan uses (0 when the index has none)
+ */
+typedef struct PatternIndex
+{
+	Oid			oid;
+	AttrNumber	value_norm;
+	AttrNumber	owner_id;
+	AttrNumber	category_id;
+} PatternIndex;
+
+/*
+ * What the scans need of the table and its indexes, looked up once and
+ * kept until a relcache invalidation of one of them (ALTER TABLE, CREATE
+ * or DROP INDEX, REINDEX CONCURRENTLY) or a new extension (another table)
+ */
+static struct
+{
+	bool		valid;
+	Oid			patterns;
+	CatzPatternColumns cols;	/* for catz_pattern_from_row() */
+	PatternIndex learned_key;	/* (value_norm, owner_id, category_id), unique */
+	PatternIndex value_norm_idx;	/* (value_norm, category_id); oid invalid if absent */
+} layout;
+
+static void
+layout_invalidate(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == layout.patterns || relid == layout.learned_key.oid ||
+		relid == layout.value_norm_idx.oid)
+		layout.valid = false;
+}
+
+/* The index named name of the table (its key columns found), if it exists */
+static bool
+index_layout(const char *name, Oid nsp, TupleDesc table_desc, PatternIndex *ix)
+{
+	AttrNumber	value_norm = SPI_fnumber(table_desc, "value_norm");
+	AttrNumber	owner_id = SPI_fnumber(table_desc, "owner_id");
+	AttrNumber	category_id = SPI_fnumber(table_desc, "category_id");
+	Relation	idx;
+	int			i;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->oid = get_relname_relid(name, nsp);
+	if (!OidIsValid(ix->oid))
+		return false;
+	idx = index_open(ix->oid, AccessShareLock);
+	for (i = 0; i < idx->rd_index->indnkeyatts; i++)
+	{
+		AttrNumber	att = idx->rd_index->indkey.values[i];
+
+		if (att == value_norm)
+			ix->value_norm = i + 1;
+		else if (att == owner_id)
+			ix->owner_id = i + 1;
+		else if (att == category_id)
+			ix->category_id = i + 1;
+	}
+	index_close(idx, AccessShareLock);
+	return true;
+}
+
+/* The layout, looked up now if an invalidation (or nothing yet) cleared it */
+static void
+layout_get(void)
+{
+	static bool registered = false;
+	const CatzRelids *r = catz_relids();
+	Relation	rel;
+
+	if (layout.valid && layout.patterns == r->patterns)
+		return;
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(layout_invalidate, (Datum) 0);
+		registered = true;
+	}
+	rel = table_open(r->patterns, AccessShareLock);
+	catz_pattern_columns(RelationGetDescr(rel), &layout.cols);
+	if (!index_layout("patterns_learned_key", r->namespace, RelationGetDescr(rel), &layout.learned_key))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("index categorize.patterns_learned_key does not exist"),
+				 errhint("Drop and create the extension categorize again, or restore the index.")));
+	(void) index_layout("patterns_value_norm_idx", r->namespace, RelationGetDescr(rel),
+						&layout.value_norm_idx);
+	table_close(rel, AccessShareLock);
+	layout.patterns = r->patterns;
+	layout.valid = true;
+}
 
 /* A scan of one of categorize.patterns's indexes, and the row it is on */
 typedef struct PatternScan
@@ -48,49 +144,30 @@ typedef struct PatternScan
 	Snapshot	snap;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	CatzPatternColumns cols;	/* for catz_pattern_from_row() */
 	int			nkeys;
 	ScanKeyData keys[3];
 	CatzPatternInput p;			/* the row, decoded */
 	bool		active;
 } PatternScan;
 
-/* Open categorize.patterns and the first of these indexes of it that exists */
+/* Open categorize.patterns and its index ix (of the layout) */
 static void
-scan_open(PatternScan *ps, const char *const *names, int n)
+scan_open(PatternScan *ps, const PatternIndex *ix)
 {
-	const CatzRelids *r = catz_relids();
-	Oid			idx = InvalidOid;
-	int			i;
-
-	for (i = 0; i < n && !OidIsValid(idx); i++)
-		idx = get_relname_relid(names[i], r->namespace);
-	if (!OidIsValid(idx))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("index categorize.%s does not exist", names[0]),
-				 errhint("Drop and create the extension categorize again, or restore the index.")));
-	ps->rel = table_open(r->patterns, AccessShareLock);
-	ps->idx = index_open(idx, AccessShareLock);
-	catz_pattern_columns(RelationGetDescr(ps->rel), &ps->cols);
+	ps->rel = table_open(layout.patterns, AccessShareLock);
+	ps->idx = index_open(ix->oid, AccessShareLock);
 	ps->nkeys = 0;
 }
 
-/* Add an equality key (a NULL test when isnull) on the table's column name */
+/* Add an equality key (a NULL test when isnull) on index column col */
 static void
-key_equal(PatternScan *ps, const char *name, RegProcedure proc, Datum value, bool isnull)
+key_equal(PatternScan *ps, AttrNumber col, RegProcedure proc, Datum value, bool isnull)
 {
-	int			att = SPI_fnumber(RelationGetDescr(ps->rel), name);
 	ScanKey		key = &ps->keys[ps->nkeys++];
-	AttrNumber	col = InvalidAttrNumber;
-	int			i;
 
-	for (i = 0; i < ps->idx->rd_index->indnkeyatts && col == InvalidAttrNumber; i++)
-		if (ps->idx->rd_index->indkey.values[i] == att)
-			col = i + 1;
 	if (col == InvalidAttrNumber)
-		elog(ERROR, "categorize: index \"%s\" has no column %s",
-			 RelationGetRelationName(ps->idx), name);
+		elog(ERROR, "categorize: index \"%s\" lacks a column of the learned key",
+			 RelationGetRelationName(ps->idx));
 	if (isnull)
 		ScanKeyEntryInitialize(key, SK_ISNULL | SK_SEARCHNULL, col, InvalidStrategy,
 							   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
@@ -99,10 +176,13 @@ key_equal(PatternScan *ps, const char *name, RegProcedure proc, Datum value, boo
 							   ps->idx->rd_indcollation[col - 1], proc, value);
 }
 
+/* Keys on the merchant key and on the owner (NULL: everyone's) of the learned key */
 static void
-key_merchant(PatternScan *ps, const char *key, int keylen)
+key_owner_merchant(PatternScan *ps, const char *key, int keylen, bool has_owner, int64 owner_id)
 {
-	key_equal(ps, "value_norm", F_TEXTEQ, PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
+	key_equal(ps, layout.learned_key.value_norm, F_TEXTEQ,
+			  PointerGetDatum(cstring_to_text_with_len(key, keylen)), false);
+	key_equal(ps, layout.learned_key.owner_id, F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
 }
 
 /* Start the scan once its keys are set */
@@ -140,7 +220,7 @@ scan_next(PatternScan *ps)
 		HeapTuple	tup = ExecFetchSlotHeapTuple(ps->slot, false, &should_free);
 
 		CHECK_FOR_INTERRUPTS();
-		catz_pattern_from_row(tup, RelationGetDescr(ps->rel), &ps->cols, &ps->p, &ps->active);
+		catz_pattern_from_row(tup, RelationGetDescr(ps->rel), &layout.cols, &ps->p, &ps->active);
 		if (should_free)
 			heap_freetuple(tup);
 		if ((ps->p.flags & CATZ_PF_LEARNED) && ps->p.kind == CATZ_KIND_MERCHANT &&
@@ -160,8 +240,6 @@ scan_close(PatternScan *ps)
 	table_close(ps->rel, AccessShareLock);
 }
 
-static const char *const learned_key[] = {"patterns_learned_key"};
-
 void
 catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keylen,
 					  int64 category_id, CatzKeyTaught *out)
@@ -169,9 +247,9 @@ catz_learned_key_read(bool has_owner, int64 owner_id, const char *key, int keyle
 	PatternScan ps;
 
 	memset(out, 0, sizeof(*out));
-	scan_open(&ps, learned_key, lengthof(learned_key));
-	key_merchant(&ps, key, keylen);
-	key_equal(&ps, "owner_id", F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
+	layout_get();
+	scan_open(&ps, &layout.learned_key);
+	key_owner_merchant(&ps, key, keylen, has_owner, owner_id);
 	scan_start(&ps);
 	while (scan_next(&ps))
 	{
@@ -190,10 +268,10 @@ catz_learned_key_exists(bool has_owner, int64 owner_id, const char *key, int key
 	PatternScan ps;
 	bool		found;
 
-	scan_open(&ps, learned_key, lengthof(learned_key));
-	key_merchant(&ps, key, keylen);
-	key_equal(&ps, "owner_id", F_INT8EQ, Int64GetDatum(owner_id), !has_owner);
-	key_equal(&ps, "category_id", F_INT8EQ, Int64GetDatum(category_id), false);
+	layout_get();
+	scan_open(&ps, &layout.learned_key);
+	key_owner_merchant(&ps, key, keylen, has_owner, owner_id);
+	key_equal(&ps, layout.learned_key.category_id, F_INT8EQ, Int64GetDatum(category_id), false);
 	scan_start(&ps);
 	found = scan_next(&ps);
 	scan_close(&ps);
@@ -203,14 +281,17 @@ catz_learned_key_exists(bool has_owner, int64 owner_id, const char *key, int key
 int64
 catz_learned_owners(const char *key, int keylen, int64 category_id, int64 enough)
 {
-	/* the merchant and category index (the learned key would do, slower) */
-	static const char *const names[] = {"patterns_value_norm_idx", "patterns_learned_key"};
+	const PatternIndex *ix;
 	PatternScan ps;
 	int64		owners = 0;
 
-	scan_open(&ps, names, lengthof(names));
-	key_merchant(&ps, key, keylen);
-	key_equal(&ps, "category_id", F_INT8EQ, Int64GetDatum(category_id), false);
+	/* the merchant and category index (the learned key would do, slower) */
+	layout_get();
+	ix = OidIsValid(layout.value_norm_idx.oid) ? &layout.value_norm_idx : &layout.learned_key;
+	scan_open(&ps, ix);
+	key_equal(&ps, ix->value_norm, F_TEXTEQ, PointerGetDatum(cstring_to_text_with_len(key, keylen)),
+			  false);
+	key_equal(&ps, ix->category_id, F_INT8EQ, Int64GetDatum(category_id), false);
 	scan_start(&ps);
 	while (owners < enough && scan_next(&ps))
 	{
