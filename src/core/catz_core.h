@@ -600,19 +600,23 @@ extern double catz_pattern_reliability(const CatzEntry *entry, int64_t decisions
  * when they name one category; else they get shares (their ranking among
  * themselves, and their confidence) only.  Mark
  * the one the user's corrections favour as the word: the only one when
- * they all filed the merchant alike; else the largest weight (recency),
- * times how near the expense's amount is to the amounts of that category's
- * corrections, then the latest confirmed.  Marks the group's members, and
- * the word's share of the group's evidence.
+ * they all filed the merchant alike; else the largest score, where a
+ * category scores its weight (recency) times how near the expense's
+ * amount is to the amounts of that category's corrections, plus its share
+ * of CATZ_WORD_PRIOR corrections (the group's weights in proportion), then
+ * the latest confirmed.  Marks the group's members, and the word's share
+ * of the group's evidence.
  */
 #define CATZ_WORD_DECAY			0.85	/* weight of a correction per later one
 										 * of the same merchant */
 #define CATZ_WORD_AMOUNT_SCALE	0.6931471805599453	/* ln 2: an octave */
-#define CATZ_WORD_AMOUNT_FLOOR	0.05	/* kernel floor: far amounts still count */
+#define CATZ_WORD_PRIOR			1.0 /* corrections' worth of the merchant's
+									 * usual filing, whatever the amount */
 extern void catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 						   uint8_t key_field, bool has_amount, double amount);
 
-/* The amount kernel of catz_mark_word(): 1 when either amount is unknown */
+/* The amount kernel of catz_mark_word(): 1 at the mean of the category's
+ * amounts, 0 far from it, 1 when either amount is unknown */
 extern double catz_word_amount_kernel(const CatzEntry *e, bool has_amount, double amount);
 
 /*

@@ -299,7 +299,7 @@ catz_word_amount_kernel(const CatzEntry *e, bool has_amount, double amount)
 		!isfinite(e->log_amount))
 		return 1;
 	z = (log(fabs(amount) + 1e-9) - e->log_amount) / CATZ_WORD_AMOUNT_SCALE;
-	return CATZ_WORD_AMOUNT_FLOOR + (1 - CATZ_WORD_AMOUNT_FLOOR) * exp(-0.5 * z * z);
+	return exp(-0.5 * z * z);
 }
 
 /*
@@ -336,6 +336,7 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	int			best = -1;
 	double		best_score = 0;
 	double		total = 0;
+	double		weights = 0;
 	int64_t		corrections = 0;
 	bool		has_owner_in = has_owner;
 	bool		fallback = false;
@@ -387,7 +388,6 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 		CatzHit    *h = &hits[i];
 		const CatzEntry *e = h->entry;
 		int64_t		later;
-		double		score;
 
 		if (!h->word_group)
 			continue;
@@ -402,7 +402,26 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 			h->word_weight = crowd_weight(h);
 		else
 			h->word_weight = e->weight <= 0 ? 1 : e->weight * word_decay(later);
-		score = h->word_weight * catz_word_amount_kernel(e, has_amount, amount);
+		weights += h->word_weight;
+	}
+
+	/*
+	 * Each category's weight near the expense's amount, plus a prior of
+	 * CATZ_WORD_PRIOR corrections shared out in the group's proportions:
+	 * the amount decides as far as the corrections show it, and a few
+	 * corrections cannot make a far-off amount rule out the category the
+	 * merchant is usually filed under.
+	 */
+	for (i = 0; i < nhits; i++)
+	{
+		CatzHit    *h = &hits[i];
+		const CatzEntry *e = h->entry;
+		double		score;
+
+		if (!h->word_group)
+			continue;
+		score = h->word_weight * (catz_word_amount_kernel(e, has_amount, amount) +
+								  CATZ_WORD_PRIOR / weights);
 		h->word_share = score;	/* divided by the total below */
 		total += score;
 		if (best < 0 || score > best_score ||

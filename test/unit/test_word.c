@@ -143,6 +143,32 @@ test_amount_decides(void)
 	CHECK(top(hits, 2, true, false, 0, NULL) == 10);
 }
 
+/*
+ * The prior: a merchant filed 20 times under Equipment near 60, once (the
+ * latest) under Materials near 16.  An amount near 16 does not overturn
+ * the usual filing on one correction's say; a second one there does.
+ */
+static void
+test_prior_keeps_usual(void)
+{
+	/* Equipment's weight as of correction 20: about 6.6; Materials at 21 */
+	CatzEntry	eq = learned(1, 10, OWNER, 20, 6.6, 20, 60);
+	CatzEntry	mat = learned(2, 20, OWNER, 1, 1, 21, 16);
+	CatzEntry	mat2 = learned(2, 20, OWNER, 2, 1.85, 22, 16);
+	CatzHit		hits[2];
+
+	hits[0] = hit(&eq, true);
+	hits[1] = hit(&mat, true);
+	CHECK(top(hits, 2, true, true, 15, NULL) == 10);
+	hits[0] = hit(&eq, true);
+	hits[1] = hit(&mat2, true);
+	CHECK(top(hits, 2, true, true, 15, NULL) == 20);
+	/* far from both, the usual filing */
+	hits[0] = hit(&eq, true);
+	hits[1] = hit(&mat2, true);
+	CHECK(top(hits, 2, true, true, 5000, NULL) == 10);
+}
+
 /* Recency: the later corrections decay the earlier ones */
 static void
 test_recency_decides(void)
@@ -279,7 +305,7 @@ test_crowd_part_faces_rules(void)
 	CHECK(top(hits, 2, false, false, 0, NULL) == 10);
 }
 
-/* The amount kernel: 1 at the mean, the floor far away, 1 when unknown */
+/* The amount kernel: 1 at the mean, near 0 far away, 1 when unknown */
 static void
 test_kernel(void)
 {
@@ -287,7 +313,8 @@ test_kernel(void)
 
 	CHECK(fabs(catz_word_amount_kernel(&e, true, 100) - 1) < 1e-9);
 	CHECK(fabs(catz_word_amount_kernel(&e, true, -100) - 1) < 1e-9);
-	CHECK(catz_word_amount_kernel(&e, true, 1e9) < CATZ_WORD_AMOUNT_FLOOR + 1e-6);
+	CHECK(catz_word_amount_kernel(&e, true, 1e9) < 1e-6);
+	CHECK(fabs(catz_word_amount_kernel(&e, true, 200) - exp(-0.5)) < 1e-9);
 	CHECK(catz_word_amount_kernel(&e, false, 0) == 1);
 	CHECK(catz_word_amount_kernel(&e, true, NAN) == 1);
 	e.flags &= ~CATZ_PF_AMOUNT_SEEN;
@@ -299,6 +326,7 @@ main(void)
 {
 	UNIT_RUN(test_consistent_word_beats_rules);
 	UNIT_RUN(test_amount_decides);
+	UNIT_RUN(test_prior_keeps_usual);
 	UNIT_RUN(test_recency_decides);
 	UNIT_RUN(test_whose_word);
 	UNIT_RUN(test_crowd);
