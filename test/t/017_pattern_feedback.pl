@@ -88,7 +88,10 @@ $h = $node->background_psql('postgres');
 $h->query_safe('BEGIN');
 $h->query_safe('SELECT id FROM categorize.patterns WHERE id = 10 FOR UPDATE');
 $node->safe_psql('postgres', miss_sql()) for 1 .. 3;
-is($node->safe_psql('postgres', $queue), '3 3', 'three misses queued while the row is busy');
+# (the worker may fold meanwhile: it queues again the sum of what it could
+# not add, so the queue's rows vary; the misses it holds do not)
+is($node->safe_psql('postgres', q{SELECT coalesce(sum(misses), 0) FROM categorize.pattern_feedback}),
+	'3', 'three misses queued while the row is busy');
 is($node->safe_psql('postgres', $counts), '0 1', 'the worker leaves them while the row is busy');
 $node->safe_psql('postgres', q{INSERT INTO categorize.pattern_feedback (pattern_id, misses) VALUES (999, 1)});
 $h->query_safe('COMMIT');
