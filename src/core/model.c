@@ -18,6 +18,11 @@
  *								power of two, feature 0 = empty
  *	CatzModelPosting[npostings] per feature, (category index, count)
  *
+ * Each known feature's terms are weighted by how unevenly its counts
+ * spread over the categories (feature_weight()), so that the words every
+ * category has (a city, a state, a card network's wording) do not outvote
+ * the words of a merchant's trade.
+ *
  * Models are additive: catz_model_predict() sums the weighted counts of
  * several models (a large base and a small delta of recent corrections),
  * so that learning never rebuilds the large model.
@@ -866,6 +871,41 @@ best_predictions(CatzPrediction *all, size_t n, CatzPrediction *out, int k)
 	return nout;
 }
 
+/*
+ * How much a feature tells, in [0, 1]: 1 minus the entropy of its counts
+ * over the categories (those touched, of ncats in all), relative to the
+ * most it could be, times n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n
+ * occurrences.  A word every category has ("san", "ca", "purchase": a
+ * city, a state, a card network's wording) tells nothing and weighs
+ * about 0; a word of one category weighs about 1, once it has been seen
+ * more than once.  Its log-likelihood terms are multiplied by it.
+ */
+#define CATZ_MODEL_FEATURE_PRIOR	1.0
+
+static double
+feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, size_t ncats)
+{
+	double		n = 0;
+	double		h = 0;
+	double		g;
+	size_t		i;
+
+	for (i = 0; i < ntouched; i++)
+		n += cats[touched[i]].feat_count;
+	if (!(n > 0))
+		return 0;
+	for (i = 0; i < ntouched; i++)
+	{
+		double		p = cats[touched[i]].feat_count / n;
+
+		if (p > 0)
+			h -= p * log(p);
+	}
+	g = ncats > 1 ? 1 - h / log((double) ncats) : 1;
+	g *= n / (n + CATZ_MODEL_FEATURE_PRIOR);
+	return g > 0 ? g : 0;
+}
+
 int
 catz_model_predict(const CatzWeightedModel *models, int nmodels,
 				   const uint64_t *features, size_t nfeatures,
@@ -892,6 +932,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	int			nout = 0;
 	double		maxscore = -HUGE_VAL;
 	double		z = 0;
+	double		gsum = 0;
 	size_t		nslots = 16;
 
 	*known_features = 0;
@@ -968,6 +1009,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		uint64_t	feat = nonzero(features[f]);
 		bool		seen = false;
 		size_t		ntouched = 0;
+		double		g;
 
 		for (mi = 0; mi < nmodels; mi++)
 		{
@@ -1025,22 +1067,24 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		if (!seen)
 			continue;
 		known++;
+		g = feature_weight(cats, touched, ntouched, ncats);
+		gsum += g;
 		for (i = 0; i < ntouched; i++)
 		{
 			PredCat    *c = &cats[touched[i]];
 
-			c->sum += log((c->feat_count + alpha) / alpha);
+			c->sum += g * log((c->feat_count + alpha) / alpha);
 			c->feat_count = 0;
 		}
 	}
 
-	/* log P(c) + sum_f log((n_fc + a) / (tokens_c + a V)) */
+	/* log P(c) + sum_f g_f log((n_fc + a) / (tokens_c + a V)) */
 	for (i = 0; i < ncats; i++)
 	{
 		PredCat    *c = &cats[i];
 
 		c->score = log(c->docs / total_docs) + c->sum +
-			known * (log(alpha) - log(c->tokens + alpha * (vocab + 1)));
+			gsum * (log(alpha) - log(c->tokens + alpha * (vocab + 1)));
 		if (c->score > maxscore)
 			maxscore = c->score;
 	}

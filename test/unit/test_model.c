@@ -110,7 +110,8 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 	double		total = 0;
 	double		maxs = -HUGE_VAL;
 	double		z = 0;
-	int			known = 0;
+	double		gsum = 0;
+	int			npresent = 0;
 	int			n = 0;
 
 	for (int s = 0; s < nsrc; s++)
@@ -133,11 +134,17 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 			vocab += seen_feat[f];
 	}
 	for (int c = 0; c < NCATS; c++)
+	{
 		total += docs[c];
+		npresent += present[c];
+	}
 	for (int qi = 0; qi < nq; qi++)
 	{
 		double		cnt[NCATS] = {0};
 		bool		seen = false;
+		double		nf;
+		double		h;
+		double		g;
 
 		for (int s = 0; s < nsrc; s++)
 			for (int i = 0; i < src[s]->n; i++)
@@ -149,10 +156,24 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 					}
 		if (!seen)
 			continue;
-		known++;
+		/* the feature's weight: its evenness over the categories, its count */
+		nf = 0;
+		h = 0;
+		for (int c = 0; c < NCATS; c++)
+			if (present[c])
+				nf += cnt[c];
 		for (int c = 0; c < NCATS; c++)
 			if (present[c] && cnt[c] > 0)
-				sum[c] += log((cnt[c] + ALPHA) / ALPHA);
+				h -= cnt[c] / nf * log(cnt[c] / nf);
+		g = 0;
+		if (nf > 0)
+			g = (npresent > 1 ? 1 - h / log((double) npresent) : 1) * nf / (nf + 1);
+		if (g < 0)
+			g = 0;
+		gsum += g;
+		for (int c = 0; c < NCATS; c++)
+			if (present[c] && cnt[c] > 0)
+				sum[c] += g * log((cnt[c] + ALPHA) / ALPHA);
 	}
 	for (int c = 0; c < NCATS; c++)
 	{
@@ -161,7 +182,7 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 		if (!present[c])
 			continue;
 		score = log(docs[c] / total) + sum[c] +
-			known * (log(ALPHA) - log(tokens[c] + ALPHA * (vocab + 1)));
+			gsum * (log(ALPHA) - log(tokens[c] + ALPHA * (vocab + 1)));
 		out[n].category_id = 100 + c;
 		out[n].probability = score;
 		if (score > maxs)
@@ -246,6 +267,44 @@ test_matches_reference(void)
 	}
 }
 
+/*
+ * A feature every category has in equal measure (a city in every kind of
+ * merchant's name) tells nothing: alone it leaves the prior, and beside a
+ * feature of one category it does not pull toward the larger one
+ */
+static void
+test_even_feature_weighs_nothing(void)
+{
+	/* A: 2 documents {1, 9}; B: 2 documents {2, 9}, 2 documents {2} */
+	Docs		d = {0};
+	CatzModelDoc md[64];
+	CatzModel  *model = NULL;
+	size_t		size;
+	CatzWeightedModel wm;
+	uint64_t	only_even[1] = {9};
+	CatzPrediction got[2];
+	uint32_t	known;
+
+	d.n = 6;
+	for (int i = 0; i < 6; i++)
+	{
+		d.cat[i] = i < 2 ? 100 : 101;
+		d.feat[i][0] = i < 2 ? 1 : 2;
+		d.feat[i][1] = 9;
+		d.nfeat[i] = i < 4 ? 2 : 1;
+	}
+	as_model_docs(&d, md);
+	CHECK(catz_model_build(md, 6, &catz_malloc_allocator, &model, &size) == CATZ_OK);
+	memset(&wm, 0, sizeof(wm));
+	wm.model = model;
+	wm.weight = 1.0;
+	CHECK(catz_model_predict(&wm, 1, only_even, 1, ALPHA, NULL, NULL, &catz_malloc_allocator,
+							 got, 2, &known) == 2);
+	CHECK(known == 1);
+	CHECK(got[0].category_id == 101 && fabs(got[0].probability - 4.0 / 6.0) < 1e-9);
+	free(model);
+}
+
 /* Every allocation of a prediction may fail: no answer then, nothing leaked */
 static void
 test_allocation_failures(void)
@@ -292,6 +351,7 @@ int
 main(void)
 {
 	UNIT_RUN(test_matches_reference);
+	UNIT_RUN(test_even_feature_weighs_nothing);
 	UNIT_RUN(test_allocation_failures);
 	UNIT_DONE("test_model");
 }
