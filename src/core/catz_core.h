@@ -626,7 +626,9 @@ extern double catz_word_amount_kernel(const CatzEntry *e, bool has_amount, doubl
  * whole-field match first; longer matches first), then learned before
  * manual, then reliability; model
  * predictions (from a model of model_docs weighted documents) follow every
- * pattern candidate.  hits may be reordered.  Returns the count.
+ * pattern candidate, but for a learned pattern that matched a part of the
+ * name: the model's guesses surer than it come before it.  hits may be
+ * reordered.  Returns the count.
  */
 extern int	catz_rank(CatzHit *hits, int nhits,
 					  const CatzPrediction *model, int nmodel,

@@ -520,6 +520,61 @@ clamp01(double x)
 	return x > 1 ? 1 : x;
 }
 
+/*
+ * Whether a hit gives way to a surer model guess: a learned pattern that
+ * matched only a part of the name (a whole name seen once, inside another
+ * merchant's name more often than not)
+ */
+static inline bool
+yields_to_model(const CatzHit *h)
+{
+	return (h->entry->flags & CATZ_PF_LEARNED) && !h->exact;
+}
+
+/* Whether out[0..n) has a candidate of this category */
+static bool
+has_category(const CatzCandidate *out, int n, int64_t category_id)
+{
+	int			j;
+
+	for (j = 0; j < n; j++)
+		if (out[j].category_id == category_id)
+			return true;
+	return false;
+}
+
+/* A pattern candidate's confidence */
+static double
+pattern_confidence(const CatzHit *h)
+{
+	return clamp01(match_quality(h) * share_factor(h) * h->reliability);
+}
+
+/* Put hit h into out[n] */
+static void
+put_pattern(CatzCandidate *out, int n, CatzHit *h)
+{
+	memset(&out[n], 0, sizeof(CatzCandidate));
+	out[n].category_id = h->entry->category_id;
+	out[n].source = CATZ_SOURCE_PATTERN;
+	out[n].hit = h;
+	out[n].confidence = pattern_confidence(h);
+}
+
+/* Put model guess m into out[n] */
+static void
+put_model(CatzCandidate *out, int n, const CatzPrediction *m, double confidence,
+		  uint32_t known_features, bool own_model)
+{
+	memset(&out[n], 0, sizeof(CatzCandidate));
+	out[n].category_id = m->category_id;
+	out[n].source = CATZ_SOURCE_MODEL;
+	out[n].model_probability = m->probability;
+	out[n].known_features = known_features;
+	out[n].own_model = own_model;
+	out[n].confidence = confidence;
+}
+
 int
 catz_rank(CatzHit *hits, int nhits,
 		  const CatzPrediction *model, int nmodel,
@@ -528,6 +583,7 @@ catz_rank(CatzHit *hits, int nhits,
 {
 	int			n = 0;
 	int			i;
+	int			mi = 0;			/* next model guess */
 
 	if (k <= 0)
 		return 0;
@@ -535,59 +591,42 @@ catz_rank(CatzHit *hits, int nhits,
 	if (nhits > 1)
 		qsort(hits, (size_t) nhits, sizeof(CatzHit), hit_cmp);
 
-	/* The best hit of each category, in rank order */
+	/*
+	 * The best hit of each category, in rank order; before a hit that
+	 * yields to the model, the model's guesses that are surer than it
+	 */
 	for (i = 0; i < nhits && n < k; i++)
 	{
-		int			j;
-		bool		dup = false;
+		CatzHit    *h = &hits[i];
 
-		for (j = 0; j < n; j++)
-			if (out[j].category_id == hits[i].entry->category_id)
-			{
-				dup = true;
-				break;
-			}
-		if (dup)
+		if (has_category(out, n, h->entry->category_id))
 			continue;
-		memset(&out[n], 0, sizeof(CatzCandidate));
-		out[n].category_id = hits[i].entry->category_id;
-		out[n].source = CATZ_SOURCE_PATTERN;
-		out[n].hit = &hits[i];
-		n++;
-	}
+		if (yields_to_model(h))
+		{
+			double		pc = pattern_confidence(h);
 
-	/* Confidence of each pattern candidate */
-	for (i = 0; i < n; i++)
-	{
-		const CatzHit *h = out[i].hit;
-
-		double		share = share_factor(h);
-
-		out[i].confidence = clamp01(match_quality(h) * share * h->reliability);
-	}
-
-	/* Model guesses for the categories no pattern proposed */
-	for (i = 0; i < nmodel && n < k; i++)
-	{
-		int			j;
-		bool		dup = false;
-
-		for (j = 0; j < n; j++)
-			if (out[j].category_id == model[i].category_id)
+			for (; mi < nmodel && n < k; mi++)
 			{
-				dup = true;
-				break;
+				double		mc;
+
+				if (has_category(out, n, model[mi].category_id))
+					continue;
+				mc = clamp01(model_confidence(model[mi].probability, model_docs));
+				if (!(mc > pc))
+					break;
+				put_model(out, n++, &model[mi], mc, known_features, own_model);
 			}
-		if (dup)
-			continue;
-		memset(&out[n], 0, sizeof(CatzCandidate));
-		out[n].category_id = model[i].category_id;
-		out[n].source = CATZ_SOURCE_MODEL;
-		out[n].model_probability = model[i].probability;
-		out[n].known_features = known_features;
-		out[n].own_model = own_model;
-		out[n].confidence = clamp01(model_confidence(model[i].probability, model_docs));
-		n++;
+			if (n >= k || has_category(out, n, h->entry->category_id))
+				continue;
+		}
+		put_pattern(out, n++, h);
 	}
+
+	/* The model's guesses for the categories no pattern proposed */
+	for (; mi < nmodel && n < k; mi++)
+		if (!has_category(out, n, model[mi].category_id))
+			put_model(out, n++, &model[mi],
+					  clamp01(model_confidence(model[mi].probability, model_docs)),
+					  known_features, own_model);
 	return n;
 }

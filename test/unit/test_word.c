@@ -305,6 +305,46 @@ test_crowd_part_faces_rules(void)
 	CHECK(top(hits, 2, false, false, 0, NULL) == 10);
 }
 
+/*
+ * A learned pattern that matched a part of the name gives way to a surer
+ * model guess; a whole-name match and a manual rule do not
+ */
+static void
+test_part_yields_to_model(void)
+{
+	CatzEntry	part = learned(1, 10, -1, 3, 3, 3, 0);
+	CatzEntry	r = rule(2, 30, 0, 0);
+	CatzPrediction sure = {20, 0.999};
+	CatzPrediction unsure = {20, 0.01};
+	CatzCandidate out[3];
+	CatzHit		hits[2];
+	int			n;
+
+	/* the crowd's part, corrected far more often than confirmed */
+	part.hits = 3;
+	part.misses = 40;
+	hits[0] = hit(&part, false);
+	n = catz_rank(hits, 1, &sure, 1, 5, false, 1000, out, 3);
+	CHECK(n == 2 && out[0].category_id == 20 && out[0].source == CATZ_SOURCE_MODEL);
+	CHECK(out[1].category_id == 10 && out[0].confidence > out[1].confidence);
+	/* k = 1: the model's guess is the answer */
+	hits[0] = hit(&part, false);
+	n = catz_rank(hits, 1, &sure, 1, 5, false, 1000, out, 1);
+	CHECK(n == 1 && out[0].category_id == 20);
+	/* a guess less sure than the part comes after it */
+	hits[0] = hit(&part, false);
+	n = catz_rank(hits, 1, &unsure, 1, 5, false, 1000, out, 3);
+	CHECK(n == 2 && out[0].category_id == 10 && out[1].category_id == 20);
+	/* the same pattern on the whole name keeps its place */
+	hits[0] = hit(&part, true);
+	n = catz_rank(hits, 1, &sure, 1, 5, false, 1000, out, 3);
+	CHECK(n == 2 && out[0].category_id == 10);
+	/* and so does a manual rule on a part of the name */
+	hits[0] = hit(&r, false);
+	n = catz_rank(hits, 1, &sure, 1, 5, false, 1000, out, 3);
+	CHECK(n == 2 && out[0].category_id == 30);
+}
+
 /* The amount kernel: 1 at the mean, near 0 far away, 1 when unknown */
 static void
 test_kernel(void)
@@ -332,6 +372,7 @@ main(void)
 	UNIT_RUN(test_crowd);
 	UNIT_RUN(test_crowd_follows_hits);
 	UNIT_RUN(test_crowd_part_faces_rules);
+	UNIT_RUN(test_part_yields_to_model);
 	UNIT_RUN(test_kernel);
 	UNIT_DONE("test_word");
 }
