@@ -457,14 +457,22 @@ categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 	Datum		owner = heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
 	uint64		features[CATZ_MAX_FEATURES];
 	CatzModelDoc doc;
+	Datum		amount;
+	bool		has_amount;
 
 	if (!catz_learning_in_bulk && scope &&
 		(strcmp(text_to_cstring(scope), "all") == 0 || strcmp(text_to_cstring(scope), "owner") == 0))
 	{
 		doc.category_id = DatumGetInt64(heap_getattr(tup, column(desc, "to_category_id"),
 													 desc, &isnull));
+		amount = heap_getattr(tup, column(desc, "amount"), desc, &isnull);
+		has_amount = !isnull;
+
 		doc.nfeatures = catz_doc_features(m ? VARDATA_ANY(m) : NULL, m ? VARSIZE_ANY_EXHDR(m) : 0,
 										  d ? VARDATA_ANY(d) : NULL, d ? VARSIZE_ANY_EXHDR(d) : 0,
+										  has_amount,
+										  has_amount ? DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+																						  amount)) : 0,
 										  features, CATZ_MAX_FEATURES);
 		doc.features = features;
 		heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);

@@ -156,7 +156,7 @@ reason_text(const CatzCandidate *c, const CatzResult *res, const CatzExpense *e)
 	}
 	else
 	{
-		appendStringInfo(&buf, "token model of %s corrections: %u known word feature%s, probability %.2f",
+		appendStringInfo(&buf, "token model of %s corrections: %u known feature%s, probability %.2f",
 						 c->own_model ? "this owner's and everyone's" : "everyone's",
 						 c->known_features, c->known_features == 1 ? "" : "s",
 						 c->model_probability);

@@ -171,15 +171,17 @@ extern void catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternIn
 
 /*
  * A correction row's (merchant_name, description, to_category_id) at
- * columns first_col.. as a model document; its features go to features[]
- * (room for CATZ_MAX_FEATURES)
+ * columns first_col.. and its amount (float8) at column amount_col as a
+ * model document; its features go to features[] (room for
+ * CATZ_MAX_FEATURES)
  */
-extern uint32 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col,
+extern uint32 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 								CatzModelDoc *doc, uint64 *features);
 
-/* Features of a correction's texts */
+/* Features of a correction's texts and amount */
 extern uint32 catz_doc_features(const char *merchant, int mlen,
 								const char *description, int dlen,
+								bool has_amount, double amount,
 								uint64 *features, uint32 cap);
 
 /* ----------------------------------------------------------------

@@ -234,6 +234,7 @@ catz_row_xid(HeapTuple tup, TupleDesc desc, int col)
 uint32
 catz_doc_features(const char *merchant, int mlen,
 				  const char *description, int dlen,
+				  bool has_amount, double amount,
 				  uint64 *features, uint32 cap)
 {
 	int			nm = 0;
@@ -247,6 +248,7 @@ catz_doc_features(const char *merchant, int mlen,
 	both[nm] = ' ';
 	memcpy(both + nm + 1, d, nd);
 	n = (uint32) catz_features(both, nm + nd + 1, features, cap);
+	n = (uint32) catz_add_amount_feature(features, n, cap, has_amount, amount);
 	pfree(both);
 	pfree(m);
 	pfree(d);
@@ -254,17 +256,20 @@ catz_doc_features(const char *merchant, int mlen,
 }
 
 uint32
-catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, CatzModelDoc *doc,
-				  uint64 *features)
+catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
+				  CatzModelDoc *doc, uint64 *features)
 {
 	int			mlen;
 	int			dlen;
 	char	   *m = catz_col_text(tup, desc, first_col, &mlen);
 	char	   *d = catz_col_text(tup, desc, first_col + 1, &dlen);
+	bool		isnull;
+	Datum		a = SPI_getbinval(tup, desc, amount_col, &isnull);
 
 	doc->category_id = 0;
 	(void) catz_col_int64(tup, desc, first_col + 2, &doc->category_id);
-	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, features, CATZ_MAX_FEATURES);
+	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, !isnull, isnull ? 0 : DatumGetFloat8(a),
+									   features, CATZ_MAX_FEATURES);
 	doc->features = features;
 	if (m)
 		pfree(m);

@@ -433,6 +433,15 @@ extern bool catz_trigrams_may_contain(const CatzTrigramSet *set,
  */
 extern size_t catz_features(const char *norm, size_t len, uint64_t *out, size_t cap);
 
+/*
+ * Add the feature of an amount (its sign and binary order: 20.00 and 31.99
+ * share one, 32.00 has the next) to features[0..n), keeping them sorted and
+ * distinct; nothing without an amount or when n is cap.  Returns the count.
+ * So the model learns the amounts of each category, as much as they tell.
+ */
+extern size_t catz_add_amount_feature(uint64_t *features, size_t n, size_t cap,
+									  bool has_amount, double amount);
+
 /* One training document */
 typedef struct CatzModelDoc
 {

@@ -9,7 +9,9 @@
  * and of each character 4-gram of each word padded with ^ and $, so that a
  * new merchant that shares words or word pieces with corrected ones
  * ("tesco stores" / "tesco express", "travelodge" / "lodge") gets their
- * categories.
+ * categories; and one for the amount's sign and binary order
+ * (catz_add_amount_feature()), so that the amounts of each category count
+ * too.
  *
  * Blob layout (all offsets from the start of the blob, 8-byte aligned):
  *	CatzModelHeader
@@ -41,6 +43,7 @@
 /* Seeds that separate the feature namespaces */
 #define SEED_WORD	0x9E3779B97F4A7C15ull
 #define SEED_GRAM	0xC2B2AE3D27D4EB4Full
+#define SEED_AMOUNT	0x165667B19E3779F9ull
 
 typedef struct CatzModelHeader
 {
@@ -185,6 +188,33 @@ catz_features(const char *norm, size_t len, uint64_t *out, size_t cap)
 		n = w;
 	}
 	return n;
+}
+
+size_t
+catz_add_amount_feature(uint64_t *features, size_t n, size_t cap, bool has_amount, double amount)
+{
+	int64_t		key[2];
+	uint64_t	f;
+	size_t		i;
+
+	if (!has_amount || !isfinite(amount) || n >= cap)
+		return n;
+	key[0] = amount < 0 ? -1 : amount > 0 ? 1 : 0;
+	key[1] = 0;
+	if (amount != 0)
+	{
+		double		order = floor(log2(fabs(amount)));
+
+		key[1] = order < -64 ? -64 : order > 64 ? 64 : (int64_t) order;
+	}
+	f = nonzero(catz_hash_bytes(key, sizeof(key), SEED_AMOUNT));
+	for (i = 0; i < n && features[i] < f; i++)
+		;
+	if (i < n && features[i] == f)
+		return n;
+	memmove(features + i + 1, features + i, (n - i) * sizeof(uint64_t));
+	features[i] = f;
+	return n + 1;
 }
 
 /* A (feature, category index) pair collected during a build */

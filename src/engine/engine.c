@@ -532,6 +532,7 @@ predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *ow
 	both[m->len] = ' ';
 	memcpy(both + m->len + 1, d->text, d->len);
 	nf = catz_features(both, m->len + d->len + 1, features, CATZ_MAX_FEATURES);
+	nf = catz_add_amount_feature(features, nf, CATZ_MAX_FEATURES, e->has_amount, e->amount);
 
 	memset(models, 0, sizeof(models));
 	models[n].model = global->model;

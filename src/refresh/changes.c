@@ -159,7 +159,8 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 	}
 
 	n = run_xid(prepare_xid(&plan_corrections,
-							"SELECT owner_id, merchant_name, description, to_category_id, change_xid "
+							"SELECT owner_id, merchant_name, description, to_category_id, change_xid, "
+							"       amount::pg_catalog.float8 "
 							"FROM categorize.corrections "
 							"WHERE change_xid BETWEEN $1 AND $2 AND learn_scope IN ('all', 'owner')"),
 				lo, hi, snap);
@@ -178,7 +179,7 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		if (r && !wanted(r, xid))
 			continue;
 		has_owner = row_owner(tup, desc, 1, &owner);
-		catz_doc_from_row(tup, desc, 2, &doc, features);
+		catz_doc_from_row(tup, desc, 2, 6, &doc, features);
 		sink(arg, has_owner, owner, xid, &c);
 	}
 }

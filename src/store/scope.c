@@ -183,25 +183,27 @@ docset_reserve(DocSet *ds, size_t more)
 
 /*
  * The document of a row of (merchant, description, category, change_xid,
- * ...), into doc with its features copied to ds's memory; false for this
- * transaction's own rows (they are in the transaction overlay)
+ * ...) with its amount at column amount_col, into doc with its features
+ * copied to ds's memory; false for this transaction's own rows (they are
+ * in the transaction overlay)
  */
 static bool
-read_doc(DocSet *ds, HeapTuple tup, TupleDesc desc, uint64 own, CatzModelDoc *doc)
+read_doc(DocSet *ds, HeapTuple tup, TupleDesc desc, int amount_col, uint64 own,
+		 CatzModelDoc *doc)
 {
 	uint64		buf[CATZ_MAX_FEATURES];
 	uint64	   *copy;
 
 	if (own != 0 && catz_row_xid(tup, desc, 4) == own)
 		return false;
-	catz_doc_from_row(tup, desc, 1, doc, buf);
+	catz_doc_from_row(tup, desc, 1, amount_col, doc, buf);
 	copy = MemoryContextAlloc(ds->tmp, sizeof(uint64) * Max(doc->nfeatures, 1));
 	memcpy(copy, buf, sizeof(uint64) * doc->nfeatures);
 	doc->features = copy;
 	return true;
 }
 
-/* Add the documents of a query result */
+/* Add the documents of a query result of (..., change_xid, amount) rows */
 static void
 docset_add_result(DocSet *ds, SPITupleTable *tt, uint64 nrows)
 {
@@ -212,14 +214,14 @@ docset_add_result(DocSet *ds, SPITupleTable *tt, uint64 nrows)
 	for (i = 0; i < nrows; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (read_doc(ds, tt->vals[i], tt->tupdesc, own, &ds->docs[ds->n]))
+		if (read_doc(ds, tt->vals[i], tt->tupdesc, 5, own, &ds->docs[ds->n]))
 			ds->n++;
 	}
 }
 
 /*
  * Add the crowd's documents of a query result of (merchant, description,
- * category, change_xid, owner_id) rows: owners' corrections, of which
+ * category, change_xid, owner_id, amount) rows: owners' corrections, of which
  * everyone's model keeps only what min_owners owners agree on (crowd.c)
  */
 static void
@@ -240,7 +242,7 @@ docset_add_crowd(DocSet *ds, SPITupleTable *tt, uint64 nrows, uint32 min_owners)
 		CatzModelDoc doc;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!read_doc(ds, tt->vals[i], tt->tupdesc, own, &doc) ||
+		if (!read_doc(ds, tt->vals[i], tt->tupdesc, 6, own, &doc) ||
 			!catz_col_int64(tt->vals[i], tt->tupdesc, 5, &crowd[n].owner_id))
 			continue;
 		crowd[n].features = (uint64_t *) doc.features;
@@ -385,14 +387,16 @@ catz_scope_build(bool global, int64 owner_id)
 		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
 		docset_init(&ds);
 		n = run_plan(prepare_kept(&plan_global_docs,
-								  "SELECT merchant_name, description, to_category_id, change_xid "
+								  "SELECT merchant_name, description, to_category_id, change_xid, "
+								  "       amount::pg_catalog.float8 "
 								  "FROM categorize.corrections "
 								  "WHERE owner_id IS NULL AND learn_scope IN ('all', 'owner')",
 								  0, NULL),
 					 NULL, snap);
 		docset_add_result(&ds, SPI_tuptable, n);
 		n = run_plan(prepare_kept(&plan_crowd_docs,
-								  "SELECT merchant_name, description, to_category_id, change_xid, owner_id "
+								  "SELECT merchant_name, description, to_category_id, change_xid, owner_id, "
+								  "       amount::pg_catalog.float8 "
 								  "FROM categorize.corrections "
 								  "WHERE owner_id IS NOT NULL AND learn_scope = 'all' "
 								  "ORDER BY id DESC LIMIT " CppAsString2(CATZ_CROWD_MAX_DOCS),
@@ -411,7 +415,8 @@ catz_scope_build(bool global, int64 owner_id)
 		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
 		docset_init(&ds);
 		n = run_plan(prepare_kept(&plan_owner_docs,
-								  "SELECT merchant_name, description, to_category_id, change_xid "
+								  "SELECT merchant_name, description, to_category_id, change_xid, "
+								  "       amount::pg_catalog.float8 "
 								  "FROM categorize.corrections "
 								  "WHERE owner_id = $1 AND learn_scope IN ('all', 'owner')", 1, argtypes),
 					 args, snap);

@@ -8,7 +8,8 @@
  * against the naive Bayes posterior computed directly from the documents
  * (the formula in model.c's catz_model_predict); the best-first order with
  * its tie rule, for k below and above the point where the selection turns
- * into a sort; and every allocation failure.
+ * into a sort; the weight of an even feature; the amount's feature; and
+ * every allocation failure.
  *
  *-------------------------------------------------------------------------
  */
@@ -305,6 +306,39 @@ test_even_feature_weighs_nothing(void)
 	free(model);
 }
 
+/* The amount's feature: one per sign and binary order, kept sorted and distinct */
+static void
+test_amount_feature(void)
+{
+	uint64_t	f[4] = {10, 20, 30, 0};
+	uint64_t	a[1];
+	uint64_t	b[1];
+	size_t		n;
+
+	/* no amount, not a number, or no room: nothing added */
+	CHECK(catz_add_amount_feature(f, 3, 4, false, 25.0) == 3);
+	CHECK(catz_add_amount_feature(f, 3, 4, true, NAN) == 3);
+	CHECK(catz_add_amount_feature(f, 3, 3, true, 25.0) == 3);
+	/* added in order */
+	n = catz_add_amount_feature(f, 3, 4, true, 25.0);
+	CHECK(n == 4);
+	for (size_t i = 1; i < n; i++)
+		CHECK(f[i - 1] < f[i]);
+	/* 20.00 and 31.99 share a feature; 32.00, -25.00 and 0 have others */
+	CHECK(catz_add_amount_feature(a, 0, 1, true, 20.0) == 1);
+	CHECK(catz_add_amount_feature(b, 0, 1, true, 31.99) == 1 && a[0] == b[0]);
+	CHECK(catz_add_amount_feature(b, 0, 1, true, 32.0) == 1 && a[0] != b[0]);
+	CHECK(catz_add_amount_feature(b, 0, 1, true, -25.0) == 1 && a[0] != b[0]);
+	CHECK(catz_add_amount_feature(b, 0, 1, true, 0.0) == 1 && a[0] != b[0]);
+	/* already there: not twice */
+	CHECK(catz_add_amount_feature(a, 1, 1, true, 21.0) == 1);
+	b[0] = a[0];
+	CHECK(catz_add_amount_feature(a, 1, 2, true, 21.0) == 1 && a[0] == b[0]);
+	/* huge and tiny amounts are fine */
+	CHECK(catz_add_amount_feature(b, 0, 1, true, 1e300) == 1);
+	CHECK(catz_add_amount_feature(b, 0, 1, true, 1e-300) == 1);
+}
+
 /* Every allocation of a prediction may fail: no answer then, nothing leaked */
 static void
 test_allocation_failures(void)
@@ -352,6 +386,7 @@ main(void)
 {
 	UNIT_RUN(test_matches_reference);
 	UNIT_RUN(test_even_feature_weighs_nothing);
+	UNIT_RUN(test_amount_feature);
 	UNIT_RUN(test_allocation_failures);
 	UNIT_DONE("test_model");
 }
