@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * model.c
- *	  The token model: multinomial naive Bayes over hashed text features.
+ *	  The token model: naive Bayes, each category against the rest, over
+ *	  hashed text features.
  *
  * The model guesses categories for merchants no pattern knows.  It is
  * trained from corrections only (one document per correction), which is
@@ -20,6 +21,11 @@
  *								power of two, feature 0 = empty
  *	CatzModelPosting[npostings] per feature, (category index, count)
  *
+ * A category's score is its prior's log plus, for each known feature, the
+ * log of how much likelier the feature is in the category's documents than
+ * in all the others' (one category against the rest: with a few large
+ * categories and many small ones, as users' categories are, a plain naive
+ * Bayes gives the large ones every feature they share with a small one).
  * Each known feature's terms are weighted by how unevenly its counts
  * spread over the categories (feature_weight()), so that the words every
  * category has (a city, a state, a card network's wording) do not outvote
@@ -807,6 +813,7 @@ typedef struct PredCat
 	double		docs;			/* weighted documents */
 	double		tokens;			/* weighted feature occurrences */
 	double		sum;			/* sum over features of log((n+a)/a) */
+	double		csum;			/* the complement's, less that of an untouched category */
 	double		feat_count;		/* this feature's weighted count */
 	double		score;
 } PredCat;
@@ -963,6 +970,8 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	double		maxscore = -HUGE_VAL;
 	double		z = 0;
 	double		gsum = 0;
+	double		gcomp = 0;
+	double		total_tokens = 0;
 	size_t		nslots = 16;
 
 	*known_features = 0;
@@ -1018,6 +1027,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 			maps[mi][i] = c;
 			cats[c].docs += w * mc->ndocs;
 			cats[c].tokens += w * (double) mc->ntokens;
+			total_tokens += w * (double) mc->ntokens;
 			total_docs += w * mc->ndocs;
 		}
 	}
@@ -1040,6 +1050,8 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		bool		seen = false;
 		size_t		ntouched = 0;
 		double		g;
+		double		nf;
+		double		base;
 
 		for (mi = 0; mi < nmodels; mi++)
 		{
@@ -1099,6 +1111,22 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		known++;
 		g = feature_weight(cats, touched, ntouched, ncats);
 		gsum += g;
+		/*
+		 * The complement (every other category) has the feature's count
+		 * less the category's: n for the categories without it, whose
+		 * term is base, kept once for all of them in gcomp
+		 */
+		nf = 0;
+		for (i = 0; i < ntouched; i++)
+			nf += cats[touched[i]].feat_count;
+		base = log((nf + alpha) / alpha);
+		gcomp += g * base;
+		for (i = 0; i < ntouched; i++)
+		{
+			PredCat    *c = &cats[touched[i]];
+
+			c->csum += g * (log((nf - c->feat_count + alpha) / alpha) - base);
+		}
 		for (i = 0; i < ntouched; i++)
 		{
 			PredCat    *c = &cats[touched[i]];
@@ -1108,13 +1136,18 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		}
 	}
 
-	/* log P(c) + sum_f g_f log((n_fc + a) / (tokens_c + a V)) */
+	/*
+	 * log P(c) + sum_f g_f [log((n_fc + a) / (tokens_c + a V)) -
+	 * log((n_f - n_fc + a) / (tokens - tokens_c + a V))]
+	 */
 	for (i = 0; i < ncats; i++)
 	{
 		PredCat    *c = &cats[i];
 
 		c->score = log(c->docs / total_docs) + c->sum +
-			gsum * (log(alpha) - log(c->tokens + alpha * (vocab + 1)));
+			gsum * (log(alpha) - log(c->tokens + alpha * (vocab + 1))) -
+			(gcomp + c->csum +
+			 gsum * (log(alpha) - log(total_tokens - c->tokens + alpha * (vocab + 1))));
 		if (c->score > maxscore)
 			maxscore = c->score;
 	}

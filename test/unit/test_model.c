@@ -5,7 +5,8 @@
  *
  * A randomized comparison of catz_model_predict() over a base model and a
  * delta of different weights, with and without a filter of categories,
- * against the naive Bayes posterior computed directly from the documents
+ * against the naive Bayes posterior (each category against the rest)
+ * computed directly from the documents
  * (the formula in model.c's catz_model_predict); the best-first order with
  * its tie rule, for k below and above the point where the selection turns
  * into a sort; the weight of an even feature; the amount's feature; and
@@ -106,6 +107,8 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 	double		docs[NCATS] = {0};
 	double		tokens[NCATS] = {0};
 	double		sum[NCATS] = {0};
+	double		comp[NCATS] = {0};
+	double		all_tokens = 0;
 	bool		present[NCATS] = {false};
 	double		vocab = 0;
 	double		total = 0;
@@ -137,6 +140,7 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 	for (int c = 0; c < NCATS; c++)
 	{
 		total += docs[c];
+		all_tokens += tokens[c];
 		npresent += present[c];
 	}
 	for (int qi = 0; qi < nq; qi++)
@@ -173,8 +177,13 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 			g = 0;
 		gsum += g;
 		for (int c = 0; c < NCATS; c++)
-			if (present[c] && cnt[c] > 0)
-				sum[c] += g * log((cnt[c] + ALPHA) / ALPHA);
+			if (present[c])
+			{
+				if (cnt[c] > 0)
+					sum[c] += g * log((cnt[c] + ALPHA) / ALPHA);
+				/* the rest of the categories */
+				comp[c] += g * log((nf - cnt[c] + ALPHA) / ALPHA);
+			}
 	}
 	for (int c = 0; c < NCATS; c++)
 	{
@@ -183,7 +192,8 @@ reference(const Docs *const *src, const double *w, int nsrc, const uint64_t *q, 
 		if (!present[c])
 			continue;
 		score = log(docs[c] / total) + sum[c] +
-			gsum * (log(ALPHA) - log(tokens[c] + ALPHA * (vocab + 1)));
+			gsum * (log(ALPHA) - log(tokens[c] + ALPHA * (vocab + 1))) -
+			(comp[c] + gsum * (log(ALPHA) - log(all_tokens - tokens[c] + ALPHA * (vocab + 1))));
 		out[n].category_id = 100 + c;
 		out[n].probability = score;
 		if (score > maxs)
