@@ -183,3 +183,18 @@ SELECT categorize.learn_correction('HATCHARDS', NULL, 15, 987654, 4);
 SELECT categorize.learn_correction('HATCHARDS', NULL, 16, 987654, 4);
 SELECT value, taught FROM categorize.patterns WHERE owner_id = 987654;
 SELECT categorize.categorize('HATCHARDS', NULL, 15, 987654) AS after_reindex;
+
+-- case: a learned name found inside another name gives way to a surer
+-- guess of the token model, and categorize() says what categorize_detail()
+-- ranks first (a single tenant's corrections: "boots" once under Coffee,
+-- twenty "... chemists" under Books)
+SELECT categorize.learn_correction('BOOTS', NULL, 5, NULL, 3);
+SELECT count(categorize.learn_correction('CHEMISTS NO ' || g, NULL, 12, NULL, 4))
+  FROM generate_series(1, 20) g;
+SELECT categorize.categorize('BOOTS THE CHEMISTS', NULL, 12, NULL) AS answer,
+       (SELECT category FROM categorize.categorize_detail('BOOTS THE CHEMISTS', NULL, 12, NULL, 1)) AS first_of_one,
+       (SELECT category FROM categorize.categorize_detail('BOOTS THE CHEMISTS', NULL, 12, NULL, 3)
+         WHERE rank = 1) AS first_of_three;
+SELECT rank, category, kind FROM categorize.categorize_detail('BOOTS THE CHEMISTS', NULL, 12, NULL, 3);
+-- the whole name stays the user's word
+SELECT categorize.categorize('BOOTS', NULL, 12, NULL) AS whole_name;

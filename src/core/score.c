@@ -526,8 +526,8 @@ clamp01(double x)
  * matched only a part of the name (a whole name seen once, inside another
  * merchant's name more often than not)
  */
-static inline bool
-yields_to_model(const CatzHit *h)
+bool
+catz_yields_to_model(const CatzHit *h)
 {
 	return (h->entry->flags & CATZ_PF_LEARNED) && !h->exact;
 }
@@ -602,7 +602,7 @@ catz_rank(CatzHit *hits, int nhits,
 
 		if (has_category(out, n, h->entry->category_id))
 			continue;
-		if (yields_to_model(h))
+		if (catz_yields_to_model(h))
 		{
 			double		pc = pattern_confidence(h);
 

@@ -650,6 +650,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	bool		own_model = false;
 	double		model_docs = 0;
 	int			ncats;
+	bool		yielding = false;
 
 	memset(res, 0, sizeof(*res));
 	catz_refresh();
@@ -699,12 +700,17 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 				   mlen > 0 ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION,
 				   e->has_amount, e->amount);
 
-	/* Distinct categories among the hits */
+	/*
+	 * Distinct categories among the hits; a hit that gives way to a surer
+	 * model guess needs the model's guesses too
+	 */
 	ncats = 0;
 	for (i = 0; i < ms.nhits && ncats < k; i++)
 	{
 		int			j;
 
+		if (catz_yields_to_model(&ms.hits[i]))
+			yielding = true;
 		for (j = 0; j < i; j++)
 			if (ms.hits[j].entry->category_id == ms.hits[i].entry->category_id)
 				break;
@@ -713,7 +719,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	}
 
 	/* The model fills what the patterns leave open */
-	if (ncats < k)
+	if (ncats < k || yielding)
 	{
 		preds = palloc(sizeof(CatzPrediction) * k);
 		npreds = predict_model(e, &global, owner, xo, &merchant, &description,
