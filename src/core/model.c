@@ -910,7 +910,7 @@ best_predictions(CatzPrediction *all, size_t n, CatzPrediction *out, int k)
 
 /*
  * How much a feature tells, in [0, 1]: 1 minus the entropy of its counts
- * over the categories (those touched, of ncats in all), relative to the
+ * (n in all) over the categories (those touched, of ncats), relative to the
  * most it could be, times n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n
  * occurrences.  A word every category has ("san", "ca", "purchase": a
  * city, a state, a card network's wording) tells nothing and weighs
@@ -920,15 +920,13 @@ best_predictions(CatzPrediction *all, size_t n, CatzPrediction *out, int k)
 #define CATZ_MODEL_FEATURE_PRIOR	1.0
 
 static double
-feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, size_t ncats)
+feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, size_t ncats,
+			   double n)
 {
-	double		n = 0;
 	double		h = 0;
 	double		g;
 	size_t		i;
 
-	for (i = 0; i < ntouched; i++)
-		n += cats[touched[i]].feat_count;
 	if (!(n > 0))
 		return 0;
 	for (i = 0; i < ntouched; i++)
@@ -1109,16 +1107,17 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		if (!seen)
 			continue;
 		known++;
-		g = feature_weight(cats, touched, ntouched, ncats);
-		gsum += g;
-		/*
-		 * The complement (every other category) has the feature's count
-		 * less the category's: n for the categories without it, whose
-		 * term is base, kept once for all of them in gcomp
-		 */
 		nf = 0;
 		for (i = 0; i < ntouched; i++)
 			nf += cats[touched[i]].feat_count;
+		g = feature_weight(cats, touched, ntouched, ncats, nf);
+		gsum += g;
+
+		/*
+		 * The complement (every other category) has the feature's count
+		 * less the category's: nf for the categories without it, whose
+		 * term is base, kept once for all of them in gcomp
+		 */
 		base = log((nf + alpha) / alpha);
 		gcomp += g * base;
 		for (i = 0; i < ntouched; i++)
