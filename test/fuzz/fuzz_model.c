@@ -12,7 +12,8 @@
  * categories, best first by probability (ties by id), probabilities in
  * [0, 1] summing to at most 1, and at least as many known features as the
  * query's features both sources know; a failed allocation must give no
- * answer and leak nothing.
+ * answer and leak nothing.  The amount's feature, added to the query's
+ * (check_amount_feature()), must keep features sorted and distinct.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +34,45 @@ odd_only(void *arg, int64_t category_id)
 {
 	(void) arg;
 	return (category_id & 1) != 0;
+}
+
+/*
+ * The amount's feature added to the query's features (sorted, made
+ * distinct), the amount being the input's last 8 bytes as a double (any
+ * bits: NaN, infinities, subnormals): the features stay sorted and
+ * distinct, one more at most, none without room
+ */
+static void
+check_amount_feature(const uint64_t *query, size_t nq, const uint8_t *data, size_t size)
+{
+	uint64_t	f[MAX_QUERY + 1];
+	size_t		n = 0;
+	size_t		got;
+	double		amount = 0;
+
+	for (size_t i = 0; i < nq; i++)
+	{
+		size_t		j = n;
+
+		while (j > 0 && f[j - 1] > query[i])
+			j--;
+		if (j > 0 && f[j - 1] == query[i])
+			continue;
+		memmove(f + j + 1, f + j, (n - j) * sizeof(uint64_t));
+		f[j] = query[i];
+		n++;
+	}
+	if (size >= sizeof(amount))
+		memcpy(&amount, data + size - sizeof(amount), sizeof(amount));
+	got = catz_add_amount_feature(f, n, n, true, amount);
+	if (got != n)
+		abort();
+	got = catz_add_amount_feature(f, n, MAX_QUERY + 1, size >= sizeof(amount), amount);
+	if (got < n || got > n + 1 || (got == n + 1 && !isfinite(amount)))
+		abort();
+	for (size_t i = 1; i < got; i++)
+		if (f[i - 1] >= f[i])
+			abort();
 }
 
 int
@@ -134,6 +174,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (total > 1 + 1e-9)
 		abort();
+	check_amount_feature(query, nq, data, size);
 	failing_free(&fa, model);
 	free(dblob);
 	return 0;
