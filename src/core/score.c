@@ -343,6 +343,7 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	double		best_score = 0;
 	double		total = 0;
 	double		weights = 0;
+	double		prior;
 	int64_t		corrections = 0;
 	bool		has_owner_in = has_owner;
 	bool		fallback = false;
@@ -418,6 +419,9 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 	 * corrections cannot make a far-off amount rule out the category the
 	 * merchant is usually filed under.
 	 */
+	prior = CATZ_WORD_PRIOR / weights;
+	if (!isfinite(prior))
+		prior = 0;				/* weights decayed to nothing (or none) */
 	for (i = 0; i < nhits; i++)
 	{
 		CatzHit    *h = &hits[i];
@@ -426,8 +430,7 @@ catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t owner_id,
 
 		if (!h->word_group)
 			continue;
-		score = h->word_weight * (catz_word_amount_kernel(e, has_amount, amount) +
-								  CATZ_WORD_PRIOR / weights);
+		score = h->word_weight * (catz_word_amount_kernel(e, has_amount, amount) + prior);
 		h->word_share = score;	/* divided by the total below */
 		total += score;
 		if (best < 0 || score > best_score ||

@@ -169,6 +169,24 @@ test_prior_keeps_usual(void)
 	CHECK(top(hits, 2, true, true, 5000, NULL) == 10);
 }
 
+/* Weights decayed to nothing (a history far longer than the decay reaches): still an answer */
+static void
+test_weights_decayed_away(void)
+{
+	CatzEntry	a = learned(1, 10, OWNER, 5000, 1, 0, 80);
+	CatzEntry	b = learned(2, 20, OWNER, 5000, 1, 0, 500);
+	CatzHit		hits[2];
+	double		conf = -1;
+	int64_t		got;
+
+	hits[0] = hit(&a, true);
+	hits[1] = hit(&b, true);
+	got = top(hits, 2, true, true, 90, &conf);
+	CHECK(got == 10 || got == 20);
+	CHECK(isfinite(conf) && conf >= 0 && conf <= 1);
+	CHECK(isfinite(hits[0].word_share) && isfinite(hits[1].word_share));
+}
+
 /* Recency: the later corrections decay the earlier ones */
 static void
 test_recency_decides(void)
@@ -367,6 +385,7 @@ main(void)
 	UNIT_RUN(test_consistent_word_beats_rules);
 	UNIT_RUN(test_amount_decides);
 	UNIT_RUN(test_prior_keeps_usual);
+	UNIT_RUN(test_weights_decayed_away);
 	UNIT_RUN(test_recency_decides);
 	UNIT_RUN(test_whose_word);
 	UNIT_RUN(test_crowd);
