@@ -100,6 +100,17 @@ top(CatzHit *hits, int n, bool has_owner, bool has_amount, double amount, double
 	return k > 0 ? out[0].category_id : -1;
 }
 
+/* top() of two whole-name hits of the owner's expense */
+static int64_t
+top_of_two(const CatzEntry *x, const CatzEntry *y, bool has_amount, double amount)
+{
+	CatzHit		hits[2];
+
+	hits[0] = hit(x, true);
+	hits[1] = hit(y, true);
+	return top(hits, 2, true, has_amount, amount, NULL);
+}
+
 /* One correction, over a rule of high priority: the word, at any amount */
 static void
 test_consistent_word_beats_rules(void)
@@ -155,18 +166,11 @@ test_prior_keeps_usual(void)
 	CatzEntry	eq = learned(1, 10, OWNER, 20, 6.6, 20, 60);
 	CatzEntry	mat = learned(2, 20, OWNER, 1, 1, 21, 16);
 	CatzEntry	mat2 = learned(2, 20, OWNER, 2, 1.85, 22, 16);
-	CatzHit		hits[2];
 
-	hits[0] = hit(&eq, true);
-	hits[1] = hit(&mat, true);
-	CHECK(top(hits, 2, true, true, 15, NULL) == 10);
-	hits[0] = hit(&eq, true);
-	hits[1] = hit(&mat2, true);
-	CHECK(top(hits, 2, true, true, 15, NULL) == 20);
+	CHECK(top_of_two(&eq, &mat, true, 15) == 10);
+	CHECK(top_of_two(&eq, &mat2, true, 15) == 20);
 	/* far from both, the usual filing */
-	hits[0] = hit(&eq, true);
-	hits[1] = hit(&mat2, true);
-	CHECK(top(hits, 2, true, true, 5000, NULL) == 10);
+	CHECK(top_of_two(&eq, &mat2, true, 5000) == 10);
 }
 
 /* Weights decayed to nothing (a history far longer than the decay reaches): still an answer */
