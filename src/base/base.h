@@ -178,7 +178,15 @@ extern void catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternIn
 extern uint32 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 								CatzModelDoc *doc, uint64 *features);
 
-/* Features of a correction's texts and amount */
+/*
+ * The token model's features of an expense: its normalized merchant name
+ * and description, and its amount (a model document's and a query's alike)
+ */
+extern uint32 catz_expense_features(const char *m, int mlen, const char *d, int dlen,
+									bool has_amount, double amount,
+									uint64 *features, uint32 cap);
+
+/* Features of a correction's texts (normalized here) and amount */
 extern uint32 catz_doc_features(const char *merchant, int mlen,
 								const char *description, int dlen,
 								bool has_amount, double amount,

@@ -232,6 +232,22 @@ catz_row_xid(HeapTuple tup, TupleDesc desc, int col)
 }
 
 uint32
+catz_expense_features(const char *m, int mlen, const char *d, int dlen,
+					  bool has_amount, double amount, uint64 *features, uint32 cap)
+{
+	char	   *both = palloc(mlen + dlen + 2);
+	uint32		n;
+
+	memcpy(both, m, mlen);
+	both[mlen] = ' ';
+	memcpy(both + mlen + 1, d, dlen);
+	n = (uint32) catz_features(both, mlen + dlen + 1, features, cap);
+	n = (uint32) catz_add_amount_feature(features, n, cap, has_amount, amount);
+	pfree(both);
+	return n;
+}
+
+uint32
 catz_doc_features(const char *merchant, int mlen,
 				  const char *description, int dlen,
 				  bool has_amount, double amount,
@@ -241,15 +257,8 @@ catz_doc_features(const char *merchant, int mlen,
 	int			nd = 0;
 	char	   *m = catz_normalize_cstring(merchant ? merchant : "", merchant ? mlen : 0, &nm);
 	char	   *d = catz_normalize_cstring(description ? description : "", description ? dlen : 0, &nd);
-	char	   *both = palloc(nm + nd + 2);
-	uint32		n;
+	uint32		n = catz_expense_features(m, nm, d, nd, has_amount, amount, features, cap);
 
-	memcpy(both, m, nm);
-	both[nm] = ' ';
-	memcpy(both + nm + 1, d, nd);
-	n = (uint32) catz_features(both, nm + nd + 1, features, cap);
-	n = (uint32) catz_add_amount_feature(features, n, cap, has_amount, amount);
-	pfree(both);
 	pfree(m);
 	pfree(d);
 	return n;

@@ -629,6 +629,13 @@ extern void catz_mark_word(CatzHit *hits, int nhits, bool has_owner, int64_t own
 extern double catz_word_amount_kernel(const CatzEntry *e, bool has_amount, double amount);
 
 /*
+ * Whether a hit gives way to a surer model guess in catz_rank(): a learned
+ * pattern that matched only a part of the name (the caller asks the model
+ * for guesses whenever one is among the hits)
+ */
+extern bool catz_yields_to_model(const CatzHit *h);
+
+/*
  * Rank hits and model predictions into at most k candidates, one per
  * category, best first: the user's word, then the owner's own patterns,
  * then priority, then specificity (merchant > regex > keyword; an exact
@@ -639,13 +646,6 @@ extern double catz_word_amount_kernel(const CatzEntry *e, bool has_amount, doubl
  * name: the model's guesses surer than it come before it.  hits may be
  * reordered.  Returns the count.
  */
-/*
- * Whether a hit gives way to a surer model guess in catz_rank(): a learned
- * pattern that matched only a part of the name (the caller asks the model
- * for guesses whenever one is among the hits)
- */
-extern bool catz_yields_to_model(const CatzHit *h);
-
 extern int	catz_rank(CatzHit *hits, int nhits,
 					  const CatzPrediction *model, int nmodel,
 					  uint32_t known_features, bool own_model, double model_docs,

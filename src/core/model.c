@@ -934,7 +934,7 @@ log_count(double v)
 /*
  * How much a feature tells, in [0, 1]: 1 minus the entropy of its counts
  * (n in all) over the categories (those touched, of ncats), relative to the
- * most it could be, times n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n
+ * most it could be (log_ncats, 0 for a single category), times n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n
  * occurrences.  A word every category has ("san", "ca", "purchase": a
  * city, a state, a card network's wording) tells nothing and weighs
  * about 0; a word of one category weighs about 1, once it has been seen
@@ -943,7 +943,7 @@ log_count(double v)
 #define CATZ_MODEL_FEATURE_PRIOR	1.0
 
 static double
-feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, size_t ncats,
+feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, double log_ncats,
 			   double n)
 {
 	double		h = 0;
@@ -961,7 +961,7 @@ feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, siz
 			h += c * log_count(c);
 	}
 	h = log_count(n) - h / n;
-	g = ncats > 1 ? 1 - h / log_count((double) ncats) : 1;
+	g = log_ncats > 0 ? 1 - h / log_ncats : 1;
 	g *= n / (n + CATZ_MODEL_FEATURE_PRIOR);
 	return g > 0 ? g : 0;
 }
@@ -996,6 +996,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	double		gcomp = 0;
 	double		total_tokens = 0;
 	double		log_alpha = log(alpha);
+	double		log_ncats;
 	size_t		nslots = 16;
 
 	*known_features = 0;
@@ -1057,6 +1058,8 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	}
 	if (ncats == 0 || total_docs <= 0)
 		goto done;
+
+	log_ncats = log((double) ncats);
 
 	/*
 	 * A large model's slots are cache misses, one per feature: ask for all
@@ -1136,7 +1139,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		nf = 0;
 		for (i = 0; i < ntouched; i++)
 			nf += cats[touched[i]].feat_count;
-		g = feature_weight(cats, touched, ntouched, ncats, nf);
+		g = feature_weight(cats, touched, ntouched, log_ncats, nf);
 		gsum += g;
 
 		/*
@@ -1165,9 +1168,9 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		PredCat    *c = &cats[i];
 
 		c->score = log(c->docs / total_docs) + c->sum +
-			gsum * (log(alpha) - log(c->tokens + alpha * (vocab + 1))) -
+			gsum * (log_alpha - log(c->tokens + alpha * (vocab + 1))) -
 			(gcomp + c->csum +
-			 gsum * (log(alpha) - log(total_tokens - c->tokens + alpha * (vocab + 1))));
+			 gsum * (log_alpha - log(total_tokens - c->tokens + alpha * (vocab + 1))));
 		if (c->score > maxscore)
 			maxscore = c->score;
 	}

@@ -524,15 +524,11 @@ predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *ow
 	CatzWeightedModel models[6];
 	int			n = 0;
 	uint64	   *features = palloc(sizeof(uint64) * CATZ_MAX_FEATURES);
-	char	   *both = palloc(m->len + d->len + 2);
 	size_t		nf;
 	CatzModelDelta *od = NULL;
 
-	memcpy(both, m->text, m->len);
-	both[m->len] = ' ';
-	memcpy(both + m->len + 1, d->text, d->len);
-	nf = catz_features(both, m->len + d->len + 1, features, CATZ_MAX_FEATURES);
-	nf = catz_add_amount_feature(features, nf, CATZ_MAX_FEATURES, e->has_amount, e->amount);
+	nf = catz_expense_features(m->text, m->len, d->text, d->len, e->has_amount, e->amount,
+							   features, CATZ_MAX_FEATURES);
 
 	memset(models, 0, sizeof(models));
 	models[n].model = global->model;
