@@ -102,9 +102,15 @@ tap_out=$(cd "$workdir" && "${runner[@]}" make -s installcheck-tap PG_CONFIG="$P
 echo "$tap_out" | grep -vE '^\s*$' | tail -40
 t_total=$(echo "$tap_out" | sed -n 's/.*Tests=\([0-9]*\).*/\1/p' | tail -1)
 t_fail=$(echo "$tap_out" | grep -oE 'Failed [0-9]+/[0-9]+ subtests' | awk '{split($2,a,"/"); s+=a[1]} END {print s+0}')
+tap_details=
 if ! echo "$tap_out" | grep -q 'Result: PASS'; then
     [ "$t_fail" = 0 ] && t_fail=1
-    for f in "$workdir"/tmp_check/log/regress_log_*; do [ -f "$f" ] && tail -30 "$f"; done
+    # The logs of the failed files only, kept for the end of the output,
+    # where a CI excerpt that shows only the head and tail still has them
+    for t in $(echo "$tap_out" | sed -n 's|^test/t/\([^ ]*\)\.pl  *(Wstat.*|\1|p'); do
+        f=$workdir/tmp_check/log/regress_log_$t
+        [ -f "$f" ] && tap_details+=$(printf '\n--- %s (last 25 lines of its log)\n' "$t"; tail -25 "$f")$'\n'
+    done
 fi
 t_total=${t_total:-0}
 count tap $((t_total - t_fail > 0 ? t_total - t_fail : 0)) "$t_fail"
@@ -130,6 +136,7 @@ fi
 
 [ "$workdir" != "$top" ] && rm -rf "$workdir"
 
+[ -n "$tap_details" ] && { log "failed TAP files"; printf '%s' "$tap_details"; }
 log "summary"
 printf '%s\n' "${summary[@]}"
 echo "categorize: $passed passed, $failed failed"

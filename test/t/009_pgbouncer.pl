@@ -50,8 +50,22 @@ append_to_file("$dir/pgbouncer.ini", join("\n",
 	"logfile = $dir/pgbouncer.log", ''));
 my $bouncer = IPC::Run::start([ $pgbouncer, '-q', "$dir/pgbouncer.ini" ], '>&', "$dir/pgbouncer.out");
 END { $bouncer->kill_kill if $bouncer; }    # runs before the nodes' teardown
-my $tries = 0;
-usleep(100_000) while $pgb->psql('app', 'SELECT 1') != 0 && ++$tries < 10 * $PostgreSQL::Test::Utils::timeout_default;
+# Wait until pgbouncer accepts connections.  pg_isready reads no standard
+# input: a psql that is refused before IPC::Run has written its SQL to the
+# pipe makes that write fail with EPIPE, and IPC::Run then dies, taking the
+# whole test with it.
+my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+usleep(100_000)
+  while $bouncer->pumpable && time < $deadline
+  && !run_log([ 'pg_isready', '-q', '-h', $sock, '-p', $pgb->port, '-d', 'app' ]);
+if (!$bouncer->pumpable || time >= $deadline)
+{
+	fail('pgbouncer accepts connections');
+	diag "pgbouncer.out:\n" . slurp_file("$dir/pgbouncer.out");
+	diag "pgbouncer.log:\n" . (-f "$dir/pgbouncer.log" ? slurp_file("$dir/pgbouncer.log") : '(none)');
+	done_testing();
+	exit;
+}
 like($pgb->safe_psql('pgbouncer', 'SHOW POOLS'), qr/^app\|\Q$user\E\|.*\|transaction$/m,
 	'pgbouncer is up, pooling app in transaction mode');
 
