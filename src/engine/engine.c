@@ -523,12 +523,9 @@ predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *ow
 {
 	CatzWeightedModel models[6];
 	int			n = 0;
-	uint64	   *features = palloc(sizeof(uint64) * CATZ_MAX_FEATURES);
+	uint64	   *features;
 	size_t		nf;
 	CatzModelDelta *od = NULL;
-
-	nf = catz_expense_features(m->text, m->len, d->text, d->len, e->has_amount, e->amount,
-							   features, CATZ_MAX_FEATURES);
 
 	memset(models, 0, sizeof(models));
 	models[n].model = global->model;
@@ -570,6 +567,19 @@ predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *ow
 			}
 		n = w;
 	}
+
+	/*
+	 * No correction anywhere yet: nothing to ask, and the expense's
+	 * features (a tenth of a call over patterns alone) are not worked out
+	 */
+	if (n == 0 || *docs <= 0)
+	{
+		*known = 0;
+		return 0;
+	}
+	features = palloc(sizeof(uint64) * CATZ_MAX_FEATURES);
+	nf = catz_expense_features(m->text, m->len, d->text, d->len, e->has_amount, e->amount,
+							   features, CATZ_MAX_FEATURES);
 	return catz_model_predict(models, n, features, nf, MODEL_ALPHA, NULL, NULL,
 							  &catz_palloc_allocator, out, k, known);
 }
