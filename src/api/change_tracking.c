@@ -135,6 +135,16 @@ category_owner(int64 category_id, bool *has_owner, int64 *owner)
 }
 
 /* Check a numeric amount bound; *out gets it as double */
+/* A correction's amount as a double; false when NULL or NaN */
+static bool
+amount_of(HeapTuple tup, TupleDesc desc, double *out)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, column(desc, "amount"), desc, &isnull);
+
+	return !isnull && catz_numeric_to_double(d, out);
+}
+
 static bool
 amount_bound(HeapTuple tup, TupleDesc desc, int attnum, double *out)
 {
@@ -457,7 +467,7 @@ categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 	Datum		owner = heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
 	uint64		features[CATZ_MAX_FEATURES];
 	CatzModelDoc doc;
-	Datum		amount;
+	double		amount = 0;
 	bool		has_amount;
 
 	if (!catz_learning_in_bulk && scope &&
@@ -465,15 +475,10 @@ categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 	{
 		doc.category_id = DatumGetInt64(heap_getattr(tup, column(desc, "to_category_id"),
 													 desc, &isnull));
-		amount = heap_getattr(tup, column(desc, "amount"), desc, &isnull);
-		has_amount = !isnull;
-
+		has_amount = amount_of(tup, desc, &amount);
 		doc.nfeatures = catz_doc_features(m ? VARDATA_ANY(m) : NULL, m ? VARSIZE_ANY_EXHDR(m) : 0,
 										  d ? VARDATA_ANY(d) : NULL, d ? VARSIZE_ANY_EXHDR(d) : 0,
-										  has_amount,
-										  has_amount ? DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-																						  amount)) : 0,
-										  features, CATZ_MAX_FEATURES);
+										  has_amount, amount, features, CATZ_MAX_FEATURES);
 		doc.features = features;
 		heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
 		catz_xact_add_doc(!isnull, isnull ? 0 : DatumGetInt64(owner), isnull, &doc);

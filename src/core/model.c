@@ -934,8 +934,8 @@ log_count(double v)
 /*
  * How much a feature tells, in [0, 1]: 1 minus the entropy of its counts
  * (n in all) over the categories (those touched, of ncats), relative to the
- * most it could be (log_ncats, 0 for a single category), times n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n
- * occurrences.  A word every category has ("san", "ca", "purchase": a
+ * most it could be (log_ncats, 0 for a single category), times
+ * n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n occurrences.  A word every category has ("san", "ca", "purchase": a
  * city, a state, a card network's wording) tells nothing and weighs
  * about 0; a word of one category weighs about 1, once it has been seen
  * more than once.  Its log-likelihood terms are multiplied by it.
@@ -1077,7 +1077,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		bool		seen = false;
 		size_t		ntouched = 0;
 		double		g;
-		double		nf;
+		double		nf = 0;		/* the feature's weighted count in all */
 		double		base;
 
 		for (mi = 0; mi < nmodels; mi++)
@@ -1107,6 +1107,7 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 					if (cats[c].feat_count == 0)
 						touched[ntouched++] = c;	/* once: its count is now > 0 */
 					cats[c].feat_count += add;
+					nf += add;
 				}
 			}
 			else
@@ -1130,15 +1131,13 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 					if (cats[c].feat_count == 0)
 						touched[ntouched++] = c;
 					cats[c].feat_count += add;
+					nf += add;
 				}
 			}
 		}
 		if (!seen)
 			continue;
 		known++;
-		nf = 0;
-		for (i = 0; i < ntouched; i++)
-			nf += cats[touched[i]].feat_count;
 		g = feature_weight(cats, touched, ntouched, log_ncats, nf);
 		gsum += g;
 

@@ -565,6 +565,13 @@ put_pattern(CatzCandidate *out, int n, CatzHit *h)
 	out[n].confidence = pattern_confidence(h);
 }
 
+/* A model guess's confidence, from a model of model_docs documents */
+static double
+guess_confidence(const CatzPrediction *m, double model_docs)
+{
+	return clamp01(model_confidence(m->probability, model_docs));
+}
+
 /* Put model guess m into out[n] */
 static void
 put_model(CatzCandidate *out, int n, const CatzPrediction *m, double confidence,
@@ -615,7 +622,7 @@ catz_rank(CatzHit *hits, int nhits,
 
 				if (has_category(out, n, model[mi].category_id))
 					continue;
-				mc = clamp01(model_confidence(model[mi].probability, model_docs));
+				mc = guess_confidence(&model[mi], model_docs);
 				if (!(mc > pc))
 					break;
 				put_model(out, n++, &model[mi], mc, known_features, own_model);
@@ -629,8 +636,7 @@ catz_rank(CatzHit *hits, int nhits,
 	/* The model's guesses for the categories no pattern proposed */
 	for (; mi < nmodel && n < k; mi++)
 		if (!has_category(out, n, model[mi].category_id))
-			put_model(out, n++, &model[mi],
-					  clamp01(model_confidence(model[mi].probability, model_docs)),
+			put_model(out, n++, &model[mi], guess_confidence(&model[mi], model_docs),
 					  known_features, own_model);
 	return n;
 }
