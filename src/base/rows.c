@@ -69,43 +69,98 @@ static const char *const pattern_field_names[PF_COUNT] = {
 
 StaticAssertDecl(PF_COUNT == CATZ_PATTERN_NFIELDS, "CATZ_PATTERN_NFIELDS is the number of fields");
 
-/* A field of the row, by its column number; false when NULL or absent */
-static bool
-field(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, Datum *out)
+/*
+ * A row's columns, deformed once: reading twenty fields one by one with
+ * heap_getattr() walks the tuple from its start for each field after a NULL
+ * or a text column, which made decoding the larger part of reading a
+ * refresh's rows
+ */
+#define ROW_INLINE_COLUMNS 32
+typedef struct DeformedRow
 {
-	bool		isnull;
+	int			natts;
+	Datum	   *values;
+	bool	   *nulls;
+	Datum		values_buf[ROW_INLINE_COLUMNS];
+	bool		nulls_buf[ROW_INLINE_COLUMNS];
+} DeformedRow;
 
-	*out = (Datum) 0;
-	if (attnum[f] <= 0)
-		return false;
-	*out = heap_getattr(tup, attnum[f], desc, &isnull);
-	return !isnull;
+static void
+deform_row(HeapTuple tup, TupleDesc desc, DeformedRow *r)
+{
+	r->natts = desc->natts;
+	if (r->natts <= ROW_INLINE_COLUMNS)
+	{
+		r->values = r->values_buf;
+		r->nulls = r->nulls_buf;
+	}
+	else
+	{
+		r->values = palloc(sizeof(Datum) * r->natts);
+		r->nulls = palloc(sizeof(bool) * r->natts);
+	}
+	heap_deform_tuple(tup, desc, r->values, r->nulls);
 }
 
-/* A text field, copied into the current context; NULL when NULL */
+static void
+deformed_free(DeformedRow *r)
+{
+	if (r->values != r->values_buf)
+	{
+		pfree(r->values);
+		pfree(r->nulls);
+	}
+}
+
+/* Column col (1-based) of a deformed row; false when NULL or absent */
+static bool
+column(const DeformedRow *r, int col, Datum *out)
+{
+	*out = (Datum) 0;
+	if (col <= 0 || col > r->natts || r->nulls[col - 1])
+		return false;
+	*out = r->values[col - 1];
+	return true;
+}
+
+/* A text column, copied into the current context; NULL when NULL */
 static char *
-text_field(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, int *len)
+text_column(const DeformedRow *r, int col, int *len)
 {
 	Datum		d;
 	text	   *t;
 
 	*len = 0;
-	if (!field(tup, desc, attnum, f, &d))
+	if (!column(r, col, &d))
 		return NULL;
 	t = DatumGetTextPP(d);
 	*len = VARSIZE_ANY_EXHDR(t);
 	return pnstrdup(VARDATA_ANY(t), *len);
 }
 
+/* A field of a pattern's row; false when NULL or absent */
+static bool
+field(const DeformedRow *r, const int *attnum, PatternField f, Datum *out)
+{
+	return column(r, attnum[f], out);
+}
+
+/* A text field, copied into the current context; NULL when NULL */
+static char *
+text_field(const DeformedRow *r, const int *attnum, PatternField f, int *len)
+{
+	return text_column(r, attnum[f], len);
+}
+
 /* Whether a text field equals s (false when NULL); nothing is copied */
 static bool
-field_is(HeapTuple tup, TupleDesc desc, const int *attnum, PatternField f, const char *s)
+field_is(const DeformedRow *r, const int *attnum, PatternField f, const char *s)
 {
 	Datum		d;
 	text	   *t;
 	size_t		len = strlen(s);
 
-	if (!field(tup, desc, attnum, f, &d))
+	if (!field(r, attnum, f, &d))
 		return false;
 	t = DatumGetTextPP(d);
 	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
@@ -121,25 +176,28 @@ static void
 decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInput *p,
 			   bool *active)
 {
+	DeformedRow row;
+	DeformedRow *r = &row;
 	Datum		d;
 	int			len;
 	char	   *value;
 	char	   *norm;
 	int			normlen;
 
+	deform_row(tup, desc, r);
 	memset(p, 0, sizeof(*p));
-	if (field(tup, desc, attnum, PF_ID, &d))
+	if (field(r, attnum, PF_ID, &d))
 		p->pattern_id = DatumGetInt64(d);
-	if (field(tup, desc, attnum, PF_OWNER_ID, &d))
+	if (field(r, attnum, PF_OWNER_ID, &d))
 	{
 		p->owner_id = DatumGetInt64(d);
 		p->flags |= CATZ_PF_OWNER;
 	}
-	if (field(tup, desc, attnum, PF_CATEGORY_ID, &d))
+	if (field(r, attnum, PF_CATEGORY_ID, &d))
 		p->category_id = DatumGetInt64(d);
-	p->kind = field_is(tup, desc, attnum, PF_KIND, "merchant") ? CATZ_KIND_MERCHANT :
-		field_is(tup, desc, attnum, PF_KIND, "regex") ? CATZ_KIND_REGEX : CATZ_KIND_KEYWORD;
-	value = text_field(tup, desc, attnum, PF_VALUE, &len);
+	p->kind = field_is(r, attnum, PF_KIND, "merchant") ? CATZ_KIND_MERCHANT :
+		field_is(r, attnum, PF_KIND, "regex") ? CATZ_KIND_REGEX : CATZ_KIND_KEYWORD;
+	value = text_field(r, attnum, PF_VALUE, &len);
 	if (value == NULL)
 		value = pstrdup("");
 	if (p->kind == CATZ_KIND_REGEX)
@@ -149,39 +207,40 @@ decode_pattern(HeapTuple tup, TupleDesc desc, const int *attnum, CatzPatternInpu
 	}
 	else
 	{
-		norm = text_field(tup, desc, attnum, PF_VALUE_NORM, &normlen);
+		norm = text_field(r, attnum, PF_VALUE_NORM, &normlen);
 		if (norm == NULL)
 			norm = catz_normalize_cstring(value, len, &normlen);
 		p->value = norm;
 		p->value_len = (uint32) normlen;
 	}
-	if (field(tup, desc, attnum, PF_AMOUNT_MIN, &d) && catz_numeric_to_double(d, &p->amount_min))
+	if (field(r, attnum, PF_AMOUNT_MIN, &d) && catz_numeric_to_double(d, &p->amount_min))
 		p->flags |= CATZ_PF_AMOUNT_MIN;
-	if (field(tup, desc, attnum, PF_AMOUNT_MAX, &d) && catz_numeric_to_double(d, &p->amount_max))
+	if (field(r, attnum, PF_AMOUNT_MAX, &d) && catz_numeric_to_double(d, &p->amount_max))
 		p->flags |= CATZ_PF_AMOUNT_MAX;
-	if (field(tup, desc, attnum, PF_PRIORITY, &d))
+	if (field(r, attnum, PF_PRIORITY, &d))
 		p->priority = DatumGetInt32(d);
-	*active = field(tup, desc, attnum, PF_ACTIVE, &d) && DatumGetBool(d);
-	if (field_is(tup, desc, attnum, PF_SOURCE, "learned"))
+	*active = field(r, attnum, PF_ACTIVE, &d) && DatumGetBool(d);
+	if (field_is(r, attnum, PF_SOURCE, "learned"))
 		p->flags |= CATZ_PF_LEARNED;
-	if (field(tup, desc, attnum, PF_HITS, &d))
+	if (field(r, attnum, PF_HITS, &d))
 		p->hits = DatumGetInt64(d);
-	if (field(tup, desc, attnum, PF_MISSES, &d))
+	if (field(r, attnum, PF_MISSES, &d))
 		p->misses = DatumGetInt64(d);
-	if (field(tup, desc, attnum, PF_CONFIRMED, &d))
+	if (field(r, attnum, PF_CONFIRMED, &d))
 		p->confirmed = DatumGetInt64(d);
-	if (field(tup, desc, attnum, PF_TAUGHT, &d))
+	if (field(r, attnum, PF_TAUGHT, &d))
 		p->taught = DatumGetInt64(d);
-	if (field(tup, desc, attnum, PF_WEIGHT, &d))
+	if (field(r, attnum, PF_WEIGHT, &d))
 		p->weight = DatumGetFloat8(d);
-	if (field(tup, desc, attnum, PF_WEIGHT_AT, &d))
+	if (field(r, attnum, PF_WEIGHT_AT, &d))
 		p->weight_at = DatumGetInt64(d);
 	p->log_amount = NAN;
-	if (field(tup, desc, attnum, PF_LOG_AMOUNT, &d))
+	if (field(r, attnum, PF_LOG_AMOUNT, &d))
 	{
 		p->log_amount = DatumGetFloat8(d);
 		p->flags |= CATZ_PF_AMOUNT_SEEN;
 	}
+	deformed_free(r);
 }
 
 void
@@ -268,22 +327,27 @@ uint32
 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 				  CatzModelDoc *doc, uint64 *features)
 {
+	DeformedRow row;
 	int			mlen;
 	int			dlen;
-	char	   *m = catz_col_text(tup, desc, first_col, &mlen);
-	char	   *d = catz_col_text(tup, desc, first_col + 1, &dlen);
-	bool		isnull;
-	Datum		a = SPI_getbinval(tup, desc, amount_col, &isnull);
+	char	   *m;
+	char	   *d;
+	Datum		v;
+	bool		has_amount;
 
-	doc->category_id = 0;
-	(void) catz_col_int64(tup, desc, first_col + 2, &doc->category_id);
-	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, !isnull, isnull ? 0 : DatumGetFloat8(a),
+	deform_row(tup, desc, &row);
+	m = text_column(&row, first_col, &mlen);
+	d = text_column(&row, first_col + 1, &dlen);
+	doc->category_id = column(&row, first_col + 2, &v) ? DatumGetInt64(v) : 0;
+	has_amount = column(&row, amount_col, &v);
+	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, has_amount, has_amount ? DatumGetFloat8(v) : 0,
 									   features, CATZ_MAX_FEATURES);
 	doc->features = features;
 	if (m)
 		pfree(m);
 	if (d)
 		pfree(d);
+	deformed_free(&row);
 	return doc->nfeatures;
 }
 
