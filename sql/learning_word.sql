@@ -198,3 +198,17 @@ SELECT categorize.categorize('BOOTS THE CHEMISTS', NULL, 12, NULL) AS answer,
 SELECT rank, category, kind FROM categorize.categorize_detail('BOOTS THE CHEMISTS', NULL, 12, NULL, 3);
 -- the whole name stays the user's word
 SELECT categorize.categorize('BOOTS', NULL, 12, NULL) AS whole_name;
+
+-- case: the hits are asked whether one yields before they are ranked, all of
+-- them: a rule of another category found first in the text ("chemists", a
+-- weak keyword for everyone) does not hide the learned name that ranks
+-- first and gives way to the model, so categorize() still says what
+-- categorize_detail() ranks first
+INSERT INTO categorize.patterns (kind, value, category_id, priority) VALUES ('keyword', 'chemists', 1, -10);
+SET categorize.min_confidence = 0;
+SELECT categorize.categorize('CHEMISTS AT BOOTS', NULL, 12, NULL) AS answer,
+       (SELECT category FROM categorize.categorize_detail('CHEMISTS AT BOOTS', NULL, 12, NULL, 1)) AS first_of_one,
+       (SELECT category FROM categorize.categorize_detail('CHEMISTS AT BOOTS', NULL, 12, NULL, 3)
+         WHERE rank = 1) AS first_of_three;
+SELECT rank, category, kind FROM categorize.categorize_detail('CHEMISTS AT BOOTS', NULL, 12, NULL, 3);
+RESET categorize.min_confidence;

@@ -707,21 +707,27 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 				   e->has_amount, e->amount);
 
 	/*
-	 * Distinct categories among the hits; a hit that gives way to a surer
-	 * model guess needs the model's guesses too
+	 * Distinct categories among the hits (up to k); a hit that gives way to
+	 * a surer model guess needs the model's guesses too.  The hits are not
+	 * ranked yet, so every one is asked: the one that yields may rank first
+	 * behind hits of other categories found before it, and categorize()
+	 * (k = 1) must answer what categorize_detail() ranks first.
 	 */
 	ncats = 0;
-	for (i = 0; i < ms.nhits && ncats < k; i++)
+	for (i = 0; i < ms.nhits && (ncats < k || !yielding); i++)
 	{
-		int			j;
-
 		if (catz_yields_to_model(&ms.hits[i]))
 			yielding = true;
-		for (j = 0; j < i; j++)
-			if (ms.hits[j].entry->category_id == ms.hits[i].entry->category_id)
-				break;
-		if (j == i)
-			ncats++;
+		if (ncats < k)
+		{
+			int			j;
+
+			for (j = 0; j < i; j++)
+				if (ms.hits[j].entry->category_id == ms.hits[i].entry->category_id)
+					break;
+			if (j == i)
+				ncats++;
+		}
 	}
 
 	/* The model fills what the patterns leave open */
