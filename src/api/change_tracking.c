@@ -174,6 +174,7 @@ insert_tombstone(int64 pattern_id, bool has_owner, int64 owner)
 							  "VALUES ($1, $2)", 2, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "categorize: could not record a pattern change");
 	catz_spi_finish(spi_level);
+	catz_note_tables_written(CATZ_WROTE_TOMBSTONES);
 }
 
 /* Record a tombstone for the old version of a pattern whose owner changed */
@@ -206,11 +207,11 @@ bump_epoch(void)
 	catz_own_epoch_bump();
 }
 
-/* Note a write of this transaction and tell every backend at commit */
+/* Note a write of this transaction (to tables) and tell every backend at commit */
 static void
-note_change(void)
+note_change(uint32 tables)
 {
-	catz_note_own_write();
+	catz_note_own_write(tables);
 	catz_signal_change();
 }
 
@@ -413,7 +414,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 		else
 			catz_xact_delete_pattern(p.pattern_id);
 	}
-	note_change();
+	note_change(CATZ_WROTE_PATTERNS);
 	return PointerGetDatum(tup);
 }
 
@@ -446,7 +447,7 @@ categorize_patterns_after_delete(PG_FUNCTION_ARGS)
 	}
 	catz_spi_finish(spi_level);
 	if (n > 0)
-		note_change();
+		note_change(CATZ_WROTE_PATTERNS | CATZ_WROTE_TOMBSTONES);
 	return PointerGetDatum(NULL);
 }
 
@@ -483,7 +484,7 @@ categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 		heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
 		catz_xact_add_doc(!isnull, isnull ? 0 : DatumGetInt64(owner), isnull, &doc);
 	}
-	note_change();
+	note_change(CATZ_WROTE_CORRECTIONS);
 	return PointerGetDatum(NULL);
 }
 
@@ -513,7 +514,7 @@ categorize_bump_reload_epoch(PG_FUNCTION_ARGS)
 	}
 	catz_spi_finish(spi_level);
 	bump_epoch();
-	note_change();
+	note_change(CATZ_WROTE_ALL);
 	return PointerGetDatum(NULL);
 }
 

@@ -235,8 +235,23 @@ extern void catz_signal_change(void);
 /* True if this transaction queued that signal */
 extern bool catz_xact_signalled(void);
 
-/* Note that this transaction wrote patterns or corrections */
-extern void catz_note_own_write(void);
+/* The tables of ours a transaction wrote (catz_note_own_write()) */
+#define CATZ_WROTE_PATTERNS		0x1
+#define CATZ_WROTE_TOMBSTONES	0x2
+#define CATZ_WROTE_CORRECTIONS	0x4
+#define CATZ_WROTE_ALL			0x7
+
+/* Note that this transaction wrote patterns or corrections (in tables) */
+extern void catz_note_own_write(uint32 tables);
+
+/* Note that this transaction wrote rows of tables, counted by another call */
+extern void catz_note_tables_written(uint32 tables);
+
+/*
+ * The tables this transaction wrote (CATZ_WROTE_*), as far as the triggers
+ * saw: a subtransaction rolled back leaves its bits (a read finds nothing)
+ */
+extern uint32 catz_xact_tables_written(void);
 
 /* True if this transaction wrote patterns or corrections */
 extern bool catz_xact_wrote(void);

@@ -26,6 +26,7 @@ static bool relids_valid = false;
 /* This transaction wrote patterns or corrections; how many times */
 static bool xact_wrote = false;
 static uint64 own_writes = 0;
+static uint32 xact_tables = 0;
 
 /* This transaction queued the change signal; rows it wrote */
 static bool xact_signalled = false;
@@ -186,11 +187,24 @@ catz_xact_signalled(void)
 }
 
 void
-catz_note_own_write(void)
+catz_note_own_write(uint32 tables)
 {
 	xact_wrote = true;
 	own_writes++;
 	xact_writes++;
+	xact_tables |= tables;
+}
+
+void
+catz_note_tables_written(uint32 tables)
+{
+	xact_tables |= tables;
+}
+
+uint32
+catz_xact_tables_written(void)
+{
+	return xact_tables;
 }
 
 uint64
@@ -211,6 +225,7 @@ catz_xact_state_end(void)
 	xact_wrote = false;
 	xact_signalled = false;
 	xact_writes = 0;
+	xact_tables = 0;
 }
 
 /*

@@ -101,14 +101,10 @@ row_owner(HeapTuple tup, TupleDesc desc, int col, int64 *owner)
 	return !isnull;
 }
 
-/*
- * Read the rows written by transactions lo..hi under snap (NULL: the
- * current snapshot) and pass each one that r wants (r NULL: every one) to
- * the sink, as a change to apply
- */
+/* The changed rows of categorize.patterns: puts and deletes */
 static void
-read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
-			 CatzChangeSink sink, void *arg)
+read_patterns(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
+			  CatzChangeSink sink, void *arg)
 {
 	uint64		n;
 	uint64		i;
@@ -137,6 +133,15 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		c.pattern_id = p.pattern_id;
 		sink(arg, (p.flags & CATZ_PF_OWNER) != 0, p.owner_id, xid, &c);
 	}
+}
+
+/* The changed rows of categorize.pattern_tombstones: deletes */
+static void
+read_tombstones(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
+				CatzChangeSink sink, void *arg)
+{
+	uint64		n;
+	uint64		i;
 
 	n = run_xid(prepare_xid(&plan_tombstones,
 							"SELECT pattern_id, owner_id, change_xid FROM categorize.pattern_tombstones "
@@ -157,6 +162,15 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		(void) catz_col_int64(tup, desc, 1, &c.pattern_id);
 		sink(arg, has_owner, owner, xid, &c);
 	}
+}
+
+/* The changed rows of categorize.corrections: documents */
+static void
+read_corrections(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
+				 CatzChangeSink sink, void *arg)
+{
+	uint64		n;
+	uint64		i;
 
 	n = run_xid(prepare_xid(&plan_corrections,
 							"SELECT owner_id, merchant_name, description, to_category_id, change_xid, "
@@ -184,6 +198,23 @@ read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 	}
 }
 
+/*
+ * Read the rows of tables (CATZ_WROTE_*) written by transactions lo..hi
+ * under snap (NULL: the current snapshot) and pass each one that r wants
+ * (r NULL: every one) to the sink, as a change to apply
+ */
+static void
+read_changes(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
+			 uint32 tables, CatzChangeSink sink, void *arg)
+{
+	if (tables & CATZ_WROTE_PATTERNS)
+		read_patterns(lo, hi, snap, r, sink, arg);
+	if (tables & CATZ_WROTE_TOMBSTONES)
+		read_tombstones(lo, hi, snap, r, sink, arg);
+	if (tables & CATZ_WROTE_CORRECTIONS)
+		read_corrections(lo, hi, snap, r, sink, arg);
+}
+
 bool
 catz_changes_read(const CatzChangeRead *r, CatzChangeSink sink, void *arg)
 {
@@ -196,12 +227,12 @@ catz_changes_read(const CatzChangeRead *r, CatzChangeSink sink, void *arg)
 				from, PG_UINT64_MAX, r->snap);
 	if (n > 0 && wanted(r, catz_row_xid(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)))
 		return false;
-	read_changes(from, PG_UINT64_MAX, r->snap, r, sink, arg);
+	read_changes(from, PG_UINT64_MAX, r->snap, r, CATZ_WROTE_ALL, sink, arg);
 	return true;
 }
 
 void
-catz_changes_read_own(uint64 own, CatzChangeSink sink, void *arg)
+catz_changes_read_own(uint64 own, uint32 tables, CatzChangeSink sink, void *arg)
 {
-	read_changes(own, own, NULL, NULL, sink, arg);
+	read_changes(own, own, NULL, NULL, tables, sink, arg);
 }

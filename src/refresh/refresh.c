@@ -200,7 +200,7 @@ catz_own_epoch_bump(void)
 	catz_xact_reset();
 	own_rows_reload = true;
 	own_epoch_bumped = true;
-	catz_note_own_write();
+	catz_note_own_write(CATZ_WROTE_ALL);
 	stale = true;
 }
 
@@ -334,7 +334,7 @@ prepare_own_commit(void)
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	spi_level = catz_spi_connect();
-	catz_changes_read_own(own_commit_fxid, own_commit_sink, NULL);
+	catz_changes_read_own(own_commit_fxid, catz_xact_tables_written(), own_commit_sink, NULL);
 	catz_spi_finish(spi_level);
 	PopActiveSnapshot();
 	if (own_commit_changes == NIL)
@@ -747,7 +747,7 @@ catz_refresh(void)
 		if (own != 0)
 		{
 			spi_level = catz_spi_connect();
-			catz_changes_read_own(own, own_sink, NULL);
+			catz_changes_read_own(own, catz_xact_tables_written(), own_sink, NULL);
 			catz_spi_finish(spi_level);
 		}
 	}

@@ -34,8 +34,11 @@ typedef void (*CatzChangeSink) (void *arg, bool has_owner, int64 owner, uint64 x
  */
 extern bool catz_changes_read(const CatzChangeRead *r, CatzChangeSink sink, void *arg);
 
-/* Read the rows this transaction (xid own) wrote and still has */
-extern void catz_changes_read_own(uint64 own, CatzChangeSink sink, void *arg);
+/*
+ * Read the rows this transaction (xid own) wrote and still has, in the
+ * tables it wrote (CATZ_WROTE_*: catz_xact_tables_written())
+ */
+extern void catz_changes_read_own(uint64 own, uint32 tables, CatzChangeSink sink, void *arg);
 
 /* Forget prepared queries (the tables may have been recreated) */
 extern void catz_changes_forget_plans(void);
