@@ -116,7 +116,8 @@ compile_patterns(SPITupleTable *tt, uint64 nrows, MemoryContext cxt, Size *bytes
 	CatzAllocator a = catz_allocator_in(cxt);
 	CatzPatternColumns cols;
 
-	catz_pattern_columns(tt->tupdesc, &cols);
+	if (nrows > 0)
+		catz_pattern_columns(tt->tupdesc, &cols);
 	for (i = 0; i < nrows; i++)
 	{
 		bool		active;
@@ -405,6 +406,12 @@ catz_scope_build(bool global, int64 owner_id)
 		scope->crowd_refold = catz_crowd_refold(n, scope->set ? catz_set_count(scope->set) : 0);
 		docset_add_crowd(&ds, SPI_tuptable, n, (uint32) catz_promote_min_users);
 		scope->model = docset_build(&ds, cxt, &scope->bytes);
+	}
+	else if (!catz_owner_may_have_rows(owner_id, snap))
+	{
+		/* A new owner: the queries below would return nothing */
+		scope->set = compile_patterns(NULL, 0, cxt, &scope->bytes);
+		scope->model = NULL;
 	}
 	else
 	{

@@ -173,6 +173,12 @@ typedef void *(*CatzBlobGrowFn) (void *arg, CatzBlobKind kind, bool bigger);
 extern bool catz_blob_apply(const CatzBlobChange *c, CatzBlobGrowFn grow, void *arg,
 							CatzStatus *status);
 
+/*
+ * owner_probe.c: whether the owner may have rows in patterns or corrections
+ * that snap sees (false: certainly none)
+ */
+extern bool catz_owner_may_have_rows(int64 owner_id, Snapshot snap);
+
 /* scope.c: build a scope (uncached), and the backend-local cache of scopes */
 extern CatzScope *catz_scope_build(bool global, int64 owner_id);
 extern void catz_scope_free(CatzScope *scope);
