@@ -147,6 +147,7 @@ typedef struct CatzPatternColumns
 {
 	int			attnum[CATZ_PATTERN_NFIELDS];
 	int			xid_attnum;		/* change_xid */
+	int			owner_attnum;	/* owner_id */
 } CatzPatternColumns;
 
 /* Find the columns in a result's row descriptor; ERROR if one is missing */

@@ -262,6 +262,7 @@ catz_pattern_columns(TupleDesc desc, CatzPatternColumns *cols)
 		}
 	}
 	cols->xid_attnum = cols->attnum[PF_CHANGE_XID];
+	cols->owner_attnum = cols->attnum[PF_OWNER_ID];
 }
 
 void

@@ -90,6 +90,15 @@ wanted(const CatzChangeRead *r, uint64 xid)
 	return xid != r->own && !catz_snapshot_sees(r->since, xid);
 }
 
+/* Whether r reads one scope's rows and a row of this owner is not one */
+static bool
+other_scope(const CatzChangeRead *r, bool has_owner, int64 owner)
+{
+	if (r == NULL || !r->one_scope)
+		return false;
+	return r->scope_global ? has_owner : (!has_owner || owner != r->scope_owner);
+}
+
 /* Owner of a row (column col); false when NULL */
 static bool
 row_owner(HeapTuple tup, TupleDesc desc, int col, int64 *owner)
@@ -127,6 +136,14 @@ read_patterns(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		CHECK_FOR_INTERRUPTS();
 		if (r && !wanted(r, xid))
 			continue;
+		if (r && r->one_scope)
+		{
+			int64		owner;
+			bool		has_owner = row_owner(tup, SPI_tuptable->tupdesc, cols.owner_attnum, &owner);
+
+			if (other_scope(r, has_owner, owner))
+				continue;
+		}
 		catz_pattern_from_row(tup, SPI_tuptable->tupdesc, &cols, &p, &active);
 		c.op = active ? CATZ_CHANGE_PUT : CATZ_CHANGE_DELETE;
 		c.pattern = &p;
@@ -159,6 +176,8 @@ read_tombstones(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		if (r && !wanted(r, xid))
 			continue;
 		has_owner = row_owner(tup, desc, 2, &owner);
+		if (other_scope(r, has_owner, owner))
+			continue;
 		(void) catz_col_int64(tup, desc, 1, &c.pattern_id);
 		sink(arg, has_owner, owner, xid, &c);
 	}
@@ -193,6 +212,8 @@ read_corrections(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		if (r && !wanted(r, xid))
 			continue;
 		has_owner = row_owner(tup, desc, 1, &owner);
+		if (other_scope(r, has_owner, owner))
+			continue;
 		catz_doc_from_row(tup, desc, 2, 6, &doc, features);
 		sink(arg, has_owner, owner, xid, &c);
 	}

@@ -671,6 +671,9 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
 		r.since = &scope->base_snap;
 		r.snap = snap;
 		r.own = catz_own_fxid();
+		r.one_scope = true;		/* catch_up_wants() would drop the others */
+		r.scope_global = scope->global;
+		r.scope_owner = scope->owner_id;
 		spi_level = catz_spi_connect();
 		if (!catz_changes_read(&r, catch_up_sink, &c))
 			scope->needs_reload = true;

@@ -138,17 +138,50 @@ $node->safe_psql('postgres', q{
 is($reader->query_safe(q{SELECT categorize.categorize('ROLLED PLACE', NULL, NULL, 9)}), '',
 	'a rolled-back correction is not seen');
 
+# case: a scope compiled while others commit catches up with them before it
+# is published: its owner's rows that committed meanwhile are in it, and
+# another owner's are not.  The build is held once compiled
+# (categorize.test_build_lock, set in the building session only) while
+# user 21 and user 22 learn; their writers apply to what is published, which
+# user 21's scope is not yet.
+my $build_lock = 1515;
+my $hold = $node->background_psql('postgres');
+$hold->query_safe("SELECT pg_advisory_lock($build_lock)");
+my $builder = $node->background_psql('postgres');
+my $bpid = $builder->query_safe('SELECT pg_backend_pid()');
+$builder->query_safe("SET categorize.test_build_lock = $build_lock");
+$builder->query_safe(q{SELECT categorize.categorize('ALPHA SHOP', NULL)});   # everyone's: published
+$builder->{stdin} .= "SELECT categorize.categorize('XI MARKET', NULL, NULL, 21);\n";
+$builder->{run}->pump_nb;
+ok($node->poll_query_until('postgres', qq{
+	SELECT EXISTS (SELECT 1 FROM pg_locks
+	                WHERE locktype = 'advisory' AND classid = 0 AND objid = $build_lock
+	                  AND objsubid = 1 AND NOT granted AND pid = $bpid)}),
+	'user 21\'s scope is compiled and held before it is published');
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Xi Market', NULL, 5, 21, 3)});
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Xi Market', NULL, 5, 22, 2)});
+$hold->query_safe("SELECT pg_advisory_unlock($build_lock)");
+$hold->quit;
+$builder->query_safe('RESET categorize.test_build_lock');
+$builder->quit;
+is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 21)}), '3',
+	'the scope published after the hold has user 21\'s correction made meanwhile');
+is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 22)}), '2',
+	'user 22 has their own');
+is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 23)}), '',
+	'and a third user neither (no promotion from two users)');
+
 # case: after all of it, the shared scopes equal scopes compiled fresh from the tables
 my $expect = $reader->query_safe(q{
 	SELECT string_agg(coalesce(categorize.categorize(v, NULL, NULL, o)::text, '-'), ',' ORDER BY o, v)
 	  FROM unnest(ARRAY['ALPHA SHOP', 'ZETA CAFE', 'OMEGA BOOKS', 'KAPPA KEPT', 'PREPARED PLACE',
-	                    'MANY B', 'MANY BA', 'BULK BCD']) v, unnest(ARRAY[7, 8, 9]) o});
+	                    'MANY B', 'MANY BA', 'BULK BCD', 'XI MARKET']) v, unnest(ARRAY[7, 8, 9, 21, 22]) o});
 $reader->quit;
 $node->restart;
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(coalesce(categorize.categorize(v, NULL, NULL, o)::text, '-'), ',' ORDER BY o, v)
 	  FROM unnest(ARRAY['ALPHA SHOP', 'ZETA CAFE', 'OMEGA BOOKS', 'KAPPA KEPT', 'PREPARED PLACE',
-	                    'MANY B', 'MANY BA', 'BULK BCD']) v, unnest(ARRAY[7, 8, 9]) o}),
+	                    'MANY B', 'MANY BA', 'BULK BCD', 'XI MARKET']) v, unnest(ARRAY[7, 8, 9, 21, 22]) o}),
 	$expect, 'the answers equal those of scopes compiled after a restart');
 
 $node->stop;
