@@ -61,6 +61,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -352,10 +353,97 @@ forget_own_commit(void)
 }
 
 /*
+ * Testing aid (categorize.test_apply_after_other): hold this commit's apply
+ * until another writer has applied one (at most a minute), in a wait that
+ * pg_stat_activity shows as wait_event Extension; so a test can make two
+ * writers of one row apply in the order opposite to their commits
+ */
+static bool test_apply_after_other = false;
+
+static void
+test_wait_for_other_writer(CatzSharedDb *db)
+{
+	uint64		applied = pg_atomic_read_u64(&db->writer_applied);
+	int			i;
+
+	for (i = 0; i < 6000 && pg_atomic_read_u64(&db->writer_applied) == applied; i++)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* Whether this transaction's change c is to a pattern (put or delete) */
+static bool
+changes_pattern(const CatzBlobChange *c)
+{
+	return c->op == CATZ_CHANGE_PUT || c->op == CATZ_CHANGE_DELETE;
+}
+
+/*
+ * Whether our commit, ending at end, may apply after the later commits
+ * already applied: none of them changed a pattern we changed (refresh slot
+ * held)
+ */
+static bool
+may_apply_late(CatzSharedDb *db, XLogRecPtr end)
+{
+	ListCell   *lc;
+	int			i;
+
+	if (db->applied_floor > end)
+		return false;			/* a later commit's entries may be gone */
+	foreach(lc, own_commit_changes)
+	{
+		OwnChange  *o = lfirst(lc);
+
+		if (!changes_pattern(&o->change))
+			continue;
+		for (i = 0; i < CATZ_APPLIED_PATTERNS; i++)
+			if (db->applied_end[i] > end && db->applied_pattern[i] == o->change.pattern_id)
+				return false;
+	}
+	return true;
+}
+
+/* Remember the patterns our commit, ending at end, changed (refresh slot held) */
+static void
+remember_applied(CatzSharedDb *db, XLogRecPtr end)
+{
+	ListCell   *lc;
+
+	foreach(lc, own_commit_changes)
+	{
+		OwnChange  *o = lfirst(lc);
+		uint32		slot;
+
+		if (!changes_pattern(&o->change))
+			continue;
+		slot = db->applied_next++ % CATZ_APPLIED_PATTERNS;
+		db->applied_floor = Max(db->applied_floor, db->applied_end[slot]);
+		db->applied_end[slot] = end;
+		db->applied_pattern[slot] = o->change.pattern_id;
+	}
+	db->last_applied_commit = Max(db->last_applied_commit, end);
+}
+
+/*
  * Apply this transaction's changes, just committed, to the shared scopes
  * and record its xid in F; false if it must be left to a refresh.  Runs in
  * the commit callback, where an error would be a PANIC: nothing here raises
  * one (an allocation that fails retires its scope; readers reload it).
+ *
+ * Writers apply one at a time, but not always in the order they
+ * committed: this transaction is visible before its callback runs, and a
+ * writer that updated one of our rows meanwhile (following the update
+ * chain, not waiting for us) may apply its newer version first.  Applied
+ * after it, ours would put the older version back.  So a commit older than
+ * the latest one applied applies only if no later commit applied changed
+ * a pattern it changed (documents add up in any order); otherwise, or when
+ * the ring of applied patterns no longer reaches back to it, it is left to
+ * a refresh, which reads each row's latest version (and skips those of
+ * transactions already applied).
  */
 static bool
 apply_own_commit(CatzSharedDb *db)
@@ -368,9 +456,17 @@ apply_own_commit(CatzSharedDb *db)
 
 	if (!own_commit_ready || db->disabled)
 		return false;
+	if (test_apply_after_other)
+		test_wait_for_other_writer(db);
 	/* a refresh under way may have read before our commit: leave it to the next */
 	if (!pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
 		return false;
+	/* writers that committed after us applied first, one of our patterns too */
+	if (XactLastCommitEnd <= db->last_applied_commit && !may_apply_late(db, XactLastCommitEnd))
+	{
+		release_refresh_slot(db);
+		return false;
+	}
 	/* a scope being published must catch up with this commit too */
 	(void) pg_atomic_add_fetch_u64(&db->refresh_started, 1);
 	LWLockAcquire(catz_shared->lock, LW_SHARED);
@@ -389,6 +485,7 @@ apply_own_commit(CatzSharedDb *db)
 		LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
 		ok = catz_shared_fetch_mark_seen(db, xid);
 		LWLockRelease(catz_shared->lock);
+		remember_applied(db, XactLastCommitEnd);
 		/* F was replaced meanwhile (the extension recreated): start over */
 		if (!ok)
 			catz_shared_retire_all(db);
@@ -760,6 +857,14 @@ catz_refresh(void)
 void
 catz_refresh_init(void)
 {
+	DefineCustomBoolVariable("categorize.test_apply_after_other",
+							 "Testing aid: a writer's commit waits before it applies its changes to the shared scopes until another writer has applied one (at most a minute).",
+							 NULL,
+							 &test_apply_after_other,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 	catz_standby_install_hook();
 	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
 	RegisterXactCallback(xact_callback, NULL);

@@ -147,6 +147,10 @@ shmem_startup(void)
 			pg_atomic_init_u64(&db->unapplied, 0);
 			pg_atomic_init_u64(&db->unapplied_done, 0);
 			pg_atomic_init_u64(&db->writer_applied, 0);
+			db->last_applied_commit = InvalidXLogRecPtr;
+			db->applied_floor = InvalidXLogRecPtr;
+			db->applied_next = 0;
+			memset(db->applied_end, 0, sizeof(db->applied_end));
 			pg_atomic_init_u64(&db->refreshes, 0);
 			pg_atomic_init_u64(&db->feedback_queued, 1);
 			pg_atomic_init_u64(&db->feedback_folded, 0);
@@ -312,6 +316,10 @@ catz_shared_db(bool create)
 		pg_atomic_write_u64(&free_slot->unapplied, 0);
 		pg_atomic_write_u64(&free_slot->unapplied_done, 0);
 		pg_atomic_write_u64(&free_slot->writer_applied, 0);
+		free_slot->last_applied_commit = InvalidXLogRecPtr;
+		free_slot->applied_floor = InvalidXLogRecPtr;
+		free_slot->applied_next = 0;
+		memset(free_slot->applied_end, 0, sizeof(free_slot->applied_end));
 		pg_atomic_write_u64(&free_slot->refreshes, 0);
 		pg_atomic_write_u64(&free_slot->feedback_queued, 1);
 		pg_atomic_write_u64(&free_slot->feedback_folded, 0);

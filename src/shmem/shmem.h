@@ -23,6 +23,7 @@
 
 #include "base/base.h"
 
+#include "access/xlogdefs.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
@@ -42,6 +43,9 @@
 /* Patterns whose rows corrections found busy lately, per database (a cache) */
 #define CATZ_HOT_PATTERNS 256
 
+/* Patterns of the latest writer-applied commits remembered (refresh.c) */
+#define CATZ_APPLIED_PATTERNS 256
+
 typedef struct CatzSharedDb
 {
 	Oid			dboid;			/* InvalidOid: free slot */
@@ -58,6 +62,17 @@ typedef struct CatzSharedDb
 	pg_atomic_uint64 unapplied;	/* commits whose rows only a refresh brings in */
 	pg_atomic_uint64 unapplied_done;	/* unapplied when the last refresh began */
 	pg_atomic_uint64 writer_applied;	/* commits applied by their writer */
+	/*
+	 * Under the refresh slot: the end of the latest commit record a writer
+	 * applied, and a ring of the patterns the latest applied commits put or
+	 * deleted with the ends of their commit records (applied_floor: the
+	 * latest end of an entry overwritten).  See apply_own_commit().
+	 */
+	XLogRecPtr	last_applied_commit;
+	XLogRecPtr	applied_floor;
+	uint32		applied_next;
+	XLogRecPtr	applied_end[CATZ_APPLIED_PATTERNS];
+	int64		applied_pattern[CATZ_APPLIED_PATTERNS];
 	pg_atomic_uint64 refreshes; /* refreshes that read changes from the tables */
 	pg_atomic_uint64 feedback_queued;	/* commits that queued pattern feedback
 										 * (1 in a new slot: rows may be left) */

@@ -171,17 +171,41 @@ is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 2
 is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 23)}), '',
 	'and a third user neither (no promotion from two users)');
 
+# case: two writers of one row apply in the order opposite to their
+# commits.  Session A updates pattern 9300 and commits; its commit holds its
+# apply (categorize.test_apply_after_other) until another writer applies.
+# A is visible already, so session B's update of the same row follows the
+# update chain without waiting, commits and applies first.  A's older
+# version must not be put back over B's: the answer is B's category.
+$node->safe_psql('postgres', q{INSERT INTO categorize.patterns (id, category_id, kind, value) VALUES (9300, 1, 'merchant', 'sigma shop')});
+is($reader->query_safe(q{SELECT categorize.categorize('SIGMA SHOP', NULL)}), '1', 'sigma shop starts as Books');
+my $first = $node->background_psql('postgres');
+my $apid = $first->query_safe('SELECT pg_backend_pid()');
+$first->query_safe('SET categorize.test_apply_after_other = on');
+$first->{stdin} .= "UPDATE categorize.patterns SET category_id = 2 WHERE id = 9300;\n";
+$first->{run}->pump_nb;
+ok($node->poll_query_until('postgres', qq{
+	SELECT wait_event_type = 'Extension' FROM pg_stat_activity WHERE pid = $apid}),
+	'the first writer has committed and holds its apply');
+is($node->safe_psql('postgres', q{SELECT category_id FROM categorize.patterns WHERE id = 9300}), '2',
+	'its update is visible');
+$node->safe_psql('postgres', q{UPDATE categorize.patterns SET category_id = 3 WHERE id = 9300});
+$first->query_safe('RESET categorize.test_apply_after_other');
+$first->quit;
+is($reader->query_safe(q{SELECT categorize.categorize('SIGMA SHOP', NULL)}), '3',
+	'the second writer\'s version stays: the first one\'s older commit was left to a refresh');
+
 # case: after all of it, the shared scopes equal scopes compiled fresh from the tables
 my $expect = $reader->query_safe(q{
 	SELECT string_agg(coalesce(categorize.categorize(v, NULL, NULL, o)::text, '-'), ',' ORDER BY o, v)
 	  FROM unnest(ARRAY['ALPHA SHOP', 'ZETA CAFE', 'OMEGA BOOKS', 'KAPPA KEPT', 'PREPARED PLACE',
-	                    'MANY B', 'MANY BA', 'BULK BCD', 'XI MARKET']) v, unnest(ARRAY[7, 8, 9, 21, 22]) o});
+	                    'MANY B', 'MANY BA', 'BULK BCD', 'XI MARKET', 'SIGMA SHOP']) v, unnest(ARRAY[7, 8, 9, 21, 22]) o});
 $reader->quit;
 $node->restart;
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(coalesce(categorize.categorize(v, NULL, NULL, o)::text, '-'), ',' ORDER BY o, v)
 	  FROM unnest(ARRAY['ALPHA SHOP', 'ZETA CAFE', 'OMEGA BOOKS', 'KAPPA KEPT', 'PREPARED PLACE',
-	                    'MANY B', 'MANY BA', 'BULK BCD', 'XI MARKET']) v, unnest(ARRAY[7, 8, 9, 21, 22]) o}),
+	                    'MANY B', 'MANY BA', 'BULK BCD', 'XI MARKET', 'SIGMA SHOP']) v, unnest(ARRAY[7, 8, 9, 21, 22]) o}),
 	$expect, 'the answers equal those of scopes compiled after a restart');
 
 $node->stop;
