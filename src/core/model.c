@@ -806,6 +806,40 @@ model_prefetch(const CatzModel *m, uint64_t feature)
 	__builtin_prefetch(&slots[(uint32_t) (feature & (m->hdr.nslots - 1))]);
 }
 
+/* The same for a delta model's slot of a feature */
+static inline void
+delta_prefetch(const CatzModelDelta *d, uint64_t feature)
+{
+	const CatzDeltaSlot *slots = DELTA_SLOTS((CatzModelDelta *) d);
+
+	__builtin_prefetch(&slots[(uint32_t) (feature & (d->hdr.nslots - 1))]);
+}
+
+/*
+ * Start loading the postings a feature's slot points to, once its slot is
+ * in the cache: the sum over the features does this a few features ahead
+ */
+#define POSTINGS_AHEAD 4
+
+static inline void
+postings_prefetch(const CatzWeightedModel *src, uint64_t feature)
+{
+	if (src->model)
+	{
+		const CatzModelSlot *slot = model_lookup(src->model, feature);
+
+		if (slot != NULL && slot->post_count > 0)
+			__builtin_prefetch(MODEL_POSTS(src->model) + slot->post_start);
+	}
+	else if (src->delta->hdr.nslots > 0)
+	{
+		const CatzDeltaSlot *slot = delta_slot(src->delta, feature);
+
+		if (slot != NULL && slot->feature != 0 && slot->head != 0)
+			__builtin_prefetch(DELTA_POSTS((CatzModelDelta *) src->delta) + slot->head - 1);
+	}
+}
+
 /* Per-category accumulator of a prediction */
 typedef struct PredCat
 {
@@ -1062,13 +1096,18 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	log_ncats = log((double) ncats);
 
 	/*
-	 * A large model's slots are cache misses, one per feature: ask for all
-	 * of them first, so that the misses overlap instead of queueing
+	 * A large model's (or delta's) slots are cache misses, one per feature:
+	 * ask for all of them first, so that the misses overlap instead of queueing
 	 */
 	for (mi = 0; mi < nmodels; mi++)
-		if (maps[mi] != NULL && models[mi].model)
+		if (maps[mi] != NULL)
 			for (f = 0; f < nfeatures; f++)
-				model_prefetch(models[mi].model, nonzero(features[f]));
+			{
+				if (models[mi].model)
+					model_prefetch(models[mi].model, nonzero(features[f]));
+				else if (models[mi].delta->hdr.nslots > 0)
+					delta_prefetch(models[mi].delta, nonzero(features[f]));
+			}
 
 	/* Sum log((n + alpha) / alpha) over the known features */
 	for (f = 0; f < nfeatures; f++)
@@ -1080,6 +1119,10 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		double		nf = 0;		/* the feature's weighted count in all */
 		double		base;
 
+		if (f + POSTINGS_AHEAD < nfeatures)
+			for (mi = 0; mi < nmodels; mi++)
+				if (maps[mi] != NULL)
+					postings_prefetch(&models[mi], nonzero(features[f + POSTINGS_AHEAD]));
 		for (mi = 0; mi < nmodels; mi++)
 		{
 			const CatzWeightedModel *src = &models[mi];
