@@ -3,7 +3,7 @@
  * blob.c
  *	  What the two stores share about a scope's growable blobs: the overlay
  *	  of patterns changed after the scope's snapshot and the delta model of
- *	  corrections committed after it.  Their sizes, how they grow (fourfold,
+ *	  corrections committed after it.  Their sizes, how they grow (twofold,
  *	  up to a largest capacity), and applying one change while growing the
  *	  blob as it fills, are written once here; each store only says where a
  *	  blob lives (backend memory or the DSA area) through its grow callback.
@@ -30,7 +30,7 @@ next_capacity(CatzBlobKind kind, uint32 capacity, uint32 largest)
 		return kind == CATZ_BLOB_OVERLAY ? CATZ_OVERLAY_MIN : CATZ_DELTA_MIN;
 	if (capacity >= largest)
 		return 0;
-	return capacity * 4;
+	return capacity * 2;
 }
 
 /* Initialize dst (size bytes) at capacity, holding a copy of src (or empty) */
