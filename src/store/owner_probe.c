@@ -12,9 +12,9 @@
  * snapshot answers "no row" for a fraction of that; any row found (even one
  * the queries would leave out: inactive, or written by this transaction)
  * sends the load down the query path, so the probe only ever skips queries
- * that return nothing.  An index that is missing, not valid, or not keyed
- * on owner_id first (a schema someone altered) is no answer: the queries
- * run.  The scans check no privilege, as the queries run as the
+ * that return nothing.  An index that is missing, not valid, not keyed on
+ * owner_id first, or partial other than "owner_id IS NOT NULL" (a schema
+ * someone altered) is no answer: the queries run.  The scans check no privilege, as the queries run as the
  * extension's owner (catz_spi_connect()).
  *
  *-------------------------------------------------------------------------
@@ -28,13 +28,33 @@
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
 #include "executor/tuptable.h"
+#include "nodes/primnodes.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "store/store.h"
 
-/* Whether index (of heap) is a valid btree whose first key is owner_id */
+/* Whether a partial index's predicate is "owner_id IS NOT NULL" (or none) */
+static bool
+predicate_keeps_owners(Relation index, AttrNumber owner)
+{
+	List	   *pred = RelationGetIndexPredicate(index);
+	NullTest   *nt;
+
+	if (pred == NIL)
+		return true;
+	if (list_length(pred) != 1 || !IsA(linitial(pred), NullTest))
+		return false;
+	nt = linitial(pred);
+	return nt->nulltesttype == IS_NOT_NULL && nt->arg != NULL && IsA(nt->arg, Var) &&
+		((Var *) nt->arg)->varattno == owner;
+}
+
+/*
+ * Whether index (of heap) is a valid btree whose first key is owner_id and
+ * that holds every row with an owner
+ */
 static bool
 keyed_on_owner(Relation heap, Relation index)
 {
@@ -46,7 +66,8 @@ keyed_on_owner(Relation heap, Relation index)
 		index->rd_index->indnkeyatts >= 1 &&
 		owner != InvalidAttrNumber &&
 		index->rd_index->indkey.values[0] == owner &&
-		TupleDescAttr(RelationGetDescr(heap), owner - 1)->atttypid == INT8OID;
+		TupleDescAttr(RelationGetDescr(heap), owner - 1)->atttypid == INT8OID &&
+		predicate_keeps_owners(index, owner);
 }
 
 /* Whether the table relid may have a row of owner_id that snap sees */
