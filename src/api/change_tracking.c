@@ -134,7 +134,6 @@ category_owner(int64 category_id, bool *has_owner, int64 *owner)
 	return found;
 }
 
-/* Check a numeric amount bound; *out gets it as double */
 /* A correction's amount as a double; false when NULL or NaN */
 static bool
 amount_of(HeapTuple tup, TupleDesc desc, double *out)
@@ -145,6 +144,7 @@ amount_of(HeapTuple tup, TupleDesc desc, double *out)
 	return !isnull && catz_numeric_to_double(d, out);
 }
 
+/* Check a numeric amount bound; *out gets it as double */
 static bool
 amount_bound(HeapTuple tup, TupleDesc desc, int attnum, double *out)
 {
@@ -174,11 +174,13 @@ insert_tombstone(int64 pattern_id, bool has_owner, int64 owner)
 							  "VALUES ($1, $2)", 2, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "categorize: could not record a pattern change");
 	catz_spi_finish(spi_level);
-	catz_note_tables_written(CATZ_WROTE_TOMBSTONES);
 }
 
-/* Record a tombstone for the old version of a pattern whose owner changed */
-static void
+/*
+ * Record a tombstone for the old version of a pattern whose owner changed;
+ * whether one was recorded
+ */
+static bool
 tombstone_if_owner_changed(HeapTuple old, TupleDesc desc, bool has_owner, int64 owner)
 {
 	bool		old_null;
@@ -187,11 +189,13 @@ tombstone_if_owner_changed(HeapTuple old, TupleDesc desc, bool has_owner, int64 
 	Datum		id;
 
 	if (old_null == !has_owner && (old_null || DatumGetInt64(d) == owner))
-		return;
+		return false;
 	/* its own flag: C leaves the order of evaluation of arguments open */
 	id = heap_getattr(old, column(desc, "id"), desc, &id_null);
-	if (!id_null)
-		insert_tombstone(DatumGetInt64(id), !old_null, old_null ? 0 : DatumGetInt64(d));
+	if (id_null)
+		return false;
+	insert_tombstone(DatumGetInt64(id), !old_null, old_null ? 0 : DatumGetInt64(d));
+	return true;
 }
 
 /* Make every backend reload everything at this transaction's commit */
@@ -289,6 +293,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 	int64		cat_owner;
 	double		amin;
 	double		amax;
+	uint32		tables = CATZ_WROTE_PATTERNS;
 
 	/*
 	 * An update that keeps the pattern itself (the counts of a correction,
@@ -400,8 +405,8 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 	tup = heap_modify_tuple_by_cols(tup, desc, ncols, cols, vals, nulls);
 
 	/* A pattern that changes owner must leave the old owner's scope */
-	if (is_update)
-		tombstone_if_owner_changed(td->tg_trigtuple, desc, has_owner, owner);
+	if (is_update && tombstone_if_owner_changed(td->tg_trigtuple, desc, has_owner, owner))
+		tables |= CATZ_WROTE_TOMBSTONES;
 
 	/* This transaction sees its own version at once */
 	{
@@ -414,7 +419,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 		else
 			catz_xact_delete_pattern(p.pattern_id);
 	}
-	note_change(CATZ_WROTE_PATTERNS);
+	note_change(tables);
 	return PointerGetDatum(tup);
 }
 
@@ -613,7 +618,7 @@ categorize_patterns_apply_write(PG_FUNCTION_ARGS)
 		bool		isnull;
 		Datum		d = heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
 
-		tombstone_if_owner_changed(td->tg_trigtuple, desc, !isnull, isnull ? 0 : DatumGetInt64(d));
+		(void) tombstone_if_owner_changed(td->tg_trigtuple, desc, !isnull, isnull ? 0 : DatumGetInt64(d));
 	}
 	note_apply();
 	return PointerGetDatum(tup);

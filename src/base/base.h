@@ -245,9 +245,6 @@ extern bool catz_xact_signalled(void);
 /* Note that this transaction wrote patterns or corrections (in tables) */
 extern void catz_note_own_write(uint32 tables);
 
-/* Note that this transaction wrote rows of tables, counted by another call */
-extern void catz_note_tables_written(uint32 tables);
-
 /*
  * The tables this transaction wrote (CATZ_WROTE_*), as far as the triggers
  * saw: a subtransaction rolled back leaves its bits (a read finds nothing)

@@ -30,22 +30,25 @@ catz_col_int64(HeapTuple tup, TupleDesc desc, int col, int64 *out)
 	return true;
 }
 
+/* A text datum as a palloc'd string in the current context */
+static char *
+text_copy(Datum d, int *len)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	*len = VARSIZE_ANY_EXHDR(t);
+	return pnstrdup(VARDATA_ANY(t), *len);
+}
+
 /* Get a text column as a palloc'd string in the current context, or NULL */
 char *
 catz_col_text(HeapTuple tup, TupleDesc desc, int col, int *len)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-	text	   *t;
 
-	if (isnull)
-	{
-		*len = 0;
-		return NULL;
-	}
-	t = DatumGetTextPP(d);
-	*len = VARSIZE_ANY_EXHDR(t);
-	return pnstrdup(VARDATA_ANY(t), *len);
+	*len = 0;
+	return isnull ? NULL : text_copy(d, len);
 }
 
 /* The fields of a pattern, in the order of PATTERN_COLUMNS */
@@ -128,14 +131,9 @@ static char *
 text_column(const DeformedRow *r, int col, int *len)
 {
 	Datum		d;
-	text	   *t;
 
 	*len = 0;
-	if (!column(r, col, &d))
-		return NULL;
-	t = DatumGetTextPP(d);
-	*len = VARSIZE_ANY_EXHDR(t);
-	return pnstrdup(VARDATA_ANY(t), *len);
+	return column(r, col, &d) ? text_copy(d, len) : NULL;
 }
 
 /* A field of a pattern's row; false when NULL or absent */

@@ -195,12 +195,6 @@ catz_note_own_write(uint32 tables)
 	xact_tables |= tables;
 }
 
-void
-catz_note_tables_written(uint32 tables)
-{
-	xact_tables |= tables;
-}
-
 uint32
 catz_xact_tables_written(void)
 {

@@ -815,31 +815,6 @@ delta_prefetch(const CatzModelDelta *d, uint64_t feature)
 	__builtin_prefetch(&slots[(uint32_t) (feature & (d->hdr.nslots - 1))]);
 }
 
-/*
- * Start loading the postings a feature's slot points to, once its slot is
- * in the cache: the sum over the features does this a few features ahead
- */
-#define POSTINGS_AHEAD 4
-
-static inline void
-postings_prefetch(const CatzWeightedModel *src, uint64_t feature)
-{
-	if (src->model)
-	{
-		const CatzModelSlot *slot = model_lookup(src->model, feature);
-
-		if (slot != NULL && slot->post_count > 0)
-			__builtin_prefetch(MODEL_POSTS(src->model) + slot->post_start);
-	}
-	else if (src->delta->hdr.nslots > 0)
-	{
-		const CatzDeltaSlot *slot = delta_slot(src->delta, feature);
-
-		if (slot != NULL && slot->feature != 0 && slot->head != 0)
-			__builtin_prefetch(DELTA_POSTS((CatzModelDelta *) src->delta) + slot->head - 1);
-	}
-}
-
 /* Per-category accumulator of a prediction */
 typedef struct PredCat
 {
@@ -969,10 +944,11 @@ log_count(double v)
  * How much a feature tells, in [0, 1]: 1 minus the entropy of its counts
  * (n in all) over the categories (those touched, of ncats), relative to the
  * most it could be (log_ncats, 0 for a single category), times
- * n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n occurrences.  A word every category has ("san", "ca", "purchase": a
- * city, a state, a card network's wording) tells nothing and weighs
- * about 0; a word of one category weighs about 1, once it has been seen
- * more than once.  Its log-likelihood terms are multiplied by it.
+ * n / (n + CATZ_MODEL_FEATURE_PRIOR) for its n occurrences.  A word every
+ * category has ("san", "ca", "purchase": a city, a state, a card network's
+ * wording) tells nothing and weighs about 0; a word of one category
+ * weighs about 1, once it has been seen more than once.  Its
+ * log-likelihood terms are multiplied by it.
  */
 #define CATZ_MODEL_FEATURE_PRIOR	1.0
 
@@ -1119,10 +1095,6 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		double		nf = 0;		/* the feature's weighted count in all */
 		double		base;
 
-		if (f + POSTINGS_AHEAD < nfeatures)
-			for (mi = 0; mi < nmodels; mi++)
-				if (maps[mi] != NULL)
-					postings_prefetch(&models[mi], nonzero(features[f + POSTINGS_AHEAD]));
 		for (mi = 0; mi < nmodels; mi++)
 		{
 			const CatzWeightedModel *src = &models[mi];

@@ -94,9 +94,9 @@ wanted(const CatzChangeRead *r, uint64 xid)
 static bool
 other_scope(const CatzChangeRead *r, bool has_owner, int64 owner)
 {
-	if (r == NULL || !r->one_scope)
+	if (r == NULL || r->only == NULL)
 		return false;
-	return r->scope_global ? has_owner : (!has_owner || owner != r->scope_owner);
+	return r->only->global ? has_owner : (!has_owner || owner != r->only->owner_id);
 }
 
 /* Owner of a row (column col); false when NULL */
@@ -136,7 +136,7 @@ read_patterns(uint64 lo, uint64 hi, Snapshot snap, const CatzChangeRead *r,
 		CHECK_FOR_INTERRUPTS();
 		if (r && !wanted(r, xid))
 			continue;
-		if (r && r->one_scope)
+		if (r && r->only)
 		{
 			int64		owner;
 			bool		has_owner = row_owner(tup, SPI_tuptable->tupdesc, cols.owner_attnum, &owner);

@@ -542,12 +542,13 @@ typedef struct CatchUp
 	const CatzSnapshot *fetch;
 } CatchUp;
 
-/* Whether a row belongs to the scope being caught up, and is missing from it */
+/*
+ * Whether a row of the scope being caught up (the read passes its rows
+ * only: CatzChangeRead.only) is missing from it
+ */
 static bool
-catch_up_wants(const CatchUp *c, bool has_owner, int64 owner, uint64 xid)
+catch_up_wants(const CatchUp *c, uint64 xid)
 {
-	if (c->scope->global ? has_owner : (!has_owner || owner != c->scope->owner_id))
-		return false;
 	return catz_snapshot_sees(c->fetch, xid) && !catz_snapshot_sees(&c->scope->base_snap, xid);
 }
 
@@ -556,7 +557,7 @@ catch_up_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlob
 {
 	CatchUp    *c = arg;
 
-	if (catch_up_wants(c, has_owner, owner, xid))
+	if (catch_up_wants(c, xid))
 		catz_scope_apply(c->scope, change);
 }
 
@@ -768,9 +769,7 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
 		r.since = &scope->base_snap;
 		r.snap = snap;
 		r.own = catz_own_fxid();
-		r.one_scope = true;		/* catch_up_wants() would drop the others */
-		r.scope_global = scope->global;
-		r.scope_owner = scope->owner_id;
+		r.only = scope;
 		spi_level = catz_spi_connect();
 		if (!catz_changes_read(&r, catch_up_sink, &c))
 			scope->needs_reload = true;

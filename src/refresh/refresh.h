@@ -21,10 +21,8 @@ typedef struct CatzChangeRead
 	const CatzSnapshot *since;	/* F: rows it saw are skipped */
 	Snapshot	snap;			/* the snapshot to read with */
 	uint64		own;			/* our own xid (skipped), or 0 */
-	bool		one_scope;		/* only the rows of one scope (a catch-up):
-								 * the others are skipped undecoded */
-	bool		scope_global;	/* that scope: everyone's, */
-	int64		scope_owner;	/* or this owner's */
+	const CatzScope *only;		/* only this scope's rows (a catch-up), the
+								 * others skipped undecoded; NULL: all */
 } CatzChangeRead;
 
 /* Where the rows go: each as a change, with its owner and xid */
