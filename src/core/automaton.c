@@ -26,8 +26,9 @@
  *	- a failure link always points to a smaller state number (it has a
  *	  smaller depth), so links are computed in one pass in state order and
  *	  every chain of links ends at the root.
- * Transitions out of the root, taken for nearly every word, use a direct
- * table indexed by word id.  Output ("dictionary suffix") links point to
+ * Transitions out of the root, taken for nearly every word, are kept in
+ * the word's dictionary record, so the lookup that finds a word also gives
+ * its first transition.  Output ("dictionary suffix") links point to
  * the nearest state on the failure chain at which some pattern ends.
  *
  * Blob layout.  A set is one allocation: a SetHeader followed by the
@@ -45,7 +46,8 @@
  *	  than its parent; labels are strictly increasing among siblings;
  *	- fail(s) and dict(s) (0 meaning none) are shallower than s, so link
  *	  chains terminate and matching stays linear even on a hostile blob;
- *	  the root table only holds 0 or states of depth 1;
+ *	  a word record's root transition is 0 or a state of depth 1 whose
+ *	  label is that word;
  *	- out_start is non-decreasing from 0 to nout; each output entry is a
  *	  merchant/keyword entry with exactly depth(s) words.  With the depth
  *	  rules this guarantees start_word = end_word - depth >= 0 in match;
@@ -60,7 +62,7 @@
 
 /* Blob identity; the version changes with the layout or the hash */
 #define SET_MAGIC		0x5A544143u /* "CATZ" when stored little-endian */
-#define SET_VERSION		1
+#define SET_VERSION		2
 
 /*
  * The dictionary hash seed is fixed so that the same patterns always give
@@ -87,15 +89,19 @@
 /* Sections of a blob, in storage order */
 typedef enum SetSection
 {
-	SEC_ENTRIES,				/* CatzEntry[nentries], input order */
+	SEC_ENTRIES,				/* CatzEntry[nentries], in storage order:
+								 * merchant/keyword entries by end state,
+								 * then regex entries */
 	SEC_REGEX,					/* RegexRef[nregex], input order */
 	SEC_SLOTS,					/* WordSlot[nslots]: the word dictionary */
 	SEC_WORDS,					/* WordRecords, words_size bytes */
-	SEC_ROOT,					/* uint32[nwords]: root transition by word id */
 	SEC_STATES,					/* State[nstates + 1]; the last is a sentinel */
 	SEC_LABELS,					/* uint32[nstates]: word id into each state */
 	SEC_DEPTH,					/* uint8[nstates]: words from the root */
-	SEC_OUT,					/* uint32[nout]: entry indexes by end state */
+	SEC_INPUT,					/* uint32[nentries]: input index of each
+								 * stored entry */
+	SEC_POSITION,				/* uint32[nentries]: stored position of each
+								 * input index */
 	SEC_STRINGS,				/* value and literal bytes, strings_size bytes */
 	NUM_SECTIONS
 } SetSection;
@@ -139,6 +145,18 @@ typedef struct WordRecord
 {
 	uint32_t	word_id;
 	uint32_t	len;			/* in bytes */
+
+	/*
+	 * The state the root goes to on this word (0 = none), and a copy of
+	 * that state's output and child ranges: the lookup that finds the word
+	 * yields its first transition, and the entries and children it leads
+	 * to, with no read of the states between (all 0 when root is 0)
+	 */
+	uint32_t	root;
+	uint32_t	out_start;
+	uint32_t	out_end;
+	uint32_t	child_start;
+	uint32_t	child_end;
 } WordRecord;
 
 /* An automaton state */
@@ -146,7 +164,7 @@ typedef struct State
 {
 	uint32_t	child_start;	/* first child; children end at the next
 								 * state's child_start */
-	uint32_t	out_start;		/* first output in SEC_OUT; same scheme */
+	uint32_t	out_start;		/* first output, a stored entry; same scheme */
 	uint32_t	fail;			/* longest proper suffix state; root = 0 */
 	uint32_t	dict;			/* nearest state with outputs on the failure
 								 * chain; 0 = none */
@@ -160,11 +178,11 @@ typedef struct SetView
 	const CatzEntry *entries;
 	const RegexRef *regex;
 	const WordSlot *slots;
-	const uint32_t *root;
 	const State *states;
 	const uint32_t *labels;
 	const uint8_t *depth;
-	const uint32_t *out;
+	const uint32_t *input;
+	const uint32_t *position;
 } SetView;
 
 /* Words of the text being matched, looked up together */
@@ -173,8 +191,9 @@ typedef struct WordBatch
 	uint32_t	n;				/* words in the batch */
 	const char *word[MATCH_BATCH];
 	size_t		len[MATCH_BATCH];	/* in bytes */
+	uint32_t	text[MATCH_BATCH];	/* which of the texts it is from */
 	uint64_t	hash[MATCH_BATCH];
-	uint32_t	id[MATCH_BATCH];	/* word id, or NO_WORD */
+	const WordRecord *rec[MATCH_BATCH]; /* its record, or NULL */
 } WordBatch;
 
 /* A distinct word while building */
@@ -233,6 +252,7 @@ typedef struct Builder
 	uint32_t   *labels;
 	uint8_t    *depth;
 	uint32_t   *child_start;	/* nstates + 1 */
+	uint32_t   *root;			/* nwords: transition from the root */
 } Builder;
 
 /* ----------------------------------------------------------------
@@ -254,11 +274,11 @@ set_layout(const SetHeader *hdr, uint32_t off[NUM_SECTIONS], uint64_t *total)
 	size[SEC_REGEX] = (uint64_t) hdr->nregex * sizeof(RegexRef);
 	size[SEC_SLOTS] = (uint64_t) hdr->nslots * sizeof(WordSlot);
 	size[SEC_WORDS] = hdr->words_size;
-	size[SEC_ROOT] = (uint64_t) hdr->nwords * sizeof(uint32_t);
 	size[SEC_STATES] = ((uint64_t) hdr->nstates + 1) * sizeof(State);
 	size[SEC_LABELS] = (uint64_t) hdr->nstates * sizeof(uint32_t);
 	size[SEC_DEPTH] = hdr->nstates;
-	size[SEC_OUT] = (uint64_t) hdr->nout * sizeof(uint32_t);
+	size[SEC_INPUT] = (uint64_t) hdr->nentries * sizeof(uint32_t);
+	size[SEC_POSITION] = (uint64_t) hdr->nentries * sizeof(uint32_t);
 	size[SEC_STRINGS] = hdr->strings_size;
 
 	for (int i = 0; i < NUM_SECTIONS; i++)
@@ -284,11 +304,11 @@ set_view(const void *blob)
 	v.entries = (const CatzEntry *) (v.base + hdr->section_off[SEC_ENTRIES]);
 	v.regex = (const RegexRef *) (v.base + hdr->section_off[SEC_REGEX]);
 	v.slots = (const WordSlot *) (v.base + hdr->section_off[SEC_SLOTS]);
-	v.root = (const uint32_t *) (v.base + hdr->section_off[SEC_ROOT]);
 	v.states = (const State *) (v.base + hdr->section_off[SEC_STATES]);
 	v.labels = (const uint32_t *) (v.base + hdr->section_off[SEC_LABELS]);
 	v.depth = v.base + hdr->section_off[SEC_DEPTH];
-	v.out = (const uint32_t *) (v.base + hdr->section_off[SEC_OUT]);
+	v.input = (const uint32_t *) (v.base + hdr->section_off[SEC_INPUT]);
+	v.position = (const uint32_t *) (v.base + hdr->section_off[SEC_POSITION]);
 	return v;
 }
 
@@ -304,10 +324,9 @@ word_hash(const char *word, size_t len)
 	return catz_hash_bytes(word, len, SET_HASH_SEED);
 }
 
-/* Find the word id of word[0..len), whose word_hash is h */
-static inline bool
-lookup_word(const SetView *v, const char *word, size_t len, uint64_t h,
-			uint32_t *id)
+/* Find the record of word[0..len), whose word_hash is h, or NULL */
+static inline const WordRecord *
+lookup_word(const SetView *v, const char *word, size_t len, uint64_t h)
 {
 	uint32_t	tag = (uint32_t) (h >> 32);
 	uint32_t	mask = v->hdr->nslots - 1;
@@ -320,26 +339,21 @@ lookup_word(const SetView *v, const char *word, size_t len, uint64_t h,
 		const WordRecord *rec;
 
 		if (slot->ref == 0)
-			return false;
+			return NULL;
 		if (slot->tag != tag)
 			continue;
 		rec = (const WordRecord *) (v->base + slot->ref);
 		if (rec->len == len && memcmp(rec + 1, word, len) == 0)
-		{
-			*id = rec->word_id;
-			return true;
-		}
+			return rec;
 	}
-	return false;
+	return NULL;
 }
 
-/* The child of state s (not the root) labelled word, or 0 */
+/* The child labelled word among the children [lo, hi) of a state, or 0 */
 static inline uint32_t
-find_child(const State *states, const uint32_t *labels, uint32_t s,
-		   uint32_t word)
+find_child_in(const uint32_t *labels, uint32_t lo, uint32_t hi, uint32_t word)
 {
-	uint32_t	lo = states[s].child_start;
-	uint32_t	hi = states[s + 1].child_start;
+	uint32_t	end = hi;
 
 	while (lo < hi)
 	{
@@ -350,14 +364,24 @@ find_child(const State *states, const uint32_t *labels, uint32_t s,
 		else
 			hi = mid;
 	}
-	if (lo < states[s + 1].child_start && labels[lo] == word)
-		return lo;
-	return 0;
+	return (lo < end && labels[lo] == word) ? lo : 0;
 }
 
-/* Follow the goto/failure function from state s on word */
+/* The child of state s (not the root) labelled word, or 0 */
 static inline uint32_t
-next_state(const uint32_t *root, const State *states, const uint32_t *labels,
+find_child(const State *states, const uint32_t *labels, uint32_t s,
+		   uint32_t word)
+{
+	return find_child_in(labels, states[s].child_start, states[s + 1].child_start,
+						 word);
+}
+
+/*
+ * Follow the goto/failure function from state s on word, whose transition
+ * from the root is word_root
+ */
+static inline uint32_t
+next_state(uint32_t word_root, const State *states, const uint32_t *labels,
 		   uint32_t s, uint32_t word)
 {
 	for (;;)
@@ -365,7 +389,7 @@ next_state(const uint32_t *root, const State *states, const uint32_t *labels,
 		uint32_t	t;
 
 		if (s == 0)
-			return root[word];
+			return word_root;
 		t = find_child(states, labels, s, word);
 		if (t != 0)
 			return t;
@@ -434,6 +458,7 @@ builder_free(Builder *b)
 	free_ptr(b->alloc, b->labels);
 	free_ptr(b->alloc, b->depth);
 	free_ptr(b->alloc, b->child_start);
+	free_ptr(b->alloc, b->root);
 }
 
 /* Is p acceptable?  Sets *nwords to the words of a merchant/keyword value */
@@ -757,7 +782,8 @@ link_states(State *states, const uint32_t *labels, const uint32_t *root,
 
 			/* Children of the root fail to the root */
 			if (p != 0)
-				fail = next_state(root, states, labels, states[p].fail, labels[t]);
+				fail = next_state(root[labels[t]], states, labels, states[p].fail,
+								  labels[t]);
 			states[t].fail = fail;
 			states[t].dict = has_output(states, fail) ? fail : states[fail].dict;
 		}
@@ -772,24 +798,58 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 	CatzEntry  *entries = (CatzEntry *) (blob + off[SEC_ENTRIES]);
 	RegexRef   *regex = (RegexRef *) (blob + off[SEC_REGEX]);
 	WordSlot   *slots = (WordSlot *) (blob + off[SEC_SLOTS]);
-	uint32_t   *root = (uint32_t *) (blob + off[SEC_ROOT]);
+	uint32_t   *root = b->root;
 	State	   *states = (State *) (blob + off[SEC_STATES]);
 	uint32_t   *labels = (uint32_t *) (blob + off[SEC_LABELS]);
 	uint8_t    *depth = blob + off[SEC_DEPTH];
-	uint32_t   *out = (uint32_t *) (blob + off[SEC_OUT]);
+	uint32_t   *input = (uint32_t *) (blob + off[SEC_INPUT]);
+	uint32_t   *position = (uint32_t *) (blob + off[SEC_POSITION]);
+	uint32_t	nstored = 0;
 	uint32_t	word_pos = off[SEC_WORDS];
 	uint32_t	str_pos = off[SEC_STRINGS];
 	uint32_t	nregex = 0;
 
-	/* Zero first: 0 is "none" in the root table, and padding is zero */
+	/* Zero first: padding is zero */
 	memset(blob, 0, hdr->total_size);
 	memcpy(blob, hdr, sizeof(SetHeader));
 
-	/* Entries and their values, in input order */
+	/* Trie structure; the root's children are the states of depth 1 */
+	for (uint32_t s = 0; s <= b->nstates; s++)
+		states[s].child_start = b->child_start[s];
+	memcpy(labels, b->labels, (size_t) b->nstates * sizeof(uint32_t));
+	memcpy(depth, b->depth, b->nstates);
+	memset(root, 0, (size_t) b->nwords * sizeof(uint32_t));
+	for (uint32_t s = states[0].child_start; s < states[1].child_start; s++)
+		root[labels[s]] = s;
+
+	/*
+	 * Storage order: outputs grouped by end state, in input order within a
+	 * state (count into out_start[s + 1], turn counts into starts, place
+	 * entries while advancing each start, then shift the starts back by
+	 * one state), so that a state's outputs are consecutive entries; then
+	 * the regex entries in input order.
+	 */
+	for (uint32_t k = 0; k < b->nkeywords; k++)
+		states[b->kw_state[k] + 1].out_start++;
+	for (uint32_t s = 1; s <= b->nstates; s++)
+		states[s].out_start += states[s - 1].out_start;
+	for (uint32_t k = 0; k < b->nkeywords; k++)
+		input[states[b->kw_state[k]].out_start++] = b->kw_pattern[k];
+	for (uint32_t s = b->nstates - 1; s > 0; s--)
+		states[s].out_start = states[s - 1].out_start;
+	states[0].out_start = 0;
+	nstored = b->nkeywords;
 	for (size_t i = 0; i < b->npatterns; i++)
+		if (b->patterns[i].kind == CATZ_KIND_REGEX)
+			input[nstored++] = (uint32_t) i;
+	for (uint32_t pos = 0; pos < nstored; pos++)
+		position[input[pos]] = pos;
+
+	/* Entries and their values, in storage order */
+	for (uint32_t pos = 0; pos < nstored; pos++)
 	{
-		const CatzPatternInput *p = &b->patterns[i];
-		CatzEntry  *e = &entries[i];
+		const CatzPatternInput *p = &b->patterns[input[pos]];
+		CatzEntry  *e = &entries[pos];
 
 		e->pattern_id = p->pattern_id;
 		e->category_id = p->category_id;
@@ -811,23 +871,25 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 		e->flags = p->flags;
 		memcpy(blob + str_pos, p->value, p->value_len);
 		str_pos += p->value_len;
-		if (p->kind == CATZ_KIND_REGEX)
-			regex[nregex++].entry = (uint32_t) i;
 	}
 	for (uint32_t k = 0; k < b->nkeywords; k++)
-		entries[b->kw_pattern[k]].nwords = b->depth[b->kw_state[k]];
+		entries[position[b->kw_pattern[k]]].nwords = b->depth[b->kw_state[k]];
 
-	/* Regex literals after the values (scan_patterns sized them) */
-	for (uint32_t r = 0; r < nregex; r++)
+	/* Regex references in input order, their literals after the values */
+	for (size_t i = 0; i < b->npatterns; i++)
 	{
-		const CatzPatternInput *p = &b->patterns[regex[r].entry];
+		const CatzPatternInput *p = &b->patterns[i];
 		char		literal[CATZ_MAX_PATTERN_BYTES];
-		size_t		len = catz_regex_required_literal(p->value, p->value_len,
-													  literal, sizeof(literal));
+		size_t		len;
 
+		if (p->kind != CATZ_KIND_REGEX)
+			continue;
+		len = catz_regex_required_literal(p->value, p->value_len,
+										  literal, sizeof(literal));
 		memcpy(blob + str_pos, literal, len);
-		regex[r].literal_off = str_pos;
-		regex[r].literal_len = (uint32_t) len;
+		regex[nregex].entry = (uint32_t) i;
+		regex[nregex].literal_off = str_pos;
+		regex[nregex++].literal_len = (uint32_t) len;
 		str_pos += (uint32_t) len;
 	}
 
@@ -835,8 +897,16 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 	for (uint32_t id = 0; id < b->nwords; id++)
 	{
 		BuildWord  *bw = &b->words[id];
-		WordRecord	rec = {id, bw->len};
+		uint32_t	r = root[id];
+		WordRecord	rec = {id, bw->len, r, 0, 0, 0, 0};
 
+		if (r != 0)
+		{
+			rec.out_start = states[r].out_start;
+			rec.out_end = states[r + 1].out_start;
+			rec.child_start = states[r].child_start;
+			rec.child_end = states[r + 1].child_start;
+		}
 		bw->record_off = word_pos;
 		memcpy(blob + word_pos, &rec, sizeof(rec));
 		memcpy(blob + word_pos + sizeof(rec), bw->bytes, bw->len);
@@ -847,29 +917,6 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 		slots[i].tag = b->slots[i].tag;
 		slots[i].ref = b->slots[i].ref ? b->words[b->slots[i].ref - 1].record_off : 0;
 	}
-
-	/* Trie structure; the root's children are the states of depth 1 */
-	for (uint32_t s = 0; s <= b->nstates; s++)
-		states[s].child_start = b->child_start[s];
-	memcpy(labels, b->labels, (size_t) b->nstates * sizeof(uint32_t));
-	memcpy(depth, b->depth, b->nstates);
-	for (uint32_t s = states[0].child_start; s < states[1].child_start; s++)
-		root[labels[s]] = s;
-
-	/*
-	 * Outputs grouped by end state, in input order within a state: count
-	 * into out_start[s + 1], turn counts into starts, place entries while
-	 * advancing each start, then shift the starts back by one state.
-	 */
-	for (uint32_t k = 0; k < b->nkeywords; k++)
-		states[b->kw_state[k] + 1].out_start++;
-	for (uint32_t s = 1; s <= b->nstates; s++)
-		states[s].out_start += states[s - 1].out_start;
-	for (uint32_t k = 0; k < b->nkeywords; k++)
-		out[states[b->kw_state[k]].out_start++] = b->kw_pattern[k];
-	for (uint32_t s = b->nstates - 1; s > 0; s--)
-		states[s].out_start = states[s - 1].out_start;
-	states[0].out_start = 0;
 
 	link_states(states, labels, root, b->nstates);
 }
@@ -935,7 +982,8 @@ catz_set_build(const CatzPatternInput *patterns, size_t n,
 	}
 	hdr.total_size = (uint32_t) total;
 
-	blob = alloc->alloc(alloc->ctx, (size_t) total);
+	b.root = alloc_array(alloc, (uint64_t) b.nwords + 1, sizeof(uint32_t));
+	blob = b.root ? alloc->alloc(alloc->ctx, (size_t) total) : NULL;
 	if (blob == NULL)
 	{
 		builder_free(&b);
@@ -985,12 +1033,17 @@ check_header(const void *blob, size_t size)
 	return memcmp(off, hdr->section_off, sizeof(off)) == 0;
 }
 
-/* Check entries and regex references */
+/* Check entries, their two orders and regex references */
 static bool
 check_entries(const SetView *v)
 {
 	const SetHeader *hdr = v->hdr;
 	uint32_t	str_lo = hdr->section_off[SEC_STRINGS];
+
+	/* The two maps between orders are inverse permutations */
+	for (uint32_t pos = 0; pos < hdr->nentries; pos++)
+		if (v->input[pos] >= hdr->nentries || v->position[v->input[pos]] != pos)
+			return false;
 
 	for (uint32_t i = 0; i < hdr->nentries; i++)
 	{
@@ -1016,7 +1069,7 @@ check_entries(const SetView *v)
 		const RegexRef *ref = &v->regex[r];
 
 		if (ref->entry >= hdr->nentries ||
-			v->entries[ref->entry].kind != CATZ_KIND_REGEX ||
+			v->entries[v->position[ref->entry]].kind != CATZ_KIND_REGEX ||
 			!in_section(ref->literal_off, ref->literal_len, str_lo,
 						hdr->strings_size))
 			return false;
@@ -1046,6 +1099,24 @@ check_dictionary(const SetView *v)
 			!in_section(ref + sizeof(WordRecord), rec->len, words_lo,
 						hdr->words_size))
 			return false;
+		/*
+		 * A root transition leads to a state of depth 1 on this word, and
+		 * the record's copy of its ranges is exact (the states' ranges are
+		 * checked with the automaton)
+		 */
+		if (rec->root == 0)
+		{
+			if (rec->out_start != 0 || rec->out_end != 0 ||
+				rec->child_start != 0 || rec->child_end != 0)
+				return false;
+		}
+		else if (rec->root >= hdr->nstates || v->depth[rec->root] != 1 ||
+				 v->labels[rec->root] != rec->word_id ||
+				 rec->out_start != v->states[rec->root].out_start ||
+				 rec->out_end != v->states[rec->root + 1].out_start ||
+				 rec->child_start != v->states[rec->root].child_start ||
+				 rec->child_end != v->states[rec->root + 1].child_start)
+			return false;
 	}
 	return true;
 }
@@ -1057,11 +1128,6 @@ check_automaton(const SetView *v)
 	const SetHeader *hdr = v->hdr;
 	const State *st = v->states;
 	uint32_t	nstates = hdr->nstates;
-
-	for (uint32_t w = 0; w < hdr->nwords; w++)
-		if (v->root[w] != 0 &&
-			(v->root[w] >= nstates || v->depth[v->root[w]] != 1))
-			return false;
 
 	/* Child ranges partition [1, nstates), each after its parent */
 	if (v->depth[0] != 0 || st[0].child_start != 1 || st[0].out_start != 0 ||
@@ -1095,11 +1161,8 @@ check_automaton(const SetView *v)
 			return false;
 		for (uint32_t i = st[s].out_start; i < st[s + 1].out_start; i++)
 		{
-			uint32_t	e = v->out[i];
-
-			if (e >= hdr->nentries ||
-				v->entries[e].kind == CATZ_KIND_REGEX ||
-				v->entries[e].nwords != d)
+			if (v->entries[i].kind == CATZ_KIND_REGEX ||
+				v->entries[i].nwords != d)
 				return false;
 		}
 	}
@@ -1139,7 +1202,7 @@ catz_set_count(const CatzSet *set)
 	return ((const SetHeader *) set)->nentries;
 }
 
-/* Entry i, or NULL if out of range */
+/* Entry i (in input order), or NULL if out of range */
 const CatzEntry *
 catz_set_entry(const CatzSet *set, uint32_t i)
 {
@@ -1147,7 +1210,7 @@ catz_set_entry(const CatzSet *set, uint32_t i)
 
 	if (i >= v.hdr->nentries)
 		return NULL;
-	return &v.entries[i];
+	return &v.entries[v.position[i]];
 }
 
 /* Number of regex entries */
@@ -1181,7 +1244,10 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
  * of the automaton, so they are done in rounds, each round prefetching
  * what the next one reads for every word of the batch: the cache misses of
  * all words overlap instead of adding up (a large set is far bigger than
- * the CPU caches, and one word costs several dependent misses).
+ * the CPU caches, and one word costs several dependent misses).  A word's
+ * record names its first state's outputs and children, so the last round
+ * fetches the entry of its first output (which the caller's callback
+ * reads) and the labels of its children: three dependent reads a word.
  */
 static void
 lookup_batch(const SetView *v, WordBatch *batch)
@@ -1191,7 +1257,7 @@ lookup_batch(const SetView *v, WordBatch *batch)
 	/* Hash each word; fetch its home slot */
 	for (uint32_t j = 0; j < batch->n; j++)
 	{
-		batch->id[j] = NO_WORD;
+		batch->rec[j] = NULL;
 		if (batch->len[j] > CATZ_MAX_PATTERN_BYTES)
 			continue;			/* longer than any stored word */
 		batch->hash[j] = word_hash(batch->word[j], batch->len[j]);
@@ -1210,31 +1276,175 @@ lookup_batch(const SetView *v, WordBatch *batch)
 			PREFETCH(v->base + slot->ref);
 	}
 
-	/* Resolve each word; fetch its root transition */
+	/* Resolve each word; fetch its first output's entry and its children */
 	for (uint32_t j = 0; j < batch->n; j++)
 	{
-		if (batch->len[j] <= CATZ_MAX_PATTERN_BYTES &&
-			lookup_word(v, batch->word[j], batch->len[j], batch->hash[j],
-						&batch->id[j]))
-			PREFETCH(&v->root[batch->id[j]]);
-	}
+		const WordRecord *rec;
 
-	/* Fetch the state each word leads to from the root */
-	for (uint32_t j = 0; j < batch->n; j++)
-		if (batch->id[j] != NO_WORD)
-			PREFETCH(&v->states[v->root[batch->id[j]]]);
-
-	/* Fetch that state's outputs and the labels of its children */
-	for (uint32_t j = 0; j < batch->n; j++)
-	{
-		uint32_t	s;
-
-		if (batch->id[j] == NO_WORD || (s = v->root[batch->id[j]]) == 0)
+		if (batch->len[j] > CATZ_MAX_PATTERN_BYTES ||
+			(rec = lookup_word(v, batch->word[j], batch->len[j],
+							   batch->hash[j])) == NULL)
 			continue;
-		PREFETCH(&v->depth[s]);
-		PREFETCH(&v->out[v->states[s].out_start]);
-		PREFETCH(&v->labels[v->states[s].child_start]);
+		batch->rec[j] = rec;
+		if (rec->out_end > rec->out_start)
+		{
+			const CatzEntry *e = &v->entries[rec->out_start];
+
+			PREFETCH(e);
+			PREFETCH((const char *) (e + 1) - 1);
+		}
+		if (rec->child_end > rec->child_start)
+			PREFETCH(&v->labels[rec->child_start]);
 	}
+}
+
+/*
+ * Run the automaton over texts[0..ntexts), each matched on its own (no
+ * pattern spans two texts) but with the words of all of them looked up
+ * together, so that the cache misses of short texts overlap.  Reports to
+ * fn with the text's index; returns false if fn stopped the scan.  Sets
+ * nwords[i], if given, to the words of text i consumed (all of them unless
+ * stopped).
+ *
+ * The state s is carried with its output and child ranges; a state of
+ * depth 1 (reached from the root) takes them from the word's record and
+ * has no output link (its failure state, the root, has no outputs), so
+ * the states section is read only for deeper states.
+ */
+static bool
+match_texts(const SetView *v, const CatzMatchText *texts, uint32_t ntexts,
+			CatzTextMatchFn fn, void *arg, uint32_t *nwords)
+{
+	const State *st = v->states;
+	uint32_t	fill_text = 0;	/* where the next batch is read from */
+	size_t		fill_pos = 0;
+	uint32_t	fill_words = 0; /* words of fill_text read so far */
+	uint32_t	cur = UINT32_MAX;	/* text of the words being matched */
+	uint32_t	s = 0;
+	uint32_t	child_lo = 0;	/* children of s: [child_lo, child_hi) */
+	uint32_t	child_hi = 0;
+	uint32_t	done = 0;		/* words of text cur consumed */
+	WordBatch	batch;
+
+	for (uint32_t i = 0; nwords && i < ntexts; i++)
+		nwords[i] = 0;
+	for (;;)
+	{
+		/* Word positions are uint32; a longer text is matched in its prefix */
+		batch.n = 0;
+		while (batch.n < MATCH_BATCH && fill_text < ntexts)
+		{
+			if (fill_words < UINT32_MAX &&
+				catz_next_word(texts[fill_text].text, texts[fill_text].len,
+							   &fill_pos, &batch.word[batch.n],
+							   &batch.len[batch.n]))
+			{
+				batch.text[batch.n++] = fill_text;
+				fill_words++;
+				continue;
+			}
+			fill_text++;
+			fill_pos = 0;
+			fill_words = 0;
+		}
+		if (batch.n == 0)
+			break;
+		lookup_batch(v, &batch);
+
+		for (uint32_t j = 0; j < batch.n; j++)
+		{
+			const WordRecord *rec = batch.rec[j];
+			uint32_t	out_lo;
+			uint32_t	out_hi;
+			uint32_t	depth;
+			uint32_t	t;
+
+			if (batch.text[j] != cur)
+			{
+				cur = batch.text[j];
+				s = 0;
+				done = 0;
+			}
+			done++;
+			if (nwords)
+				nwords[cur] = done;
+			if (rec == NULL)
+			{
+				s = 0;			/* no pattern contains this word */
+				continue;
+			}
+
+			/* Goto, else follow failure links; the root goes by the record */
+			for (t = 0; s != 0; s = st[s].fail)
+			{
+				if ((t = find_child_in(v->labels, child_lo, child_hi,
+									   rec->word_id)) != 0)
+					break;
+				child_lo = st[st[s].fail].child_start;
+				child_hi = st[st[s].fail + 1].child_start;
+			}
+			if (t != 0)
+			{
+				s = t;
+				child_lo = st[s].child_start;
+				child_hi = st[s + 1].child_start;
+				out_lo = st[s].out_start;
+				out_hi = st[s + 1].out_start;
+				depth = v->depth[s];
+				t = st[s].dict;
+			}
+			else
+			{
+				s = rec->root;
+				child_lo = rec->child_start;
+				child_hi = rec->child_end;
+				out_lo = rec->out_start;
+				out_hi = rec->out_end;
+				depth = 1;
+				t = 0;			/* depth 1: no output link */
+			}
+
+			/* Patterns ending here: at s, then along the output links */
+			for (uint32_t i = out_lo; i < out_hi; i++)
+				if (!fn(arg, cur, &v->entries[i], done - depth, done))
+					return false;
+			for (; t != 0; t = st[t].dict)
+			{
+				for (uint32_t i = st[t].out_start; i < st[t + 1].out_start; i++)
+					if (!fn(arg, cur, &v->entries[i], done - v->depth[t], done))
+						return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* Report every occurrence of every merchant/keyword pattern in the texts */
+void
+catz_set_match_texts(const CatzSet *set, const CatzMatchText *texts,
+					 uint32_t ntexts, CatzTextMatchFn fn, void *arg)
+{
+	SetView		v = set_view(set);
+
+	(void) match_texts(&v, texts, ntexts, fn, arg, NULL);
+}
+
+/* catz_set_match's callback, called through catz_set_match_texts' form */
+typedef struct OneText
+{
+	const SetView *v;
+	CatzMatchFn fn;
+	void	   *arg;
+} OneText;
+
+static bool
+one_text_match(void *arg, uint32_t text, const CatzEntry *entry,
+			   uint32_t start, uint32_t end)
+{
+	OneText    *one = arg;
+
+	(void) text;
+	return one->fn(one->arg, one->v->input[entry - one->v->entries], start, end);
 }
 
 /* Report every occurrence of every merchant/keyword pattern in text */
@@ -1243,46 +1453,11 @@ catz_set_match(const CatzSet *set, const char *text, size_t len,
 			   CatzMatchFn fn, void *arg)
 {
 	SetView		v = set_view(set);
-	const State *st = v.states;
-	uint32_t	s = 0;
-	uint32_t	nwords = 0;		/* words consumed so far */
-	size_t		pos = 0;
-	WordBatch	batch;
+	CatzMatchText t = {text, len};
+	OneText		one = {&v, fn, arg};
+	uint32_t	nwords;
 
-	for (;;)
-	{
-		/* Word positions are uint32; a longer text is matched in its prefix */
-		batch.n = 0;
-		while (batch.n < MATCH_BATCH && nwords + batch.n < UINT32_MAX &&
-			   catz_next_word(text, len, &pos, &batch.word[batch.n],
-							  &batch.len[batch.n]))
-			batch.n++;
-		if (batch.n == 0)
-			break;
-		lookup_batch(&v, &batch);
-
-		for (uint32_t j = 0; j < batch.n; j++)
-		{
-			nwords++;
-			if (batch.id[j] == NO_WORD)
-			{
-				s = 0;			/* no pattern contains this word */
-				continue;
-			}
-			s = next_state(v.root, st, v.labels, s, batch.id[j]);
-
-			/* Patterns ending here: at s, then along the output links */
-			for (uint32_t t = has_output(st, s) ? s : st[s].dict; t != 0;
-				 t = st[t].dict)
-			{
-				for (uint32_t i = st[t].out_start; i < st[t + 1].out_start; i++)
-				{
-					if (!fn(arg, v.out[i], nwords - v.depth[t], nwords))
-						return catz_count_words(text, len, pos,
-										   nwords + (batch.n - 1 - j));
-				}
-			}
-		}
-	}
+	if (!match_texts(&v, &t, 1, one_text_match, &one, &nwords))
+		return catz_count_words(text, len, 0, 0);
 	return nwords;
 }

@@ -308,6 +308,31 @@ typedef bool (*CatzMatchFn) (void *arg, uint32_t entry,
 extern uint32_t catz_set_match(const CatzSet *set, const char *text, size_t len,
 							   CatzMatchFn fn, void *arg);
 
+/* One of several texts matched together (catz_set_match_texts) */
+typedef struct CatzMatchText
+{
+	const char *text;			/* normalized */
+	size_t		len;
+} CatzMatchText;
+
+/*
+ * As CatzMatchFn, with the index of the text the occurrence is in, and
+ * the entry itself rather than its index (which catz_set_match would give:
+ * finding it is one more read from memory, which most callers do not need)
+ */
+typedef bool (*CatzTextMatchFn) (void *arg, uint32_t text, const CatzEntry *entry,
+								 uint32_t start_word, uint32_t end_word);
+
+/*
+ * catz_set_match over several texts at once: each text is matched on its
+ * own, exactly as catz_set_match would (the same occurrences in the same
+ * order, text by text), but the words of all of them are looked up
+ * together, which hides more of the memory latency of a large set than
+ * matching them one after the other.
+ */
+extern void catz_set_match_texts(const CatzSet *set, const CatzMatchText *texts,
+								 uint32_t ntexts, CatzTextMatchFn fn, void *arg);
+
 /* ----------------------------------------------------------------
  * Overlays (overlay.c)
  *

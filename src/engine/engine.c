@@ -70,6 +70,9 @@ typedef struct MatchState
 	const Source *src;
 	const FieldText *field;
 	uint8		field_id;
+	const FieldText *texts[2];	/* the fields a compiled set scans, by the
+								 * index catz_set_match_texts reports */
+	uint8		text_ids[2];
 	bool		merchant_empty; /* no merchant name: merchant patterns look
 								 * at the description */
 	CatzHit    *hits;
@@ -199,20 +202,11 @@ add_hit(MatchState *ms, const CatzEntry *entry)
 	return h;
 }
 
-/* Automaton/overlay callback: keep a word-span match that applies */
-static bool
-on_match(void *arg, uint32_t index, uint32_t start, uint32_t end)
+/* Keep a word-span match of entry in ms->field if it applies */
+static void
+keep_match(MatchState *ms, const CatzEntry *entry, uint32_t start, uint32_t end)
 {
-	MatchState *ms = arg;
-	const CatzEntry *entry;
 	CatzHit    *h;
-
-	if (ms->src->kind == SOURCE_SET)
-		entry = catz_set_entry(ms->src->blob, index);
-	else
-		entry = catz_overlay_entry(ms->src->blob, index);
-	if (entry == NULL)
-		return true;
 
 	/*
 	 * Merchant patterns look at the merchant name, or at the description
@@ -220,9 +214,9 @@ on_match(void *arg, uint32_t index, uint32_t start, uint32_t end)
 	 */
 	if (entry->kind == CATZ_KIND_MERCHANT &&
 		ms->field_id == CATZ_FIELD_DESCRIPTION && !ms->merchant_empty)
-		return true;
+		return;
 	if (!entry_applies(entry, ms->e, ms->src->owner_filter) || shadowed(ms->src, entry))
-		return true;
+		return;
 
 	h = add_hit(ms, entry);
 	h->field = ms->field_id;
@@ -230,6 +224,30 @@ on_match(void *arg, uint32_t index, uint32_t start, uint32_t end)
 	h->match_words = end - start;
 	h->match_bytes = (end > start && end <= ms->field->nwords)
 		? ms->field->word_end[end - 1] - ms->field->word_start[start] : 0;
+}
+
+/* Overlay callback */
+static bool
+on_match(void *arg, uint32_t index, uint32_t start, uint32_t end)
+{
+	MatchState *ms = arg;
+	const CatzEntry *entry = catz_overlay_entry(ms->src->blob, index);
+
+	if (entry != NULL)
+		keep_match(ms, entry, start, end);
+	return true;
+}
+
+/* Compiled-set callback, for the field the text index names */
+static bool
+on_field_match(void *arg, uint32_t text, const CatzEntry *entry,
+			   uint32_t start, uint32_t end)
+{
+	MatchState *ms = arg;
+
+	ms->field = ms->texts[text];
+	ms->field_id = ms->text_ids[text];
+	keep_match(ms, entry, start, end);
 	return true;
 }
 
@@ -239,6 +257,8 @@ match_source(MatchState *ms, const Source *src, const FieldText *merchant,
 			 const FieldText *description)
 {
 	const FieldText *fields[2] = {merchant, description};
+	CatzMatchText texts[2];
+	uint32		ntexts = 0;
 	int			i;
 
 	ms->src = src;
@@ -249,10 +269,18 @@ match_source(MatchState *ms, const Source *src, const FieldText *merchant,
 		ms->field = fields[i];
 		ms->field_id = (i == 0) ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION;
 		if (src->kind == SOURCE_SET)
-			catz_set_match(src->blob, fields[i]->text, fields[i]->len, on_match, ms);
+		{
+			/* Both fields' words are looked up together, below */
+			ms->texts[ntexts] = ms->field;
+			ms->text_ids[ntexts] = ms->field_id;
+			texts[ntexts].text = ms->field->text;
+			texts[ntexts++].len = ms->field->len;
+		}
 		else
 			catz_overlay_match(src->blob, fields[i]->text, fields[i]->len, on_match, ms);
 	}
+	if (ntexts > 0)
+		catz_set_match_texts(src->blob, texts, ntexts, on_field_match, ms);
 }
 
 /* The compiled regex for a pattern text, compiling it on first use */

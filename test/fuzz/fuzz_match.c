@@ -128,6 +128,19 @@ sane_cb(void *arg, uint32_t entry, uint32_t start, uint32_t end)
 	return true;
 }
 
+/* As sane_cb, for catz_set_match_texts (one text) */
+static bool
+sane_texts_cb(void *arg, uint32_t text, const CatzEntry *e, uint32_t start,
+			  uint32_t end)
+{
+	SaneCtx    *ctx = arg;
+
+	if (text != 0 || e == NULL || e->kind == CATZ_KIND_REGEX || start >= end ||
+		end > ctx->text_words || end - start != e->nwords)
+		abort();
+	return true;
+}
+
 /* Exercise every reader on a validated blob */
 static void
 read_everything(const CatzSet *set, const char *text, size_t len, uint32_t nwords)
@@ -136,8 +149,11 @@ read_everything(const CatzSet *set, const char *text, size_t len, uint32_t nword
 	uint32_t	lit_len;
 	volatile uint64_t sink = 0;
 
+	CatzMatchText whole = {text, len};
+
 	if (catz_set_match(set, text, len, sane_cb, &ctx) != nwords)
 		abort();
+	catz_set_match_texts(set, &whole, 1, sane_texts_cb, &ctx);
 	for (uint32_t i = 0; i < catz_set_count(set); i++)
 	{
 		const CatzEntry *e = catz_set_entry(set, i);
@@ -211,12 +227,25 @@ fuzz_build(Input *in, bool corrupt)
 		OccList		got = {0};
 		OccList		want = {0};
 
+		size_t		head = c.text_len / 2;
+		CatzMatchText halves[2];
+
 		catz_set_match(set, c.text, c.text_len, occ_collect, &got);
 		brute_match(c.patterns, c.npatterns, c.text, c.text_len, &want);
 		if (!occ_equal(&got, &want))
 			abort();
 		occ_free(&got);
 		occ_free(&want);
+
+		/* The text cut in two at a space, matched together */
+		while (head < c.text_len && c.text[head] != ' ')
+			head++;
+		halves[0].text = c.text;
+		halves[0].len = head;
+		halves[1].text = c.text + head;
+		halves[1].len = c.text_len - head;
+		if (!texts_match_alone(set, halves, 2))
+			abort();
 	}
 	else
 	{

@@ -7,7 +7,8 @@
  * brute_match() compares every merchant/keyword pattern's word sequence
  * with every position of the text's word sequence; OccList collects
  * (entry, start_word, end_word) triples from either side, and
- * occ_equal() compares two lists as multisets.  Quadratic and simple on
+ * occ_equal() compares two lists as multisets.  texts_match_alone()
+ * checks catz_set_match_texts against catz_set_match text by text.  Quadratic and simple on
  * purpose: it is the definition that the automaton must agree with.
  *
  *-------------------------------------------------------------------------
@@ -99,6 +100,67 @@ occ_free(OccList *list)
 	free(list->v);
 	list->v = NULL;
 	list->n = list->cap = 0;
+}
+
+/* Do two lists hold the same occurrences in the same order? */
+static inline bool
+occ_same_order(const OccList *a, const OccList *b)
+{
+	return a->n == b->n &&
+		(a->n == 0 || memcmp(a->v, b->v, a->n * sizeof(Occ)) == 0);
+}
+
+/* Where catz_set_match_texts' callback collects: one list per text */
+typedef struct OccTexts
+{
+	const CatzSet *set;
+	OccList    *lists;			/* [ntexts] */
+	uint32_t	ntexts;
+} OccTexts;
+
+/*
+ * CatzTextMatchFn that appends to the list of the text, under the entry's
+ * index (found by a scan: test sets are small), as catz_set_match reports it
+ */
+static inline bool
+occ_collect_texts(void *arg, uint32_t text, const CatzEntry *entry,
+				  uint32_t start_word, uint32_t end_word)
+{
+	OccTexts   *t = arg;
+	uint32_t	i = 0;
+
+	while (i < catz_set_count(t->set) && catz_set_entry(t->set, i) != entry)
+		i++;
+	if (text >= t->ntexts || i == catz_set_count(t->set))
+		abort();
+	occ_push(&t->lists[text], i, start_word, end_word);
+	return true;
+}
+
+/*
+ * Does catz_set_match_texts over texts report, text by text and in order,
+ * what catz_set_match reports for each text alone?
+ */
+static inline bool
+texts_match_alone(const CatzSet *set, const CatzMatchText *texts, uint32_t ntexts)
+{
+	OccList		together[4] = {{0}};
+	OccTexts	t = {set, together, ntexts};
+	bool		same = true;
+
+	if (ntexts > 4)
+		abort();
+	catz_set_match_texts(set, texts, ntexts, occ_collect_texts, &t);
+	for (uint32_t i = 0; i < ntexts; i++)
+	{
+		OccList		alone = {0};
+
+		catz_set_match(set, texts[i].text, texts[i].len, occ_collect, &alone);
+		same = same && occ_same_order(&together[i], &alone);
+		occ_free(&alone);
+		occ_free(&together[i]);
+	}
+	return same;
 }
 
 /* Split text into at most max words; returns the count */

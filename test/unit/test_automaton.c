@@ -493,6 +493,48 @@ test_stop_early(void)
 	free(set);
 }
 
+/* Several texts at once report what each text alone does, in order */
+static void
+test_match_texts(void)
+{
+	CatzPatternInput pats[] = {pattern(1, "a b"), pattern(2, "b"), pattern(3, "b c"),
+	pattern(4, "a"), pattern(5, "c a b")};
+	CatzSet    *set = build_ok(pats, 5, NULL);
+	CatzMatchText t3[] = {{"a", 1}, {"b c a", 5}, {"", 0}};
+	CatzMatchText none[] = {{"", 0}, {"   ", 3}};
+	CatzMatchText one[] = {{"c a b", 5}};
+	OccList		lists[2] = {{0}};
+	OccTexts	t = {NULL, lists, 2};
+	char		long_text[200] = "";
+	CatzMatchText two_long[2];
+
+	if (!set)
+		return;
+	t.set = set;
+
+	/* A pattern never spans two texts: "a" + "b c a" has no "a b" */
+	catz_set_match_texts(set, t3, 2, occ_collect_texts, &t);
+	CHECK(lists[0].n == 1 && lists[0].v[0].entry == 3);
+	CHECK(occ_count(&lists[1], 0, 2, 3) == 0 && occ_count(&lists[1], 1, 0, 1) == 1 &&
+		  occ_count(&lists[1], 2, 0, 2) == 1 && occ_count(&lists[1], 3, 2, 3) == 1);
+	occ_free(&lists[0]);
+	occ_free(&lists[1]);
+
+	CHECK(texts_match_alone(set, t3, 3));
+	CHECK(texts_match_alone(set, none, 2));
+	CHECK(texts_match_alone(set, one, 1));
+	CHECK(texts_match_alone(set, t3, 0));
+
+	/* More words than one lookup batch, the texts' words sharing batches */
+	for (int i = 0; i < 40; i++)
+		strcat(long_text, i % 3 == 0 ? "a b " : i % 3 == 1 ? "x " : "c a b ");
+	two_long[0].text = long_text;
+	two_long[0].len = strlen(long_text);
+	two_long[1] = two_long[0];
+	CHECK(texts_match_alone(set, two_long, 2));
+	free(set);
+}
+
 /* Building twice gives the same bytes */
 static void
 test_deterministic(void)
@@ -575,6 +617,19 @@ test_differential_random(void)
 			{
 				CHECK(!"automaton disagrees with the oracle");
 				failures++;
+			}
+			else
+			{
+				/* The text cut in two at a space, matched together */
+				const char *cut = memchr(text + len / 2, ' ', len - len / 2);
+				size_t		head = cut ? (size_t) (cut - text) : len;
+				CatzMatchText halves[2] = {{text, head}, {text + head, len - head}};
+
+				if (!texts_match_alone(set, halves, 2))
+				{
+					CHECK(!"texts matched together disagree with each alone");
+					failures++;
+				}
 			}
 		}
 		free(set);
@@ -850,6 +905,7 @@ main(void)
 	UNIT_RUN(test_entry_fields);
 	UNIT_RUN(test_invalid_patterns);
 	UNIT_RUN(test_stop_early);
+	UNIT_RUN(test_match_texts);
 	UNIT_RUN(test_deterministic);
 	UNIT_RUN(test_differential_random);
 	UNIT_RUN(test_failing_allocator);
