@@ -115,6 +115,22 @@ SELECT categorize.categorize(r) FROM (SELECT 'COSTCO'::text AS merchant_name, 1.
 SELECT categorize.categorize(r) FROM (SELECT 'COSTCO'::text AS merchant_name, 1.5::numeric AS user_id) r;
 \echo :LAST_ERROR_SQLSTATE
 
+-- case: a table's row type altered between runs of one prepared statement
+-- is read by its columns of now, not by a layout remembered from before
+CREATE TABLE altered (merchant_name text, amount numeric);
+INSERT INTO altered VALUES ('blue bottle', 5);
+PREPARE cat_altered AS SELECT categorize.categorize(a) FROM altered a;
+EXECUTE cat_altered;
+ALTER TABLE altered RENAME COLUMN merchant_name TO merchant;
+EXECUTE cat_altered;
+ALTER TABLE altered RENAME COLUMN merchant TO merchant_name;
+EXECUTE cat_altered;
+ALTER TABLE altered ALTER amount TYPE text;
+EXECUTE cat_altered;
+\echo :LAST_ERROR_SQLSTATE
+DEALLOCATE cat_altered;
+DROP TABLE altered;
+
 -- case: NULLs
 SELECT categorize.categorize(NULL, NULL) AS all_null,
        categorize.categorize(NULL::expenses) AS null_row,

@@ -11,9 +11,12 @@
  * learning when it is an integer).  A missing field counts as NULL; a
  * field of a type that cannot mean what its name says is an error.
  *
- * The lookup of field positions and converters is cached per row type in
- * fn_extra (or a slot the caller names), so a scan of a million rows does
- * one catalog lookup.
+ * The lookup of field positions and converters is cached per row type:
+ * in fn_extra (or a slot the caller names) for the rest of a statement,
+ * and in a small cache of the backend's, checked against the type cache's
+ * identifier of the row type's current descriptor, so that neither a scan
+ * of a million rows nor a prepared statement run once per expense repeats
+ * the catalog lookups.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,8 +57,9 @@ typedef enum FieldReader
 /* Cached layout of one row type */
 typedef struct RowLayout
 {
-	Oid			type_id;
+	Oid			type_id;		/* InvalidOid while being built */
 	int32		typmod;
+	uint64		desc_id;		/* assign_record_type_identifier() */
 	TupleDesc	desc;
 	int			attnum[5];		/* merchant, description, amount, user, id */
 	FieldReader reader[5];
@@ -72,6 +76,12 @@ enum
 };
 
 static const char *const field_names[5] = {"merchant_name", "description", "amount", "user_id", "id"};
+
+/* The backend's layouts, replaced in turn */
+#define LAYOUT_CACHE_SIZE	8
+static RowLayout *layouts[LAYOUT_CACHE_SIZE];
+static int	layout_next = 0;
+static MemoryContext layout_cxt = NULL;
 
 /* The reader for a text-like field of type typid (base type of a domain) */
 static FieldReader
@@ -115,33 +125,58 @@ number_reader(Oid typid, bool allow_fraction)
 	}
 }
 
-/* Work out where the fields of a row type are and how to read them */
+/*
+ * Where the fields of a row type are and how to read them: the statement's
+ * (a row type cannot change while a statement reads it: that takes a lock
+ * the statement's lock conflicts with), else the backend's for the row
+ * type's current descriptor, else worked out now
+ */
 static RowLayout *
-layout_for(FunctionCallInfo fcinfo, void **cache, Oid type_id, int32 typmod)
+layout_for(void **cache, Oid type_id, int32 typmod)
 {
-	MemoryContext cxt = fcinfo->flinfo->fn_mcxt;
 	RowLayout  *layout = *cache;
+	uint64		desc_id;
 	TupleDesc	desc;
 	int			f;
 	int			i;
 
 	if (layout && layout->type_id == type_id && layout->typmod == typmod)
 		return layout;
+	desc_id = assign_record_type_identifier(type_id, typmod);
+	for (i = 0; i < LAYOUT_CACHE_SIZE; i++)
+	{
+		layout = layouts[i];
+		if (layout && layout->type_id == type_id && layout->typmod == typmod &&
+			layout->desc_id == desc_id)
+		{
+			*cache = layout;
+			return layout;
+		}
+	}
+
+	/* Work it out in the next entry; it is valid only once complete */
+	if (layout_cxt == NULL)
+		layout_cxt = AllocSetContextCreate(TopMemoryContext, "categorize row layouts",
+										   ALLOCSET_SMALL_SIZES);
+	layout = layouts[layout_next];
 	if (layout == NULL)
-		layout = MemoryContextAllocZero(cxt, sizeof(RowLayout));
-	else if (layout->desc)
-		FreeTupleDesc(layout->desc);
+		layout = layouts[layout_next] = MemoryContextAllocZero(layout_cxt, sizeof(RowLayout));
+	else
+	{
+		if (layout->desc)
+			FreeTupleDesc(layout->desc);
+		memset(layout, 0, sizeof(RowLayout));
+	}
+	layout_next = (layout_next + 1) % LAYOUT_CACHE_SIZE;
 
 	desc = lookup_rowtype_tupdesc(type_id, typmod);
 	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
+		MemoryContext old = MemoryContextSwitchTo(layout_cxt);
 
 		layout->desc = CreateTupleDescCopy(desc);
 		MemoryContextSwitchTo(old);
 	}
 	ReleaseTupleDesc(desc);
-	layout->type_id = type_id;
-	layout->typmod = typmod;
 
 	for (f = 0; f < 5; f++)
 	{
@@ -167,7 +202,7 @@ layout_for(FunctionCallInfo fcinfo, void **cache, Oid type_id, int32 typmod)
 						bool		varlena;
 
 						getTypeOutputInfo(att->atttypid, &out, &varlena);
-						fmgr_info_cxt(out, &layout->output[f], cxt);
+						fmgr_info_cxt(out, &layout->output[f], layout_cxt);
 					}
 					break;
 				case F_AMOUNT:
@@ -190,6 +225,9 @@ layout_for(FunctionCallInfo fcinfo, void **cache, Oid type_id, int32 typmod)
 			break;
 		}
 	}
+	layout->typmod = typmod;
+	layout->desc_id = desc_id;
+	layout->type_id = type_id;
 	*cache = layout;
 	return layout;
 }
@@ -376,7 +414,7 @@ void
 catz_expense_from_record_cached(FunctionCallInfo fcinfo, void **cache, HeapTupleHeader rec,
 								CatzExpense *out)
 {
-	RowLayout  *layout = layout_for(fcinfo, cache, HeapTupleHeaderGetTypeId(rec),
+	RowLayout  *layout = layout_for(cache, HeapTupleHeaderGetTypeId(rec),
 									HeapTupleHeaderGetTypMod(rec));
 	HeapTupleData tuple;
 
@@ -391,7 +429,7 @@ void
 catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, TupleDesc desc,
 						CatzExpense *out)
 {
-	read_tuple(layout_for(fcinfo, &fcinfo->flinfo->fn_extra, desc->tdtypeid, desc->tdtypmod),
+	read_tuple(layout_for(&fcinfo->flinfo->fn_extra, desc->tdtypeid, desc->tdtypmod),
 			   tuple, out);
 }
 
