@@ -15,8 +15,12 @@
  * which collisions can only raise.  After every 8 x (counters of a row)
  * calls every counter is halved, so the counts follow a load that changes.
  *
- * Counters are updated without a lock (pg_atomic): a lost halving race
- * only makes some counts twice too large for a while.  The count of calls
+ * Counters are updated without a lock and without an atomic
+ * read-modify-write (a locked instruction on every call, on cache lines
+ * all backends write): a read and a write, so two backends touching one
+ * counter at the same moment may count once, and a lost halving race only
+ * makes some counts twice too large for a while.  Heat ranks owners for
+ * eviction; it needs to be about right, not exact.  The count of calls
  * since the last halving, one cache line every backend would write on
  * every call, is added to in batches of HEAT_CALLS_BATCH per backend.
  *
@@ -119,8 +123,10 @@ catz_owner_heat_touch(Oid dboid, int64 owner_id)
 	{
 		pg_atomic_uint32 *c = counter(dboid, owner_id, r);
 
-		if (pg_atomic_read_u32(c) < PG_UINT32_MAX / 2)
-			pg_atomic_fetch_add_u32(c, 1);
+		uint32		v = pg_atomic_read_u32(c);
+
+		if (v < PG_UINT32_MAX / 2)
+			pg_atomic_write_u32(c, v + 1);
 	}
 	if (++calls_here < HEAT_CALLS_BATCH)
 		return;

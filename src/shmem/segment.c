@@ -172,8 +172,6 @@ shmem_startup(void)
 			pg_atomic_init_u64(&db->apply_at, 0);
 		}
 		pg_atomic_init_u64(&catz_shared->cache_bytes, 0);
-		pg_atomic_init_u64(&catz_shared->cache_hits, 0);
-		pg_atomic_init_u64(&catz_shared->cache_misses, 0);
 		pg_atomic_init_u64(&catz_shared->evictions, 0);
 		pg_atomic_init_u64(&catz_shared->alloc_failures, 0);
 		pg_atomic_init_u64(&catz_shared->owner_scopes, 0);

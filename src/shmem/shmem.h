@@ -109,8 +109,6 @@ typedef struct CatzShared
 	Size		dsa_size;
 	CatzSharedDb dbs[CATZ_MAX_DATABASES];
 	pg_atomic_uint64 cache_bytes;	/* DSA bytes held by scopes */
-	pg_atomic_uint64 cache_hits;	/* owner scope found in the cache */
-	pg_atomic_uint64 cache_misses;	/* owner scope loaded */
 	pg_atomic_uint64 evictions;
 	pg_atomic_uint64 alloc_failures;	/* DSA allocations that failed */
 	pg_atomic_uint64 owner_scopes;	/* published owner scopes */
@@ -255,6 +253,10 @@ extern void catz_stats_init(void);
 
 /* Count one categorize() call: categorized or not, and its latency */
 extern void catz_stats_count_call(bool categorized, double elapsed_us);
+
+/* An owner scope asked of the shared cache: found, or loaded */
+extern void catz_stats_count_owner_lookup(bool hit);
+extern void catz_stats_owner_lookups(uint64 *hits, uint64 *misses);
 
 /* Count an accepted correction (added to the counters at commit) */
 extern void catz_stats_count_correction(void);

@@ -195,7 +195,7 @@ catz_shared_pin_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
 	}
 	LWLockRelease(catz_shared->lock);
 	*hit = (s != NULL);
-	pg_atomic_fetch_add_u64(s ? &catz_shared->cache_hits : &catz_shared->cache_misses, 1);
+	catz_stats_count_owner_lookup(s != NULL);
 	catz_owner_heat_touch(db->dboid, owner_id);
 	return s;
 }
