@@ -13,13 +13,29 @@ SELECT categorize.stats_reset();
 SELECT column_name, data_type FROM information_schema.columns
  WHERE table_schema = 'categorize' AND table_name = 'stats' ORDER BY ordinal_position;
 
--- case: the shared cache counts owner scopes and latency percentiles
+-- case: the shared cache counts owner scopes and latency percentiles (an
+-- owner with a pattern of their own is looked up at each call)
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (1, 'merchant', 'peets', 1);
+SELECT categorize.stats_reset();
 SELECT categorize.categorize('starbucks', NULL, NULL, u) FROM generate_series(1, 3) u;
-SELECT categorize.categorize('starbucks', NULL, NULL, 1);
+SELECT categorize.categorize('peets', NULL, NULL, 1);
 SELECT calls, cache_misses >= 3 AS owners_loaded, cache_hits >= 1 AS owner_reused,
        hit_ratio BETWEEN 0 AND 1 AS ratio_in_range, cache_bytes > 0 AS something_cached,
        cache_limit_bytes > cache_bytes AS within_limit, generation >= 1 AS compiled,
        p50_us > 0 AND p50_us <= p95_us AND p95_us <= p99_us AS percentiles_ordered
+  FROM categorize.stats;
+
+-- case: an owner with nothing of their own is not looked up again until
+-- something changes, and sees their first pattern at once
+SELECT cache_hits AS hits_before, cache_misses AS misses_before FROM categorize.stats \gset
+SELECT count(categorize.categorize('starbucks', NULL, NULL, 2)) FROM generate_series(1, 5);
+SELECT cache_hits = :hits_before AND cache_misses = :misses_before AS not_looked_up_again
+  FROM categorize.stats;
+SELECT categorize.categorize('blue bottle', NULL, NULL, 2) AS before_own_pattern;
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (1, 'merchant', 'blue bottle', 2);
+SELECT categorize.categorize('blue bottle', NULL, NULL, 2) AS own_pattern_seen,
+       categorize.categorize('blue bottle', NULL, NULL, 3) AS not_for_others;
+SELECT cache_hits + cache_misses > :hits_before + :misses_before AS looked_up_after_the_change
   FROM categorize.stats;
 
 -- case: health has the five checks, each ok, warning or critical

@@ -612,10 +612,20 @@ predict_model(const CatzExpense *e, const ScopeView *global, const ScopeView *ow
 							  &catz_palloc_allocator, out, k, known);
 }
 
+/* Whether a view holds nothing: no pattern, no correction */
+static bool
+view_empty(const ScopeView *v)
+{
+	return (v->set == NULL || catz_set_count(v->set) == 0) &&
+		overlay_used(v->overlay) == 0 &&
+		catz_model_docs(v->model) == 0 && catz_model_delta_docs(v->delta) == 0;
+}
+
 /*
- * Views of the global scope and, when the expense has an owner, of the
- * owner's scope: shared ones pinned and locked SHARED until
- * catz_engine_release(), otherwise this backend's own
+ * Views of the global scope and, when the expense has an owner with
+ * anything of their own, of the owner's scope: shared ones pinned and
+ * locked SHARED until catz_engine_release(), otherwise this backend's own.
+ * True when there is an owner view.
  */
 static bool
 acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
@@ -623,6 +633,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	CatzSharedDb *db = catz_shared_enabled() ? catz_shared_db(true) : NULL;
 	CatzSharedScope *gs = NULL;
 	CatzSharedScope *os = NULL;
+	bool		use_owner = e->has_user;
 
 	catz_engine_release();
 	if (db && !db->disabled)
@@ -634,7 +645,14 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 		gs = catz_serve_shared(db, true, 0);
 		if (gs)
 			catz_store_hold(gs);
-		if (gs && e->has_user)
+
+		/*
+		 * An owner whose shared scope was empty at this backend's last
+		 * refresh still has none: the engine reads it as no owner scope
+		 */
+		if (gs && use_owner && catz_serve_owner_empty(e->user_id))
+			use_owner = false;
+		if (gs && use_owner)
 			os = catz_serve_shared(db, false, e->user_id);
 		if (os)
 			catz_store_hold(os);
@@ -647,7 +665,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	 */
 	if (!gs)
 		*global = local_view(catz_scope_global());
-	if (e->has_user && !os)
+	if (use_owner && !os)
 		*owner = local_view(catz_scope_owner(e->user_id, true));
 	if (gs)
 	{
@@ -658,8 +676,10 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	{
 		LWLockAcquire(&os->lock, LW_SHARED);
 		*owner = shared_view(os);
+		if (view_empty(owner))
+			catz_serve_note_owner_empty(e->user_id);
 	}
-	return e->has_user;
+	return use_owner;
 }
 
 void

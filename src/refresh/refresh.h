@@ -78,6 +78,14 @@ extern CatzSharedScope *catz_serve_shared(CatzSharedDb *db, bool global, int64 o
 /* Rebuild a scope (a fold) and publish it: the worker's job */
 extern void catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id);
 
+/*
+ * Owners whose shared scope this backend found empty since its last
+ * refresh: their scope need not be pinned.  Forgotten by every refresh.
+ */
+extern bool catz_serve_owner_empty(int64 owner_id);
+extern void catz_serve_note_owner_empty(int64 owner_id);
+extern void catz_serve_forget_empty_owners(void);
+
 /* ----------------------------------------------------------------
  * Standby (standby.c): clear errors for writes to our tables on a standby
  * ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 # Two sessions: what one commits, the other's next call uses (also the next
-# statement of an open read committed transaction); what one
+# statement of an open read committed transaction, and for an owner who
+# had nothing of their own); what one
 # rolls back, nobody sees; corrections are idempotent; the trigger never
 # overwrites a category that is set.
 use strict;
@@ -43,6 +44,25 @@ $node->safe_psql('postgres',
 	q{SELECT categorize.learn_correction('Persephone Books', NULL, 15, 7, 2)});
 is($a->query_safe(q{SELECT coalesce(categorize.categorize('Persephone Books', NULL, NULL, 7)::text, 'none')}),
 	'2', 'its next statement uses the correction B committed meanwhile');
+$a->query_safe(q{COMMIT});
+
+# An owner with nothing of their own (A then skips the owner's scope) gets
+# a pattern and a correction in B: A's next statement uses them, also in
+# an open transaction
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Maggs Bros', NULL, NULL, 9)::text, 'none')
+                      FROM generate_series(1, 3) LIMIT 1}),
+	'none', 'user 9 has nothing of their own yet');
+$node->safe_psql('postgres',
+	q{INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (2, 'merchant', 'maggs bros', 9)});
+is($a->query_safe(q{SELECT categorize.categorize('Maggs Bros', NULL, NULL, 9)}), '2',
+	"user 9's first pattern, committed in B, is used by A");
+$a->query_safe(q{BEGIN});
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Heywood Hill', NULL, NULL, 10)::text, 'none')}),
+	'none', 'user 10 has nothing of their own yet');
+$node->safe_psql('postgres',
+	q{SELECT categorize.learn_correction('Heywood Hill', NULL, 30, 10, 2)});
+is($a->query_safe(q{SELECT coalesce(categorize.categorize('Heywood Hill', NULL, NULL, 10)::text, 'none')}),
+	'2', "user 10's first correction, committed in B, is used by A's open transaction");
 $a->query_safe(q{COMMIT});
 
 # A pattern inserted in B is used by A; deleting it is seen too

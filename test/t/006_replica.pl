@@ -142,6 +142,10 @@ my @changes = (
 	  q{SELECT categorize.learn_correction('Gails Bakery', NULL, 6.2, 7, 4)},
 	  q{SELECT coalesce(categorize.categorize('GAILS BAKERY', NULL, NULL, 7)::text, '-') || ',' || coalesce(categorize.categorize('GAILS BAKERY', NULL, NULL, 8)::text, '-')},
 	  '-,-', '4,-' ],
+	[ "the first pattern of an owner who had none",
+	  q{INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (2, 'merchant', 'maggs bros', 11)},
+	  q{SELECT coalesce(categorize.categorize('Maggs Bros', NULL, NULL, 11)::text, '-') || ',' || coalesce(categorize.categorize('Maggs Bros', NULL, NULL, 12)::text, '-')},
+	  '-,-', '2,-' ],
 );
 for my $c (@changes)
 {
