@@ -1429,6 +1429,31 @@ catz_set_match_texts(const CatzSet *set, const CatzMatchText *texts,
 	(void) match_texts(&v, texts, ntexts, fn, arg, NULL);
 }
 
+/* Fetch the home slots of the first MATCH_BATCH words of the texts */
+void
+catz_set_prefetch_texts(const CatzSet *set, const CatzMatchText *texts, uint32_t ntexts)
+{
+	SetView		v = set_view(set);
+	uint32_t	mask = v.hdr->nslots - 1;
+	uint32_t	n = 0;
+
+	if (v.hdr->nslots == 0)
+		return;
+	for (uint32_t i = 0; i < ntexts; i++)
+	{
+		size_t		pos = 0;
+		const char *word;
+		size_t		len;
+
+		while (n < MATCH_BATCH && catz_next_word(texts[i].text, texts[i].len, &pos, &word, &len))
+		{
+			n++;
+			if (len <= CATZ_MAX_PATTERN_BYTES)
+				PREFETCH(&v.slots[(uint32_t) word_hash(word, len) & mask]);
+		}
+	}
+}
+
 /* catz_set_match's callback, called through catz_set_match_texts' form */
 typedef struct OneText
 {
