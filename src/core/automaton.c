@@ -47,7 +47,7 @@
  *	- fail(s) and dict(s) (0 meaning none) are shallower than s, so link
  *	  chains terminate and matching stays linear even on a hostile blob;
  *	  a word record's root transition is 0 or a state of depth 1 whose
- *	  label is that word;
+ *	  label is that word, and its slot's hints equal its ranges' starts;
  *	- out_start is non-decreasing from 0 to nout; each output entry is a
  *	  merchant/keyword entry with exactly depth(s) words.  With the depth
  *	  rules this guarantees start_word = end_word - depth >= 0 in match;
@@ -62,7 +62,7 @@
 
 /* Blob identity; the version changes with the layout or the hash */
 #define SET_MAGIC		0x5A544143u /* "CATZ" when stored little-endian */
-#define SET_VERSION		2
+#define SET_VERSION		3
 
 /*
  * The dictionary hash seed is fixed so that the same patterns always give
@@ -132,12 +132,20 @@ typedef struct RegexRef
 	uint32_t	literal_len;	/* in bytes; 0 = no prefilter */
 } RegexRef;
 
-/* A dictionary slot (open addressing, linear probing) */
+/*
+ * A dictionary slot (open addressing, linear probing).  It repeats where
+ * the record's first output entry and children are, so that the read of
+ * the slot starts fetching them together with the record: two dependent
+ * reads to a word's patterns, not three.  The copies are only hints to
+ * prefetch; every read that matters goes through the record.
+ */
 typedef struct WordSlot
 {
 	uint32_t	tag;			/* high 32 bits of the word's hash */
 	uint32_t	ref;			/* blob offset of its WordRecord, 0 = empty;
 								 * during build: word id + 1 */
+	uint32_t	out_start;		/* the record's, as hints (0 when empty) */
+	uint32_t	child_start;
 } WordSlot;
 
 /* A distinct word, followed by its bytes and padding to 4 bytes */
@@ -914,8 +922,15 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 	}
 	for (uint32_t i = 0; i < b->nslots; i++)
 	{
+		const WordRecord *rec;
+
+		if (b->slots[i].ref == 0)
+			continue;			/* all zero */
 		slots[i].tag = b->slots[i].tag;
-		slots[i].ref = b->slots[i].ref ? b->words[b->slots[i].ref - 1].record_off : 0;
+		slots[i].ref = b->words[b->slots[i].ref - 1].record_off;
+		rec = (const WordRecord *) (blob + slots[i].ref);
+		slots[i].out_start = rec->out_start;
+		slots[i].child_start = rec->child_start;
 	}
 
 	link_states(states, labels, root, b->nstates);
@@ -1090,14 +1105,21 @@ check_dictionary(const SetView *v)
 		const WordRecord *rec;
 
 		if (ref == 0)
+		{
+			if (v->slots[i].tag != 0 || v->slots[i].out_start != 0 ||
+				v->slots[i].child_start != 0)
+				return false;
 			continue;
+		}
 		if (ref % sizeof(uint32_t) != 0 ||
 			!in_section(ref, sizeof(WordRecord), words_lo, hdr->words_size))
 			return false;
 		rec = (const WordRecord *) (v->base + ref);
 		if (rec->word_id >= hdr->nwords ||
 			!in_section(ref + sizeof(WordRecord), rec->len, words_lo,
-						hdr->words_size))
+						hdr->words_size) ||
+			v->slots[i].out_start != rec->out_start ||
+			v->slots[i].child_start != rec->child_start)
 			return false;
 		/*
 		 * A root transition leads to a state of depth 1 on this word, and
@@ -1245,9 +1267,10 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
  * what the next one reads for every word of the batch: the cache misses of
  * all words overlap instead of adding up (a large set is far bigger than
  * the CPU caches, and one word costs several dependent misses).  A word's
- * record names its first state's outputs and children, so the last round
- * fetches the entry of its first output (which the caller's callback
- * reads) and the labels of its children: three dependent reads a word.
+ * slot names its record and, as hints, where its first state's outputs
+ * and children are, so the second round fetches the record, the entry of
+ * its first output (which the caller's callback reads) and the labels of
+ * its children at once: two dependent reads a word.
  */
 static void
 lookup_batch(const SetView *v, WordBatch *batch)
@@ -1264,7 +1287,12 @@ lookup_batch(const SetView *v, WordBatch *batch)
 		PREFETCH(&v->slots[(uint32_t) batch->hash[j] & mask]);
 	}
 
-	/* Fetch the record that the home slot names, if the tag agrees */
+	/*
+	 * If the home slot's tag agrees: fetch the record it names, its first
+	 * output's entry and its children (the hints are bounded before use:
+	 * the blob was validated, but a prefetch must not even compute an
+	 * address outside it)
+	 */
 	for (uint32_t j = 0; j < batch->n; j++)
 	{
 		const WordSlot *slot;
@@ -1272,29 +1300,26 @@ lookup_batch(const SetView *v, WordBatch *batch)
 		if (batch->len[j] > CATZ_MAX_PATTERN_BYTES)
 			continue;
 		slot = &v->slots[(uint32_t) batch->hash[j] & mask];
-		if (slot->ref != 0 && slot->tag == (uint32_t) (batch->hash[j] >> 32))
-			PREFETCH(v->base + slot->ref);
-	}
-
-	/* Resolve each word; fetch its first output's entry and its children */
-	for (uint32_t j = 0; j < batch->n; j++)
-	{
-		const WordRecord *rec;
-
-		if (batch->len[j] > CATZ_MAX_PATTERN_BYTES ||
-			(rec = lookup_word(v, batch->word[j], batch->len[j],
-							   batch->hash[j])) == NULL)
+		if (slot->ref == 0 || slot->tag != (uint32_t) (batch->hash[j] >> 32))
 			continue;
-		batch->rec[j] = rec;
-		if (rec->out_end > rec->out_start)
+		PREFETCH(v->base + slot->ref);
+		if (slot->out_start < v->hdr->nout)
 		{
-			const CatzEntry *e = &v->entries[rec->out_start];
+			const CatzEntry *e = &v->entries[slot->out_start];
 
 			PREFETCH(e);
 			PREFETCH((const char *) (e + 1) - 1);
 		}
-		if (rec->child_end > rec->child_start)
-			PREFETCH(&v->labels[rec->child_start]);
+		if (slot->child_start < v->hdr->nstates)
+			PREFETCH(&v->labels[slot->child_start]);
+	}
+
+	/* Resolve each word */
+	for (uint32_t j = 0; j < batch->n; j++)
+	{
+		if (batch->len[j] <= CATZ_MAX_PATTERN_BYTES)
+			batch->rec[j] = lookup_word(v, batch->word[j], batch->len[j],
+										batch->hash[j]);
 	}
 }
 
