@@ -38,6 +38,11 @@ SELECT categorize.categorize('blue bottle', NULL, NULL, 2) AS own_pattern_seen,
 SELECT cache_hits + cache_misses > :hits_before + :misses_before AS looked_up_after_the_change
   FROM categorize.stats;
 
+-- case: a statement over one owner's rows looks the owner's scope up once
+SELECT cache_hits + cache_misses AS lookups_before FROM categorize.stats \gset
+SELECT count(categorize.categorize('peets', NULL, NULL, 1)) FROM generate_series(1, 10);
+SELECT cache_hits + cache_misses - :lookups_before AS lookups FROM categorize.stats;
+
 -- case: health has the five checks, each ok, warning or critical
 SELECT check_name, status IN ('ok', 'warning', 'critical') AS known_status, length(detail) > 0 AS explained
   FROM categorize.health() ORDER BY check_name;

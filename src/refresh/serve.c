@@ -75,10 +75,10 @@ static CatzSharedScope *fold_here(CatzSharedDb *db, CatzSharedScope *s, bool glo
 
 /*
  * The shared scope of everyone (global) or of one owner, pinned: the cached
- * one (everyone's as the transaction keeps it, see catz_shared_kept_global),
- * or one built now.  A scope whose overlay asked for a fold is rebuilt
- * here when no worker folds this database.  NULL when it cannot be shared:
- * the caller uses a backend-local scope.
+ * one (as the transaction keeps it: catz_shared_kept_global and
+ * catz_shared_kept_owner), or one built now.  A scope whose overlay asked
+ * for a fold is rebuilt here when no worker folds this database.  NULL when
+ * it cannot be shared: the caller uses a backend-local scope.
  */
 CatzSharedScope *
 catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
@@ -86,7 +86,7 @@ catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
 	CatzSharedScope *s;
 	bool		hit;
 
-	s = global ? catz_shared_kept_global(db) : catz_shared_pin_owner(db, owner_id, &hit);
+	s = global ? catz_shared_kept_global(db) : catz_shared_kept_owner(db, owner_id, &hit);
 	if (s != NULL && !(s->fold_requested && !catz_worker_serves(db) && !catz_xact_wrote()))
 		return s;
 

@@ -37,6 +37,9 @@
 static CatzSharedScope *pins[MAX_PINS];
 static int	npins = 0;
 
+/* The owner scope kept pinned between calls (see catz_shared_kept_owner) */
+static CatzSharedScope *kept_owner = NULL;
+
 /* Address of a DSA pointer */
 static void *
 addr(dsa_pointer dp)
@@ -104,17 +107,25 @@ pin_locked(CatzSharedScope *s)
 	pins[npins++] = s;
 }
 
-void
-catz_shared_unpin(CatzSharedScope *s)
+/* Stop tracking a pin in pins[] (its reference stays); false if not there */
+static bool
+untrack(CatzSharedScope *s)
 {
-	int			i;
-
-	for (i = npins - 1; i >= 0; i--)
+	for (int i = npins - 1; i >= 0; i--)
 		if (pins[i] == s)
 		{
 			pins[i] = pins[--npins];
-			break;
+			return true;
 		}
+	return false;
+}
+
+void
+catz_shared_unpin(CatzSharedScope *s)
+{
+	/* The kept owner scope is unpinned by letting it go */
+	if (!untrack(s) && s == kept_owner)
+		kept_owner = NULL;
 	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
 		free_scope(s);
 }
@@ -683,21 +694,53 @@ catz_store_release_held(void)
 
 		if (LWLockHeldByMe(&s->lock))
 			LWLockRelease(&s->lock);
-		if (s != kept_global)
+		if (s != kept_global && s != kept_owner)
 			catz_shared_unpin(s);
 	}
+}
+
+/* Let a kept scope go */
+static void
+release_kept_one(CatzSharedScope **kept)
+{
+	CatzSharedScope *s = *kept;
+
+	if (s == NULL)
+		return;
+	*kept = NULL;
+	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
+		free_scope(s);
 }
 
 void
 catz_shared_release_kept(void)
 {
-	CatzSharedScope *s = kept_global;
+	release_kept_one(&kept_global);
+	release_kept_one(&kept_owner);
+}
 
-	if (s == NULL)
-		return;
-	kept_global = NULL;
-	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
-		free_scope(s);
+CatzSharedScope *
+catz_shared_kept_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
+{
+	CatzSharedScope *s;
+
+	if (kept_owner != NULL)
+	{
+		pg_read_barrier();
+		if (!kept_owner->retired && kept_owner->dboid == db->dboid &&
+			kept_owner->owner_id == owner_id)
+		{
+			/* each call counts for the owner's heat, as a look-up does */
+			catz_owner_heat_touch(db->dboid, owner_id);
+			*hit = true;
+			return kept_owner;
+		}
+		release_kept_one(&kept_owner);
+	}
+	s = catz_shared_pin_owner(db, owner_id, hit);
+	if (s != NULL && untrack(s))
+		kept_owner = s;			/* the pin becomes the kept one */
+	return s;
 }
 
 CatzSharedScope *

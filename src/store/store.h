@@ -297,10 +297,22 @@ extern void catz_store_release_held(void);
  * Everyone's published scope, pinned for the rest of the transaction (the
  * same one at every call until it is retired); NULL when none is
  * published.  It may be held (catz_store_hold) like any other: releasing
- * the held scopes leaves it pinned.  catz_shared_release_kept() lets it go
- * (at the end of the transaction).
+ * the held scopes leaves it pinned.
  */
 extern CatzSharedScope *catz_shared_kept_global(CatzSharedDb *db);
+
+/*
+ * An owner's cached scope, pinned like catz_shared_pin_owner() does, and
+ * kept pinned for the rest of the transaction while the next calls are for
+ * the same owner (a statement over one owner's rows, a trigger's bulk
+ * insert): those calls check its retired flag instead of looking it up
+ * (each still counts for the owner's heat).
+ * Another owner's call lets it go.  Unpinning it lets it go too.
+ */
+extern CatzSharedScope *catz_shared_kept_owner(CatzSharedDb *db, int64 owner_id,
+											   bool *hit);
+
+/* Let the kept scopes go (at the end of the transaction) */
 extern void catz_shared_release_kept(void);
 
 /* ----------------------------------------------------------------
