@@ -25,6 +25,9 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/plancache.h"
+#include "utils/resowner.h"
 #include "utils/xid8.h"
 
 #include "refresh/refresh.h"
@@ -50,6 +53,35 @@ catz_changes_forget_plans(void)
 }
 
 /*
+ * Make the generic plan of a new or invalidated query now, without
+ * sequential scans and without JIT.  The plan is kept for the backend's
+ * life (or until an invalidation), and our tables start empty: planned
+ * while the statistics say a table is empty (a new installation, a table
+ * analyzed before its first rows, autovacuum off), it would be a
+ * sequential scan, kept while the table grows, and every commit of a
+ * correction read the whole corrections table back.  A range of
+ * change_xid is few rows of its index.  JIT off: a plan that must take a
+ * disabled sequential scan (the one-row reload_epoch has no other path)
+ * costs above jit_above_cost, and compiling it at every run took longer
+ * than a correction.
+ */
+static void
+plan_by_index(SPIPlanPtr plan)
+{
+	int			nestlevel = NewGUCNestLevel();
+	CachedPlan *cplan;
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	cplan = SPI_plan_get_cached_plan(plan);
+	if (cplan)
+		ReleaseCachedPlan(cplan, CurrentResourceOwner);
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
  * Prepare a query once, with xid8 parameters $1 and $2: a generic plan,
  * kept.  The queries ask for change_xid BETWEEN $1 AND $2 (the upper bound
  * is no bound in practice): a one-sided range gives a generic plan a third
@@ -61,8 +93,12 @@ static SPIPlanPtr
 prepare_xid(SPIPlanPtr *plan, const char *sql)
 {
 	Oid			argtypes[2] = {XID8OID, XID8OID};
+	bool		replan = (*plan == NULL || !SPI_plan_is_valid(*plan));
 
-	return catz_spi_prepare_kept(plan, sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	catz_spi_prepare_kept(plan, sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (replan)
+		plan_by_index(*plan);
+	return *plan;
 }
 
 /* Run a prepared query with the xids lo, hi as $1, $2, under snap (or the current one) */
