@@ -667,7 +667,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 		 * An owner whose shared scope was empty at this backend's last
 		 * refresh still has none: the engine reads it as no owner scope
 		 */
-		if (gs && use_owner && catz_serve_owner_empty(e->user_id))
+		if (gs && use_owner && catz_owner_known_empty(e->user_id))
 			use_owner = false;
 		if (gs && use_owner)
 			os = catz_serve_shared(db, false, e->user_id);
@@ -694,7 +694,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 		LWLockAcquire(&os->lock, LW_SHARED);
 		*owner = shared_view(os);
 		if (view_empty(owner))
-			catz_serve_note_owner_empty(e->user_id);
+			catz_note_owner_empty(e->user_id);
 	}
 	return use_owner;
 }

@@ -811,7 +811,7 @@ catz_refresh(void)
 	}
 	if (!stale)
 		return;
-	catz_serve_forget_empty_owners();
+	catz_forget_empty_owners();
 
 	/* The tables may have been dropped and recreated */
 	if (catz_relids_recheck())

@@ -4,7 +4,8 @@
  *	  Keeping the served scopes current: reading the rows that changed
  *	  since a snapshot (changes.c), applying them to cached scopes
  *	  (refresh.c), building and publishing scopes when missing or grown
- *	  (serve.c), and the standby's write errors (standby.c).
+ *	  (serve.c), the owners known to have nothing of their own
+ *	  (empty_owners.c), and the standby's write errors (standby.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -78,13 +79,15 @@ extern CatzSharedScope *catz_serve_shared(CatzSharedDb *db, bool global, int64 o
 /* Rebuild a scope (a fold) and publish it: the worker's job */
 extern void catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id);
 
-/*
- * Owners whose shared scope this backend found empty since its last
- * refresh: their scope need not be pinned.  Forgotten by every refresh.
+/* ----------------------------------------------------------------
+ * Owners with nothing of their own (empty_owners.c): those whose shared
+ * scope this backend found empty since its last refresh need not be
+ * pinned.  Every refresh forgets them.
+ * ----------------------------------------------------------------
  */
-extern bool catz_serve_owner_empty(int64 owner_id);
-extern void catz_serve_note_owner_empty(int64 owner_id);
-extern void catz_serve_forget_empty_owners(void);
+extern bool catz_owner_known_empty(int64 owner_id);
+extern void catz_note_owner_empty(int64 owner_id);
+extern void catz_forget_empty_owners(void);
 
 /* ----------------------------------------------------------------
  * Standby (standby.c): clear errors for writes to our tables on a standby
