@@ -224,7 +224,7 @@ categorize_preview_rule(PG_FUNCTION_ARGS)
 	rule = rule_of_call(fcinfo, cache);
 	if (rule->set != NULL)
 	{
-		catz_expense_from_record_cached(fcinfo, &cache->layout, PG_GETARG_HEAPTUPLEHEADER(0), &e);
+		catz_expense_from_record_cached(&cache->layout, PG_GETARG_HEAPTUPLEHEADER(0), &e);
 		run_rule(rule->set, &e, &matches, &decides);
 	}
 	values[0] = BoolGetDatum(matches);
@@ -251,7 +251,7 @@ categorize_categorize_confidence(PG_FUNCTION_ARGS)
 	if (catz_enabled)
 	{
 		catz_warn_not_preloaded();
-		catz_expense_from_record_cached(fcinfo, &cache->layout, PG_GETARG_HEAPTUPLEHEADER(0), &e);
+		catz_expense_from_record_cached(&cache->layout, PG_GETARG_HEAPTUPLEHEADER(0), &e);
 		category = catz_categorize_counted(&e, &confidence, false);
 		if (category >= 0)
 		{

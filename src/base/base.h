@@ -75,9 +75,9 @@ typedef struct CatzExpense
 extern void catz_expense_from_record(FunctionCallInfo fcinfo, HeapTupleHeader rec,
 									 CatzExpense *out);
 
-/* The same, with the layout cached in *cache (in fn_mcxt) instead of fn_extra */
-extern void catz_expense_from_record_cached(FunctionCallInfo fcinfo, void **cache,
-											HeapTupleHeader rec, CatzExpense *out);
+/* The same, with the statement's layout remembered in *cache instead of fn_extra */
+extern void catz_expense_from_record_cached(void **cache, HeapTupleHeader rec,
+											CatzExpense *out);
 
 /* Read an expense from a table row (triggers) */
 extern void catz_expense_from_tuple(FunctionCallInfo fcinfo, HeapTuple tuple, TupleDesc desc,

@@ -407,12 +407,11 @@ read_tuple(RowLayout *layout, HeapTuple tuple, CatzExpense *out)
 void
 catz_expense_from_record(FunctionCallInfo fcinfo, HeapTupleHeader rec, CatzExpense *out)
 {
-	catz_expense_from_record_cached(fcinfo, &fcinfo->flinfo->fn_extra, rec, out);
+	catz_expense_from_record_cached(&fcinfo->flinfo->fn_extra, rec, out);
 }
 
 void
-catz_expense_from_record_cached(FunctionCallInfo fcinfo, void **cache, HeapTupleHeader rec,
-								CatzExpense *out)
+catz_expense_from_record_cached(void **cache, HeapTupleHeader rec, CatzExpense *out)
 {
 	RowLayout  *layout = layout_for(cache, HeapTupleHeaderGetTypeId(rec),
 									HeapTupleHeaderGetTypMod(rec));

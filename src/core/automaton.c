@@ -74,7 +74,6 @@
 #define SET_ALIGN		CATZ_BLOB_ALIGN
 #define MIN_SLOTS		16		/* smallest dictionary table */
 #define MAX_SLOTS		(UINT32_C(1) << 30)
-#define NO_WORD			UINT32_MAX	/* word id of a word not in the set */
 #define MATCH_BATCH		16		/* words looked up together in match */
 #define RADIX_BITS		11		/* digit width of the build's radix sort */
 #define RADIX_BUCKETS	(1u << RADIX_BITS)
@@ -330,6 +329,13 @@ static inline uint64_t
 word_hash(const char *word, size_t len)
 {
 	return catz_hash_bytes(word, len, SET_HASH_SEED);
+}
+
+/* The home slot of a word whose word_hash is h */
+static inline const WordSlot *
+home_slot(const SetView *v, uint64_t h)
+{
+	return &v->slots[(uint32_t) h & (v->hdr->nslots - 1)];
 }
 
 /* Find the record of word[0..len), whose word_hash is h, or NULL */
@@ -1275,8 +1281,6 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
 static void
 lookup_batch(const SetView *v, WordBatch *batch)
 {
-	uint32_t	mask = v->hdr->nslots - 1;
-
 	/* Hash each word; fetch its home slot */
 	for (uint32_t j = 0; j < batch->n; j++)
 	{
@@ -1284,7 +1288,7 @@ lookup_batch(const SetView *v, WordBatch *batch)
 		if (batch->len[j] > CATZ_MAX_PATTERN_BYTES)
 			continue;			/* longer than any stored word */
 		batch->hash[j] = word_hash(batch->word[j], batch->len[j]);
-		PREFETCH(&v->slots[(uint32_t) batch->hash[j] & mask]);
+		PREFETCH(home_slot(v, batch->hash[j]));
 	}
 
 	/*
@@ -1299,7 +1303,7 @@ lookup_batch(const SetView *v, WordBatch *batch)
 
 		if (batch->len[j] > CATZ_MAX_PATTERN_BYTES)
 			continue;
-		slot = &v->slots[(uint32_t) batch->hash[j] & mask];
+		slot = home_slot(v, batch->hash[j]);
 		if (slot->ref == 0 || slot->tag != (uint32_t) (batch->hash[j] >> 32))
 			continue;
 		PREFETCH(v->base + slot->ref);
@@ -1452,31 +1456,6 @@ catz_set_match_texts(const CatzSet *set, const CatzMatchText *texts,
 	SetView		v = set_view(set);
 
 	(void) match_texts(&v, texts, ntexts, fn, arg, NULL);
-}
-
-/* Fetch the home slots of the first MATCH_BATCH words of the texts */
-void
-catz_set_prefetch_texts(const CatzSet *set, const CatzMatchText *texts, uint32_t ntexts)
-{
-	SetView		v = set_view(set);
-	uint32_t	mask = v.hdr->nslots - 1;
-	uint32_t	n = 0;
-
-	if (v.hdr->nslots == 0)
-		return;
-	for (uint32_t i = 0; i < ntexts; i++)
-	{
-		size_t		pos = 0;
-		const char *word;
-		size_t		len;
-
-		while (n < MATCH_BATCH && catz_next_word(texts[i].text, texts[i].len, &pos, &word, &len))
-		{
-			n++;
-			if (len <= CATZ_MAX_PATTERN_BYTES)
-				PREFETCH(&v.slots[(uint32_t) word_hash(word, len) & mask]);
-		}
-	}
 }
 
 /* catz_set_match's callback, called through catz_set_match_texts' form */

@@ -333,14 +333,6 @@ typedef bool (*CatzTextMatchFn) (void *arg, uint32_t text, const CatzEntry *entr
 extern void catz_set_match_texts(const CatzSet *set, const CatzMatchText *texts,
 								 uint32_t ntexts, CatzTextMatchFn fn, void *arg);
 
-/*
- * A hint that catz_set_match_texts of these texts follows: starts fetching
- * from memory what its first look-ups read, so that work done meanwhile
- * hides that latency.  Changes nothing; any texts may be given.
- */
-extern void catz_set_prefetch_texts(const CatzSet *set, const CatzMatchText *texts,
-									uint32_t ntexts);
-
 /* ----------------------------------------------------------------
  * Overlays (overlay.c)
  *

@@ -70,9 +70,10 @@ typedef struct MatchState
 	const Source *src;
 	const FieldText *field;
 	uint8		field_id;
-	const FieldText *texts[2];	/* the fields a compiled set scans, by the
-								 * index catz_set_match_texts reports */
-	uint8		text_ids[2];
+	CatzMatchText set_texts[2]; /* the fields present, as texts to match */
+	const FieldText *texts[2];	/* their FieldText and field id, by the */
+	uint8		text_ids[2];	/* index catz_set_match_texts reports */
+	uint32		ntexts;
 	bool		merchant_empty; /* no merchant name: merchant patterns look
 								 * at the description */
 	CatzHit    *hits;
@@ -251,53 +252,42 @@ on_field_match(void *arg, uint32_t text, const CatzEntry *entry,
 	return true;
 }
 
-/*
- * A compiled set's look-ups of both fields start fetching from memory (the
- * work done before match_source hides some of that latency)
- */
+/* The fields present, as the texts every source matches (once a call) */
 static void
-prefetch_source(const Source *src, const FieldText *merchant, const FieldText *description)
+init_texts(MatchState *ms, const FieldText *merchant, const FieldText *description)
 {
-	CatzMatchText texts[2];
-	uint32		ntexts = 0;
+	const FieldText *fields[2] = {merchant, description};
 
-	if (merchant->present)
-		texts[ntexts++] = (CatzMatchText) {merchant->text, merchant->len};
-	if (description->present)
-		texts[ntexts++] = (CatzMatchText) {description->text, description->len};
-	catz_set_prefetch_texts(src->blob, texts, ntexts);
+	ms->ntexts = 0;
+	for (int i = 0; i < 2; i++)
+	{
+		if (!fields[i]->present)
+			continue;
+		ms->texts[ms->ntexts] = fields[i];
+		ms->text_ids[ms->ntexts] = (i == 0) ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION;
+		ms->set_texts[ms->ntexts++] = (CatzMatchText) {fields[i]->text, fields[i]->len};
+	}
 }
 
 /* Scan both fields with one source */
 static void
-match_source(MatchState *ms, const Source *src, const FieldText *merchant,
-			 const FieldText *description)
+match_source(MatchState *ms, const Source *src)
 {
-	const FieldText *fields[2] = {merchant, description};
-	CatzMatchText texts[2];
-	uint32		ntexts = 0;
-	int			i;
-
 	ms->src = src;
-	for (i = 0; i < 2; i++)
+	if (src->kind == SOURCE_SET)
 	{
-		if (!fields[i]->present)
-			continue;
-		ms->field = fields[i];
-		ms->field_id = (i == 0) ? CATZ_FIELD_MERCHANT : CATZ_FIELD_DESCRIPTION;
-		if (src->kind == SOURCE_SET)
-		{
-			/* Both fields' words are looked up together, below */
-			ms->texts[ntexts] = ms->field;
-			ms->text_ids[ntexts] = ms->field_id;
-			texts[ntexts].text = ms->field->text;
-			texts[ntexts++].len = ms->field->len;
-		}
-		else
-			catz_overlay_match(src->blob, fields[i]->text, fields[i]->len, on_match, ms);
+		/* Both fields' words are looked up together */
+		if (ms->ntexts > 0)
+			catz_set_match_texts(src->blob, ms->set_texts, ms->ntexts, on_field_match, ms);
+		return;
 	}
-	if (ntexts > 0)
-		catz_set_match_texts(src->blob, texts, ntexts, on_field_match, ms);
+	for (uint32 i = 0; i < ms->ntexts; i++)
+	{
+		ms->field = ms->texts[i];
+		ms->field_id = ms->text_ids[i];
+		catz_overlay_match(src->blob, ms->set_texts[i].text, ms->set_texts[i].len,
+						   on_match, ms);
+	}
 }
 
 /* The compiled regex for a pattern text, compiling it on first use */
@@ -754,26 +744,12 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	memset(&ms, 0, sizeof(ms));
 	ms.e = e;
 	ms.merchant_empty = !merchant.present;
+	init_texts(&ms, &merchant, &description);
 	for (i = 0; i < nsources; i++)
 	{
-		/*
-		 * A compiled set's regexes run while its words' first look-ups are
-		 * fetched (no regex hit and word hit are of one pattern, and hits
-		 * are ranked in an order of their own: the order found is free)
-		 */
-		if (!source_has_regexes(&sources[i]))
-			match_source(&ms, &sources[i], &merchant, &description);
-		else if (sources[i].kind == SOURCE_SET)
-		{
-			prefetch_source(&sources[i], &merchant, &description);
+		match_source(&ms, &sources[i]);
+		if (source_has_regexes(&sources[i]))
 			regex_source(&ms, &sources[i]);
-			match_source(&ms, &sources[i], &merchant, &description);
-		}
-		else
-		{
-			match_source(&ms, &sources[i], &merchant, &description);
-			regex_source(&ms, &sources[i]);
-		}
 	}
 	{
 		CatzDecisions *d = hit_decisions(ms.hits, ms.nhits);

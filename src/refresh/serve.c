@@ -120,10 +120,7 @@ fold_here(CatzSharedDb *db, CatzSharedScope *s, bool global, int64 owner_id)
 	PG_END_TRY();
 	if (fresh == NULL)
 		return s;				/* no room for the new one: keep reading s */
-	if (global)
-		catz_shared_release_kept();
-	else
-		catz_shared_unpin(s);
+	catz_shared_unpin(s);		/* kept or not */
 	return fresh;
 }
 

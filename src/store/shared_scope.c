@@ -37,7 +37,17 @@
 static CatzSharedScope *pins[MAX_PINS];
 static int	npins = 0;
 
-/* The owner scope kept pinned between calls (see catz_shared_kept_owner) */
+/*
+ * Scopes this transaction keeps pinned between calls: everyone's, and the
+ * last owner's (catz_shared_kept_global, catz_shared_kept_owner).  A call
+ * checks that the kept one is still published (a load of its retired
+ * flag) instead of taking catz_shared->lock and a reference again, so a
+ * statement over many rows pins each once.  Let go at the end of the
+ * transaction (an idle session holds no generation), when retired (the
+ * next call takes the new one), when unpinned, and at detach.  Neither is
+ * in pins[]: each holds one reference of its own.
+ */
+static CatzSharedScope *kept_global = NULL;
 static CatzSharedScope *kept_owner = NULL;
 
 /* Address of a DSA pointer */
@@ -123,9 +133,14 @@ untrack(CatzSharedScope *s)
 void
 catz_shared_unpin(CatzSharedScope *s)
 {
-	/* The kept owner scope is unpinned by letting it go */
-	if (!untrack(s) && s == kept_owner)
-		kept_owner = NULL;
+	/* A kept scope is unpinned by letting it go */
+	if (!untrack(s))
+	{
+		if (s == kept_global)
+			kept_global = NULL;
+		else if (s == kept_owner)
+			kept_owner = NULL;
+	}
 	if (pg_atomic_sub_fetch_u32(&s->refcount, 1) == 0)
 		free_scope(s);
 }
@@ -667,17 +682,6 @@ catz_shared_delta(CatzSharedScope *s)
 static CatzSharedScope *held[2];
 static int	nheld = 0;
 
-/*
- * Everyone's scope as this transaction keeps it pinned between calls: a
- * call checks that it is still the published one (a load of its retired
- * flag) instead of taking catz_shared->lock and its refcount again, so a
- * statement over many rows pins it once.  Let go at the end of the
- * transaction (an idle session holds no generation), when retired (a new
- * generation: the next call takes that one), and at detach.
- */
-static CatzSharedScope *kept_global = NULL;
-static Oid	kept_dboid = InvalidOid;
-
 void
 catz_store_hold(CatzSharedScope *scope)
 {
@@ -719,16 +723,29 @@ catz_shared_release_kept(void)
 	release_kept_one(&kept_owner);
 }
 
+/* Whether the kept scope k is still the published one of this database and owner */
+static bool
+still_kept(CatzSharedScope *k, Oid dboid, int64 owner_id)
+{
+	pg_read_barrier();
+	return !k->retired && k->dboid == dboid && (k->global || k->owner_id == owner_id);
+}
+
+/* Make a new pin the kept one (*kept is empty) */
+static CatzSharedScope *
+keep(CatzSharedScope **kept, CatzSharedScope *s)
+{
+	if (s != NULL && untrack(s))
+		*kept = s;
+	return s;
+}
+
 CatzSharedScope *
 catz_shared_kept_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
 {
-	CatzSharedScope *s;
-
 	if (kept_owner != NULL)
 	{
-		pg_read_barrier();
-		if (!kept_owner->retired && kept_owner->dboid == db->dboid &&
-			kept_owner->owner_id == owner_id)
+		if (still_kept(kept_owner, db->dboid, owner_id))
 		{
 			/* each call counts for the owner's heat, as a look-up does */
 			catz_owner_heat_touch(db->dboid, owner_id);
@@ -737,10 +754,7 @@ catz_shared_kept_owner(CatzSharedDb *db, int64 owner_id, bool *hit)
 		}
 		release_kept_one(&kept_owner);
 	}
-	s = catz_shared_pin_owner(db, owner_id, hit);
-	if (s != NULL && untrack(s))
-		kept_owner = s;			/* the pin becomes the kept one */
-	return s;
+	return keep(&kept_owner, catz_shared_pin_owner(db, owner_id, hit));
 }
 
 CatzSharedScope *
@@ -748,23 +762,11 @@ catz_shared_kept_global(CatzSharedDb *db)
 {
 	if (kept_global != NULL)
 	{
-		pg_read_barrier();
-		if (!kept_global->retired && kept_dboid == db->dboid)
+		if (still_kept(kept_global, db->dboid, 0))
 			return kept_global;
-		catz_shared_release_kept();
+		release_kept_one(&kept_global);
 	}
-	LWLockAcquire(catz_shared->lock, LW_SHARED);
-	if (DsaPointerIsValid(db->global))
-	{
-		CatzSharedScope *s = addr(db->global);
-
-		pg_atomic_fetch_add_u32(&s->refcount, 1);
-		pg_atomic_write_u64(&s->last_used, (uint64) GetCurrentTimestamp());
-		kept_global = s;
-		kept_dboid = db->dboid;
-	}
-	LWLockRelease(catz_shared->lock);
-	return kept_global;
+	return keep(&kept_global, catz_shared_pin_global(db));
 }
 
 /*

@@ -297,7 +297,8 @@ extern void catz_store_release_held(void);
  * Everyone's published scope, pinned for the rest of the transaction (the
  * same one at every call until it is retired); NULL when none is
  * published.  It may be held (catz_store_hold) like any other: releasing
- * the held scopes leaves it pinned.
+ * the held scopes leaves it pinned; unpinning it (catz_shared_unpin) lets
+ * it go.
  */
 extern CatzSharedScope *catz_shared_kept_global(CatzSharedDb *db);
 
@@ -306,8 +307,8 @@ extern CatzSharedScope *catz_shared_kept_global(CatzSharedDb *db);
  * kept pinned for the rest of the transaction while the next calls are for
  * the same owner (a statement over one owner's rows, a trigger's bulk
  * insert): those calls check its retired flag instead of looking it up
- * (each still counts for the owner's heat).
- * Another owner's call lets it go.  Unpinning it lets it go too.
+ * (each still counts for the owner's heat).  Another owner's call lets it
+ * go; so does unpinning it, as for everyone's.
  */
 extern CatzSharedScope *catz_shared_kept_owner(CatzSharedDb *db, int64 owner_id,
 											   bool *hit);

@@ -153,7 +153,6 @@ read_everything(const CatzSet *set, const char *text, size_t len, uint32_t nword
 
 	if (catz_set_match(set, text, len, sane_cb, &ctx) != nwords)
 		abort();
-	catz_set_prefetch_texts(set, &whole, 1);
 	catz_set_match_texts(set, &whole, 1, sane_texts_cb, &ctx);
 	for (uint32_t i = 0; i < catz_set_count(set); i++)
 	{

@@ -20,31 +20,45 @@ $node->safe_psql('postgres', q{
 	INSERT INTO categorize.patterns (category_id, kind, value) VALUES (1, 'merchant', 'starbucks');
 });
 
+# A session's answer for a merchant and user ('none' for NULL)
+sub answer
+{
+	my ($session, $merchant, $user) = @_;
+	return $session->query_safe(
+		"SELECT coalesce(categorize.categorize('$merchant', NULL, NULL, $user)::text, 'none')");
+}
+
+# In a session's open transaction, which already asked for the merchant,
+# the next statement uses a correction another session commits meanwhile
+sub learned_in_open_transaction
+{
+	my ($session, $merchant, $user, $category, $before, $after) = @_;
+	$session->query_safe(q{BEGIN});
+	is(answer($session, $merchant, $user), 'none', $before);
+	$node->safe_psql('postgres',
+		"SELECT categorize.learn_correction('$merchant', NULL, 15, $user, $category)");
+	is(answer($session, $merchant, $user), "$category", $after);
+	$session->query_safe(q{COMMIT});
+}
+
 # Session A keeps its compiled state between calls
 my $a = $node->background_psql('postgres');
 is($a->query_safe(q{SELECT categorize.categorize('Starbucks', NULL)}), '1',
 	'session A categorizes from the initial patterns');
-is($a->query_safe(q{SELECT coalesce(categorize.categorize('Daunt Books', NULL, NULL, 7)::text, 'none')}),
-	'none', 'session A does not know Daunt Books yet');
+is(answer($a, 'Daunt Books', 7), 'none', 'session A does not know Daunt Books yet');
 
 # Session B teaches and commits; A's next call uses it
 $node->safe_psql('postgres',
 	q{SELECT categorize.learn_correction('Daunt Books', NULL, 12, 7, 2)});
 is($a->query_safe(q{SELECT categorize.categorize('DAUNT BOOKS', NULL, NULL, 7)}), '2',
 	'a correction committed in session B is used by session A');
-is($a->query_safe(q{SELECT coalesce(categorize.categorize('DAUNT BOOKS', NULL, NULL, 8)::text, 'none')}),
-	'none', 'another user is not affected');
+is(answer($a, 'DAUNT BOOKS', 8), 'none', 'another user is not affected');
 
 # Read committed: in A's open transaction, which already compiled user 7's
 # patterns and holds its locks, the next statement uses what B committed
-$a->query_safe(q{BEGIN});
-is($a->query_safe(q{SELECT coalesce(categorize.categorize('Persephone Books', NULL, NULL, 7)::text, 'none')}),
-	'none', 'session A, in a transaction, does not know Persephone Books yet');
-$node->safe_psql('postgres',
-	q{SELECT categorize.learn_correction('Persephone Books', NULL, 15, 7, 2)});
-is($a->query_safe(q{SELECT coalesce(categorize.categorize('Persephone Books', NULL, NULL, 7)::text, 'none')}),
-	'2', 'its next statement uses the correction B committed meanwhile');
-$a->query_safe(q{COMMIT});
+learned_in_open_transaction($a, 'Persephone Books', 7, 2,
+	'session A, in a transaction, does not know Persephone Books yet',
+	'its next statement uses the correction B committed meanwhile');
 
 # An owner with nothing of their own (A then skips the owner's scope) gets
 # a pattern and a correction in B: A's next statement uses them, also in
@@ -56,14 +70,9 @@ $node->safe_psql('postgres',
 	q{INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (2, 'merchant', 'maggs bros', 9)});
 is($a->query_safe(q{SELECT categorize.categorize('Maggs Bros', NULL, NULL, 9)}), '2',
 	"user 9's first pattern, committed in B, is used by A");
-$a->query_safe(q{BEGIN});
-is($a->query_safe(q{SELECT coalesce(categorize.categorize('Heywood Hill', NULL, NULL, 10)::text, 'none')}),
-	'none', 'user 10 has nothing of their own yet');
-$node->safe_psql('postgres',
-	q{SELECT categorize.learn_correction('Heywood Hill', NULL, 30, 10, 2)});
-is($a->query_safe(q{SELECT coalesce(categorize.categorize('Heywood Hill', NULL, NULL, 10)::text, 'none')}),
-	'2', "user 10's first correction, committed in B, is used by A's open transaction");
-$a->query_safe(q{COMMIT});
+learned_in_open_transaction($a, 'Heywood Hill', 10, 2,
+	'user 10 has nothing of their own yet',
+	"user 10's first correction, committed in B, is used by A's open transaction");
 
 # A pattern inserted in B is used by A; deleting it is seen too
 $node->safe_psql('postgres',

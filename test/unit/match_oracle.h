@@ -150,7 +150,6 @@ texts_match_alone(const CatzSet *set, const CatzMatchText *texts, uint32_t ntext
 
 	if (ntexts > 4)
 		abort();
-	catz_set_prefetch_texts(set, texts, ntexts);	/* a hint: changes nothing */
 	catz_set_match_texts(set, texts, ntexts, occ_collect_texts, &t);
 	for (uint32_t i = 0; i < ntexts; i++)
 	{
