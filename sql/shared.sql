@@ -38,6 +38,21 @@ SELECT categorize.categorize('blue bottle', NULL, NULL, 2) AS own_pattern_seen,
 SELECT cache_hits + cache_misses > :hits_before + :misses_before AS looked_up_after_the_change
   FROM categorize.stats;
 
+-- case: nothing is compiled or cached for an owner with nothing of their
+-- own, and a change of another owner's rows does not make the session look
+-- them up again; a change of their own does
+SELECT rebuilds AS rebuilds_before, cache_bytes AS bytes_before FROM categorize.stats \gset
+SELECT categorize.categorize('starbucks', NULL, NULL, 41) AS owner_41_answer;
+SELECT rebuilds = :rebuilds_before AS nothing_compiled, cache_bytes = :bytes_before AS nothing_cached
+  FROM categorize.stats;
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (1, 'merchant', 'ritual', 42);
+SELECT cache_hits + cache_misses AS lookups_before FROM categorize.stats \gset
+SELECT categorize.categorize('ritual', NULL, NULL, 41) AS not_for_41;
+SELECT cache_hits + cache_misses = :lookups_before AS owner_41_not_looked_up_again FROM categorize.stats;
+SELECT categorize.categorize('ritual', NULL, NULL, 42) AS owner_42_sees_own_pattern;
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (1, 'merchant', 'ritual', 41);
+SELECT categorize.categorize('ritual', NULL, NULL, 41) AS owner_41_sees_first_pattern;
+
 -- case: a statement over one owner's rows looks the owner's scope up once
 SELECT cache_hits + cache_misses AS lookups_before FROM categorize.stats \gset
 SELECT count(categorize.categorize('peets', NULL, NULL, 1)) FROM generate_series(1, 10);

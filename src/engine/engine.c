@@ -641,6 +641,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	CatzSharedScope *gs = NULL;
 	CatzSharedScope *os = NULL;
 	bool		use_owner = e->has_user;
+	uint32		owner_changes = 0;
 
 	catz_engine_release();
 	if (db && !db->disabled)
@@ -649,18 +650,31 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 		 * Pin first (pinning may build and run SQL), lock afterwards; a pin
 		 * is held at once, so an error in the next build releases it
 		 */
-		gs = catz_serve_shared(db, true, 0);
+		gs = catz_serve_shared(db, true, 0, NULL);
 		if (gs)
 			catz_store_hold(gs);
 
 		/*
-		 * An owner whose shared scope was empty at this backend's last
-		 * refresh still has none: the engine reads it as no owner scope
+		 * An owner found empty, whose shared state did not change since,
+		 * still has nothing of their own: the engine reads no owner scope
 		 */
-		if (gs && use_owner && catz_owner_known_empty(e->user_id))
-			use_owner = false;
 		if (gs && use_owner)
-			os = catz_serve_shared(db, false, e->user_id);
+		{
+			bool		empty;
+
+			owner_changes = catz_owner_changes(db, e->user_id);
+			if (catz_owner_known_empty(e->user_id, owner_changes))
+				use_owner = false;
+			else
+			{
+				os = catz_serve_shared(db, false, e->user_id, &empty);
+				if (empty)
+				{
+					catz_note_owner_empty(e->user_id, owner_changes);
+					use_owner = false;
+				}
+			}
+		}
 		if (os)
 			catz_store_hold(os);
 	}
@@ -684,7 +698,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 		LWLockAcquire(&os->lock, LW_SHARED);
 		*owner = shared_view(os);
 		if (view_empty(owner))
-			catz_note_owner_empty(e->user_id);
+			catz_note_owner_empty(e->user_id, owner_changes);
 	}
 	return use_owner;
 }

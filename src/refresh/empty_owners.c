@@ -6,14 +6,19 @@
  *
  * Most owners never wrote a pattern or a correction, and their shared
  * scope is empty; pinning it (the owner index under catz_shared->lock, its
- * reference count and lock, its heat) costs a call more than matching it.
- * This backend remembers the owners whose scope it found empty, and skips
- * their scope until its next refresh: any commit that writes our tables
- * sends an invalidation that marks the backend stale (refresh.c), so the
- * refresh that follows, which every call runs first, forgets them all
- * (catz_forget_empty_owners).  What an owner's scope would hold is then
- * never staler than the shared scope itself.  An entry also lapses after
- * categorize.owner_cache_ttl, like the shared scope it stands for.
+ * reference count and lock, its heat) costs a call more than matching it,
+ * and building and publishing one for an owner first seen costs far more.
+ * So no empty owner scope is published (serve.c), and this backend
+ * remembers the owners it found empty, with the count of their slot in
+ * CatzSharedDb.owner_changes read before it looked.  Every change of an
+ * owner's rows that reaches the shared scopes bumps that count after it
+ * is in place (by its writer at commit, or by the refresh that reads it:
+ * refresh.c), and retiring the scopes bumps them all, so an entry whose
+ * count is still current stands for a scope that would still be empty.
+ * A refresh that commits of other owners need not forget anyone: under a
+ * load of corrections a reader keeps skipping the owners who have none.
+ * An entry also lapses after categorize.owner_cache_ttl, like the shared
+ * scope it stands for, and all of them when the extension is recreated.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "refresh/refresh.h"
+#include "shmem/shmem.h"
 
 /* Slots of the table (a power of 2); full, it starts over */
 #define EMPTY_OWNER_SLOTS 4096
@@ -33,6 +39,7 @@ typedef struct EmptyOwner
 {
 	int64		owner_id;
 	TimestampTz noted_at;		/* statement start when found empty */
+	uint32		changes;		/* its owner_changes count before it was looked at */
 	uint32		epoch;			/* the table's epoch when noted */
 } EmptyOwner;
 
@@ -62,8 +69,23 @@ catz_forget_empty_owners(void)
 	}
 }
 
+uint32
+catz_owner_changes(CatzSharedDb *db, int64 owner_id)
+{
+	uint32		changes = pg_atomic_read_u32(catz_owner_changes_of(db, owner_id));
+
+	pg_read_barrier();			/* read before anything of the owner's scope */
+	return changes;
+}
+
+void
+catz_owner_changed(CatzSharedDb *db, int64 owner_id)
+{
+	pg_atomic_fetch_add_u32(catz_owner_changes_of(db, owner_id), 1);
+}
+
 bool
-catz_owner_known_empty(int64 owner_id)
+catz_owner_known_empty(int64 owner_id, uint32 changes)
 {
 	uint32		i;
 
@@ -76,14 +98,15 @@ catz_owner_known_empty(int64 owner_id)
 		if (e->epoch != empty_epoch)
 			return false;
 		if (e->owner_id == owner_id)
-			return catz_owner_cache_ttl_s == 0 ||
+			return e->changes == changes &&
+				(catz_owner_cache_ttl_s == 0 ||
 				GetCurrentStatementStartTimestamp() - e->noted_at <=
-				(int64) catz_owner_cache_ttl_s * USECS_PER_SEC;
+				 (int64) catz_owner_cache_ttl_s * USECS_PER_SEC);
 	}
 }
 
 void
-catz_note_owner_empty(int64 owner_id)
+catz_note_owner_empty(int64 owner_id, uint32 changes)
 {
 	uint32		i;
 
@@ -107,4 +130,5 @@ catz_note_owner_empty(int64 owner_id)
 			break;
 	}
 	empty_owners[i].noted_at = GetCurrentStatementStartTimestamp();
+	empty_owners[i].changes = changes;
 }

@@ -263,6 +263,9 @@ shared_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobCh
 		catz_shared_note_crowd(s);
 		catz_shared_unpin(s);
 	}
+	/* after the change is in place: sessions that found the owner empty look again */
+	if (has_owner)
+		catz_owner_changed((CatzSharedDb *) arg, owner);
 }
 
 /* A change of this transaction, copied for its commit to apply */
@@ -570,6 +573,7 @@ catch_up_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlob
 static void
 full_reset(void)
 {
+	catz_forget_empty_owners();
 	catz_scope_drop_all();
 	catz_changes_forget_plans();
 	if (fetch_cxt)
@@ -811,7 +815,6 @@ catz_refresh(void)
 	}
 	if (!stale)
 		return;
-	catz_forget_empty_owners();
 
 	/* The tables may have been dropped and recreated */
 	if (catz_relids_recheck())

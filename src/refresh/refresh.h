@@ -72,21 +72,26 @@ extern void catz_refresh_init(void);
 /*
  * The shared scope of everyone (global) or of one owner, pinned: the cached
  * one, or one built and published now.  NULL when it cannot be shared: the
- * caller uses a backend-local scope.
+ * caller uses a backend-local scope; or, with *empty set (owners only),
+ * when the owner has nothing of their own: no scope is published for them.
  */
-extern CatzSharedScope *catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id);
+extern CatzSharedScope *catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id,
+										  bool *empty);
 
 /* Rebuild a scope (a fold) and publish it: the worker's job */
 extern void catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id);
 
 /* ----------------------------------------------------------------
  * Owners with nothing of their own (empty_owners.c): those whose shared
- * scope this backend found empty since its last refresh need not be
- * pinned.  Every refresh forgets them.
+ * scope this backend found empty need not be pinned while the count of
+ * changes of their slot (read with catz_owner_changes() before looking)
+ * stays the same.  catz_owner_changed() counts a change applied.
  * ----------------------------------------------------------------
  */
-extern bool catz_owner_known_empty(int64 owner_id);
-extern void catz_note_owner_empty(int64 owner_id);
+extern uint32 catz_owner_changes(CatzSharedDb *db, int64 owner_id);
+extern void catz_owner_changed(CatzSharedDb *db, int64 owner_id);
+extern bool catz_owner_known_empty(int64 owner_id, uint32 changes);
+extern void catz_note_owner_empty(int64 owner_id, uint32 changes);
 extern void catz_forget_empty_owners(void);
 
 /* ----------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "refresh/refresh.h"
@@ -36,12 +37,33 @@ disable_shared(CatzSharedDb *db)
 			 errhint("Raise categorize.shared_cache_size and restart the server.")));
 }
 
+/* Whether the owner has a pattern or a correction (maybe inactive) now */
+static bool
+owner_has_rows(int64 owner_id)
+{
+	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
+	bool		found = catz_owner_may_have_rows(owner_id, snap);
+
+	UnregisterSnapshot(snap);
+	return found;
+}
+
+/* Whether a scope just built holds nothing: no pattern, no correction */
+static bool
+built_empty(const CatzScope *scope)
+{
+	return !scope->needs_reload &&
+		(scope->set == NULL || catz_set_count(scope->set) == 0) &&
+		catz_model_docs(scope->model) == 0;
+}
+
 /*
  * Build a scope now and publish it, pinned, catching up with refreshes that
- * ran meanwhile; NULL when it cannot be shared (no room)
+ * ran meanwhile; NULL when it cannot be shared (no room), or when empty is
+ * given and the owner's scope holds nothing (then *empty is set)
  */
 static CatzSharedScope *
-build_and_publish(CatzSharedDb *db, bool global, int64 owner_id)
+build_and_publish(CatzSharedDb *db, bool global, int64 owner_id, bool *empty)
 {
 	CatzSharedScope *s = NULL;
 	CatzScope  *local;
@@ -49,10 +71,22 @@ build_and_publish(CatzSharedDb *db, bool global, int64 owner_id)
 	uint64		seen;
 	int			tries;
 
+	/* nothing to share: the session remembers the owner (empty_owners.c) */
+	if (empty && !global && !owner_has_rows(owner_id))
+	{
+		*empty = true;
+		return NULL;
+	}
 	seen = catz_shared_quiet_point(db);
 	local = catz_scope_build(global, owner_id);
 	if (global)
 		pg_atomic_write_u64(&db->last_rebuild_us, (uint64) local->build_us);
+	if (empty && !global && built_empty(local))
+	{
+		catz_scope_free(local);
+		*empty = true;
+		return NULL;
+	}
 	for (tries = 0; tries < 20 && !local->needs_reload; tries++)
 	{
 		s = catz_shared_publish(db, local, seen, &stale);
@@ -78,11 +112,13 @@ static CatzSharedScope *fold_here(CatzSharedDb *db, CatzSharedScope *s, bool glo
  * it cannot be shared: the caller uses a backend-local scope.
  */
 CatzSharedScope *
-catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
+catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id, bool *empty)
 {
 	CatzSharedScope *s;
 	bool		hit;
 
+	if (empty)
+		*empty = false;
 	s = global ? catz_shared_kept_global(db) : catz_shared_kept_owner(db, owner_id, &hit);
 	if (s != NULL && !(s->fold_requested && !catz_worker_serves(db) && !catz_xact_wrote()))
 		return s;
@@ -91,7 +127,7 @@ catz_serve_shared(CatzSharedDb *db, bool global, int64 owner_id)
 	if (catz_xact_wrote())
 		return s;
 	if (s == NULL)
-		return build_and_publish(db, global, owner_id);
+		return build_and_publish(db, global, owner_id, empty);
 	return fold_here(db, s, global, owner_id);
 }
 
@@ -110,7 +146,7 @@ fold_here(CatzSharedDb *db, CatzSharedScope *s, bool global, int64 owner_id)
 		return s;
 	PG_TRY();
 	{
-		fresh = build_and_publish(db, global, owner_id);
+		fresh = build_and_publish(db, global, owner_id, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -127,7 +163,7 @@ fold_here(CatzSharedDb *db, CatzSharedScope *s, bool global, int64 owner_id)
 void
 catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id)
 {
-	CatzSharedScope *s = build_and_publish(db, global, owner_id);
+	CatzSharedScope *s = build_and_publish(db, global, owner_id, NULL);
 
 	if (s)
 	{

@@ -46,6 +46,9 @@
 /* Patterns of the latest writer-applied commits remembered (refresh.c) */
 #define CATZ_APPLIED_PATTERNS 256
 
+/* Counters of changes to owners' shared state, by hash of the owner id */
+#define CATZ_OWNER_CHANGE_SLOTS 4096
+
 typedef struct CatzSharedDb
 {
 	Oid			dboid;			/* InvalidOid: free slot */
@@ -97,7 +100,27 @@ typedef struct CatzSharedDb
 	pg_atomic_uint64 apply_at;	/* TimestampTz: when it was applied here */
 	TimestampTz disabled_at;
 	char		disabled_reason[128];
+
+	/*
+	 * Per hash slot of owner ids, how many times the shared state of an
+	 * owner of the slot changed: bumped after a change of an owner's rows
+	 * was applied to the shared scopes (or found no scope of the owner to
+	 * apply to), and in every slot when the scopes are retired.  A backend
+	 * that found an owner's scope empty keeps skipping it while the slot's
+	 * count stays what it read before looking (refresh/empty_owners.c).
+	 * Never reset, so that a count once read is never seen again.
+	 */
+	pg_atomic_uint32 owner_changes[CATZ_OWNER_CHANGE_SLOTS];
 } CatzSharedDb;
+
+/* The owner_changes counter of an owner */
+static inline pg_atomic_uint32 *
+catz_owner_changes_of(CatzSharedDb *db, int64 owner_id)
+{
+	uint64		h = (uint64) owner_id * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return &db->owner_changes[(h >> 40) & (CATZ_OWNER_CHANGE_SLOTS - 1)];
+}
 
 /* Fixed shared state */
 typedef struct CatzShared

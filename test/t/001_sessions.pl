@@ -1,6 +1,6 @@
 # Two sessions: what one commits, the other's next call uses (also the next
 # statement of an open read committed transaction, and for an owner who
-# had nothing of their own); what one
+# had nothing of their own, while other owners learn); what one
 # rolls back, nobody sees; corrections are idempotent; the trigger never
 # overwrites a category that is set.
 use strict;
@@ -73,6 +73,44 @@ is($a->query_safe(q{SELECT categorize.categorize('Maggs Bros', NULL, NULL, 9)}),
 learned_in_open_transaction($a, 'Heywood Hill', 10, 2,
 	'user 10 has nothing of their own yet',
 	"user 10's first correction, committed in B, is used by A's open transaction");
+
+# How many times the session looked an owner's scope up in the shared cache
+# while it answered for the merchant and user
+sub lookups_to_answer
+{
+	my ($session, $merchant, $user) = @_;
+	my $sql = q{SELECT cache_hits + cache_misses FROM categorize.stats};
+	my $before = $session->query_safe($sql);
+	answer($session, $merchant, $user);
+	return $session->query_safe($sql) - $before;
+}
+
+# An owner A found empty stays skipped while other owners learn, and A
+# uses their first rows however those reach the shared state: applied by
+# their writer, read by a refresh (a commit of more rows than its writer
+# applies), or compiled anew after everyone's scopes were retired
+# (corrections deleted)
+is(answer($a, 'Sotherans', 11), 'none', 'user 11 has nothing of their own yet');
+$node->safe_psql('postgres',
+	q{SELECT categorize.learn_correction('Any Amount', NULL, 5, 12, 2)});
+is(lookups_to_answer($a, 'Sotherans', 11), 0,
+	"another user's correction does not make A look user 11 up again");
+is(answer($a, 'Any Amount', 12), '2', "and A uses user 12's first correction");
+$node->safe_psql('postgres', q{
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id)
+	SELECT 1, 'merchant', 'sotherans ' || translate(i::text, '0123456789', 'bcdfghjkmp'), 11
+	  FROM generate_series(1, 300) i
+	UNION ALL SELECT 2, 'merchant', 'sotherans', 11});
+is(answer($a, 'Sotherans', 11), '2',
+	"user 11's first patterns, too many for their writer to apply, are used by A");
+is(answer($a, 'Bertram Rota', 13), 'none', 'user 13 has nothing of their own yet');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	DELETE FROM categorize.corrections WHERE owner_id = 12;
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (2, 'merchant', 'bertram rota', 13);
+	COMMIT});
+is(answer($a, 'Bertram Rota', 13), '2',
+	"user 13's first pattern, committed with a deletion of corrections, is used by A");
 
 # A pattern inserted in B is used by A; deleting it is seen too
 $node->safe_psql('postgres',

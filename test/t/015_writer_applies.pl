@@ -143,7 +143,10 @@ is($reader->query_safe(q{SELECT categorize.categorize('ROLLED PLACE', NULL, NULL
 # another owner's are not.  The build is held once compiled
 # (categorize.test_build_lock, set in the building session only) while
 # user 21 and user 22 learn; their writers apply to what is published, which
-# user 21's scope is not yet.
+# user 21's scope is not yet.  User 21 has a pattern already (for an owner
+# with nothing of their own nothing is compiled).
+$node->safe_psql('postgres', q{
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (1, 'merchant', 'omicron shop', 21)});
 my $build_lock = 1515;
 my $hold = $node->background_psql('postgres');
 $hold->query_safe("SELECT pg_advisory_lock($build_lock)");
