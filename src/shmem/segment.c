@@ -16,17 +16,18 @@
  *								retiring scopes (dbs[].global, the owner
  *								index).  Readers take it SHARED just long
  *								enough to find a scope and add a pin.
- *	catz_shared->refresh_lock	one refresh at a time: the refresh snapshot
- *								dbs[].fetch_* and applying changes to
- *								scopes.
+ *	dbs[].refresh_running		the refresh slot (refresh.c): one backend at
+ *								a time applies changes to a database's
+ *								scopes and its refresh snapshot F, refreshing
+ *								or as the writer of a commit.
  *	CatzSharedScope.lock		a scope's overlay and delta model: SHARED
  *								while a backend matches against them,
  *								EXCLUSIVE while a refresh changes or grows
  *								them.  The compiled set and model of a scope
  *								never change, so reading them needs no lock.
  *	catz_shared->decision_lock	the decision hash.
- * Lock order: refresh_lock before everything; a reader takes lock, lets it
- * go, then takes scope locks (global before owner).  A refresh may take
+ * Lock order: a reader takes lock, lets it go, then takes scope locks
+ * (global before owner).  A refresh may take
  * lock while it holds a scope lock (to make room when an overlay grows);
  * nobody waits for a scope lock while holding lock.  decision_lock is never
  * held with another.
@@ -109,7 +110,7 @@ static void
 shmem_request(void)
 {
 	RequestAddinShmemSpace(shmem_size());
-	RequestNamedLWLockTranche("categorize", 3);
+	RequestNamedLWLockTranche("categorize", 2);
 }
 
 static void
@@ -133,8 +134,7 @@ shmem_startup(void)
 
 		memset(catz_shared, 0, offsetof(CatzShared, dsa_space));
 		catz_shared->lock = &locks[0].lock;
-		catz_shared->refresh_lock = &locks[1].lock;
-		catz_shared->decision_lock = &locks[2].lock;
+		catz_shared->decision_lock = &locks[1].lock;
 		catz_shared->dsa_tranche = LWLockNewTrancheId();
 		catz_shared->dsa_size = dsa_bytes();
 		for (i = 0; i < CATZ_MAX_DATABASES; i++)

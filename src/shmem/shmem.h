@@ -37,8 +37,11 @@
 #define CATZ_MAX_DATABASES	16
 
 /* Per-database state */
-/* Commits applied by their writers that F can record before a refresh must run */
-#define CATZ_FETCH_SEEN_MAX 64
+/*
+ * Commits applied by their writers that F can record before a refresh must
+ * run (a refresh reads what changed since F, and starts F over)
+ */
+#define CATZ_FETCH_SEEN_MAX 256
 
 /* Patterns whose rows corrections found busy lately, per database (a cache) */
 #define CATZ_HOT_PATTERNS 256
@@ -126,7 +129,6 @@ catz_owner_changes_of(CatzSharedDb *db, int64 owner_id)
 typedef struct CatzShared
 {
 	LWLock	   *lock;			/* db slots, scope publication, owner index */
-	LWLock	   *refresh_lock;	/* one refresh (delta application) at a time */
 	LWLock	   *decision_lock;	/* the decision hash */
 	int			dsa_tranche;
 	Size		dsa_size;
