@@ -15,7 +15,7 @@
  * is in place (by its writer at commit, or by the refresh that reads it:
  * refresh.c), and retiring the scopes bumps them all, so an entry whose
  * count is still current stands for a scope that would still be empty.
- * A refresh that commits of other owners need not forget anyone: under a
+ * A commit of other owners' rows makes nobody forget an owner: under a
  * load of corrections a reader keeps skipping the owners who have none.
  * An entry also lapses after categorize.owner_cache_ttl, like the shared
  * scope it stands for, and all of them when the extension is recreated.
