@@ -11,7 +11,6 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "refresh/refresh.h"
@@ -37,17 +36,6 @@ disable_shared(CatzSharedDb *db)
 			 errhint("Raise categorize.shared_cache_size and restart the server.")));
 }
 
-/* Whether the owner has a pattern or a correction (maybe inactive) now */
-static bool
-owner_has_rows(int64 owner_id)
-{
-	Snapshot	snap = RegisterSnapshot(catz_fresh_snapshot());
-	bool		found = catz_owner_may_have_rows(owner_id, snap);
-
-	UnregisterSnapshot(snap);
-	return found;
-}
-
 /* Whether a scope just built holds nothing: no pattern, no correction */
 static bool
 built_empty(const CatzScope *scope)
@@ -71,18 +59,13 @@ build_and_publish(CatzSharedDb *db, bool global, int64 owner_id, bool *empty)
 	uint64		seen;
 	int			tries;
 
-	/* nothing to share: the session remembers the owner (empty_owners.c) */
-	if (empty && !global && !owner_has_rows(owner_id))
-	{
-		*empty = true;
-		return NULL;
-	}
 	seen = catz_shared_quiet_point(db);
 	local = catz_scope_build(global, owner_id);
 	if (global)
 		pg_atomic_write_u64(&db->last_rebuild_us, (uint64) local->build_us);
 	if (empty && !global && built_empty(local))
 	{
+		/* nothing to share: the session remembers the owner (empty_owners.c) */
 		catz_scope_free(local);
 		*empty = true;
 		return NULL;

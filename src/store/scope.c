@@ -354,6 +354,7 @@ catz_scope_build(bool global, int64 owner_id)
 	uint64		n;
 	ErrorContextCallback errcallback;
 	DocSet		ds;
+	bool		has_rows = true;	/* false: an owner without any row */
 
 	(void) catz_relids();		/* make sure the tables exist */
 
@@ -407,7 +408,7 @@ catz_scope_build(bool global, int64 owner_id)
 		docset_add_crowd(&ds, SPI_tuptable, n, (uint32) catz_promote_min_users);
 		scope->model = docset_build(&ds, cxt, &scope->bytes);
 	}
-	else if (!catz_owner_may_have_rows(owner_id, snap))
+	else if (!(has_rows = catz_owner_may_have_rows(owner_id, snap)))
 	{
 		/* A new owner: the queries below would return nothing */
 		scope->set = compile_patterns(NULL, 0, cxt, &scope->bytes);
@@ -435,7 +436,8 @@ catz_scope_build(bool global, int64 owner_id)
 
 	/* The overlay and delta for what commits later are allocated on first use */
 
-	test_pause_after_build();
+	if (has_rows)
+		test_pause_after_build();	/* a new owner's nothing is not held */
 	error_context_stack = errcallback.previous;
 
 	scope->build_us = (double) TimestampDifferenceMilliseconds(scope->loaded_at, GetCurrentTimestamp()) * 1000.0;
