@@ -24,7 +24,7 @@ OBJS = \
 	src/base/errors.o src/base/xact_state.o src/base/expense.o \
 	src/base/rows.o src/base/text.o src/base/spi_guard.o \
 	src/core/automaton.o src/core/conflicts.o src/core/crowd.o src/core/hash.o \
-	src/core/model.o \
+	src/core/key_sort.o src/core/model.o \
 	src/core/normalize.o \
 	src/core/overlay.o src/core/regex_literal.o src/core/score.o \
 	src/core/status.o src/core/unicode_tables.o

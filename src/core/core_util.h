@@ -2,13 +2,14 @@
  *
  * core_util.h
  *	  Small helpers the core's compiled blobs share (internal to src/core):
- *	  section alignment and bit widths.
+ *	  section alignment, bit widths and a sort of int64 values.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CATZ_CORE_UTIL_H
 #define CATZ_CORE_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Alignment of every section of a compiled blob, in bytes */
@@ -34,5 +35,8 @@ catz_bit_width(uint64_t n)
 	}
 	return bits;
 }
+
+/* Sort n int64 values in ascending order (key_sort.c) */
+extern void catz_sort_int64(int64_t *a, size_t n);
 
 #endif							/* CATZ_CORE_UTIL_H */

@@ -23,8 +23,8 @@
  *-------------------------------------------------------------------------
  */
 #include "catz_core.h"
+#include "core_util.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* One occurrence: the feature, the category's dense index, the owner's hash */
@@ -36,27 +36,12 @@ typedef struct Occurrence
 	size_t		at;				/* its place among all features, in document order */
 } Occurrence;
 
-static int
-cmp_occurrence(const void *a, const void *b)
-{
-	const Occurrence *x = a;
-	const Occurrence *y = b;
-
-	if (x->feature != y->feature)
-		return (x->feature > y->feature) - (x->feature < y->feature);
-	if (x->cat != y->cat)
-		return (x->cat > y->cat) - (x->cat < y->cat);
-	return (x->owner > y->owner) - (x->owner < y->owner);
-}
-
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a;
-	int64_t		y = *(const int64_t *) b;
-
-	return (x > y) - (x < y);
-}
+/* Occurrences in (feature, category, owner) order */
+#define KEY_SORT_NAME sort_occurrences
+#define KEY_SORT_TYPE Occurrence
+#define KEY_SORT_K1(r) ((r)->feature)
+#define KEY_SORT_K2(r) (((uint64_t) (r)->cat << 32) | (r)->owner)
+#include "key_sort.h"
 
 /* Dense index of a category id in the sorted distinct ids */
 static uint32_t
@@ -104,7 +89,7 @@ catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
 		return CATZ_ENOMEM;
 	for (i = 0; i < n; i++)
 		cats[i] = docs[i].category_id;
-	qsort(cats, n, sizeof(int64_t), cmp_int64);
+	catz_sort_int64(cats, n);
 	for (i = 0; i < n; i++)
 		if (ncats == 0 || cats[ncats - 1] != cats[i])
 			cats[ncats++] = cats[i];
@@ -139,7 +124,7 @@ catz_crowd_gate(CatzCrowdDoc *docs, size_t n, uint32_t min_owners,
 				k++;
 			}
 		}
-		qsort(occ, total, sizeof(Occurrence), cmp_occurrence);
+		sort_occurrences(occ, total);
 
 		/* Runs of one (feature, category): admitted with enough distinct owners */
 		for (i = 0; i < total;)

@@ -38,6 +38,7 @@
  *-------------------------------------------------------------------------
  */
 #include "catz_core.h"
+#include "core_util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -231,27 +232,12 @@ typedef struct FeatCat
 	uint32_t	pad;
 } FeatCat;
 
-/* Order pairs by feature, then category */
-static int
-cmp_featcat(const void *a, const void *b)
-{
-	const FeatCat *x = a;
-	const FeatCat *y = b;
-
-	if (x->feature != y->feature)
-		return (x->feature > y->feature) - (x->feature < y->feature);
-	return (x->cat > y->cat) - (x->cat < y->cat);
-}
-
-/* Compare two int64 values for qsort */
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t		x = *(const int64_t *) a;
-	int64_t		y = *(const int64_t *) b;
-
-	return (x > y) - (x < y);
-}
+/* Pairs in (feature, category) order */
+#define KEY_SORT_NAME sort_pairs
+#define KEY_SORT_TYPE FeatCat
+#define KEY_SORT_K1(r) ((r)->feature)
+#define KEY_SORT_K2(r) ((uint64_t) (r)->cat)
+#include "key_sort.h"
 
 /* Index of category_id in the sorted array, or -1 */
 static int64_t
@@ -308,7 +294,7 @@ catz_model_build(const CatzModelDoc *docs, size_t n,
 		ids[i] = docs[i].category_id;
 		npairs += docs[i].nfeatures;
 	}
-	qsort(ids, n, sizeof(int64_t), cmp_i64);
+	catz_sort_int64(ids, n);
 	for (i = 0; i < n; i++)
 		if (ncats == 0 || ids[i] != ids[ncats - 1])
 			ids[ncats++] = ids[i];
@@ -339,7 +325,7 @@ catz_model_build(const CatzModelDoc *docs, size_t n,
 			npairs++;
 		}
 	}
-	qsort(pairs, npairs, sizeof(FeatCat), cmp_featcat);
+	sort_pairs(pairs, npairs);
 	for (i = 0; i < npairs; i++)
 	{
 		if (i == 0 || pairs[i].feature != pairs[i - 1].feature)
