@@ -657,6 +657,16 @@ catz_scope_note_crowd(CatzScope *scope)
  * ----------------------------------------------------------------
  */
 
+/*
+ * The first room a transaction's overlay and delta models get: most
+ * transactions that write anything write one correction and its learned
+ * pattern, and every learning transaction paid for zeroing (and freeing)
+ * the 77 kB that room for 64 patterns and 16 documents took; both grow
+ * fourfold when full
+ */
+#define XACT_FIRST_PATTERNS 8
+#define XACT_FIRST_DOCS 4
+
 /* A new delta model with room for max_docs documents, in the overlay's context */
 static CatzModelDelta *
 new_delta(CatzXactOverlay *xo, uint32 max_docs)
@@ -680,11 +690,12 @@ catz_xact_overlay(bool create)
 	}
 	if (xact_overlay && xact_overlay->overlay == NULL && create)
 	{
-		xact_overlay->max_patterns = 64;
-		xact_overlay->overlay_size = catz_overlay_size(64, 64 * 256);
+		xact_overlay->max_patterns = XACT_FIRST_PATTERNS;
+		xact_overlay->overlay_size = catz_overlay_size(XACT_FIRST_PATTERNS, XACT_FIRST_PATTERNS * 256);
 		xact_overlay->overlay = catz_overlay_init(MemoryContextAllocZero(xact_overlay->cxt,
 																		 xact_overlay->overlay_size),
-												  xact_overlay->overlay_size, 64, 64 * 256);
+												  xact_overlay->overlay_size,
+												  XACT_FIRST_PATTERNS, XACT_FIRST_PATTERNS * 256);
 	}
 	return xact_overlay;
 }
@@ -751,7 +762,7 @@ static CatzModelDelta *
 delta_add_growing(CatzXactOverlay *xo, CatzModelDelta *delta, const CatzModelDoc *doc,
 				  bool global, int64 owner_id)
 {
-	uint32		max = 16;
+	uint32		max = XACT_FIRST_DOCS;
 
 	if (delta == NULL)
 		delta = new_delta(xo, max);
