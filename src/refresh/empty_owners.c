@@ -9,12 +9,13 @@
  * reference count and lock, its heat) costs a call more than matching it,
  * and building and publishing one for an owner first seen costs far more.
  * So no empty owner scope is published (serve.c), and this backend
- * remembers the owners it found empty, with the count of their slot in
- * CatzSharedDb.owner_changes read before it looked.  Every change of an
- * owner's rows that reaches the shared scopes bumps that count after it
- * is in place (by its writer at commit, or by the refresh that reads it:
- * refresh.c), and retiring the scopes bumps them all, so an entry whose
- * count is still current stands for a scope that would still be empty.
+ * remembers the owners it found empty, with their count of changes
+ * (CatzSharedDb.owner_changes of their slot plus owners_retired) read
+ * before it looked.  Every change of an owner's rows that reaches the
+ * shared scopes bumps their slot after it is in place (by its writer at
+ * commit, or by the refresh that reads it: refresh.c), and retiring the
+ * scopes bumps owners_retired, so an entry whose count is still current
+ * stands for a scope that would still be empty.
  * A commit of other owners' rows makes nobody forget an owner: under a
  * load of corrections a reader keeps skipping the owners who have none.
  * An entry also lapses after categorize.owner_cache_ttl, like the shared
@@ -50,9 +51,7 @@ static int	empty_count = 0;
 static inline uint32
 empty_slot(int64 owner_id)
 {
-	uint64		h = (uint64) owner_id * UINT64CONST(0x9E3779B97F4A7C15);
-
-	return (uint32) (h >> 32) & (EMPTY_OWNER_SLOTS - 1);
+	return (uint32) (catz_owner_hash(owner_id) >> 32) & (EMPTY_OWNER_SLOTS - 1);
 }
 
 void
@@ -72,7 +71,8 @@ catz_forget_empty_owners(void)
 uint32
 catz_owner_changes(CatzSharedDb *db, int64 owner_id)
 {
-	uint32		changes = pg_atomic_read_u32(catz_owner_changes_of(db, owner_id));
+	uint32		changes = pg_atomic_read_u32(&db->owners_retired) +
+		pg_atomic_read_u32(catz_owner_changes_of(db, owner_id));
 
 	pg_read_barrier();			/* read before anything of the owner's scope */
 	return changes;

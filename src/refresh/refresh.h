@@ -84,7 +84,7 @@ extern void catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id);
 /* ----------------------------------------------------------------
  * Owners with nothing of their own (empty_owners.c): those whose shared
  * scope this backend found empty need not be pinned while the count of
- * changes of their slot (read with catz_owner_changes() before looking)
+ * changes (read with catz_owner_changes() before looking)
  * stays the same.  catz_owner_changed() counts a change applied.
  * ----------------------------------------------------------------
  */

@@ -147,6 +147,7 @@ shmem_startup(void)
 			pg_atomic_init_u64(&db->unapplied, 0);
 			pg_atomic_init_u64(&db->unapplied_done, 0);
 			pg_atomic_init_u64(&db->writer_applied, 0);
+			pg_atomic_init_u32(&db->owners_retired, 0);
 			for (j = 0; j < CATZ_OWNER_CHANGE_SLOTS; j++)
 				pg_atomic_init_u32(&db->owner_changes[j], 0);
 			db->last_applied_commit = InvalidXLogRecPtr;

@@ -115,21 +115,28 @@ typedef struct CatzSharedDb
 	 * Per hash slot of owner ids, how many times the shared state of an
 	 * owner of the slot changed: bumped after a change of an owner's rows
 	 * was applied to the shared scopes (or found no scope of the owner to
-	 * apply to), and in every slot when the scopes are retired.  A backend
-	 * that found an owner's scope empty keeps skipping it while the slot's
-	 * count stays what it read before looking (refresh/empty_owners.c).
-	 * Never reset, so that a count once read is never seen again.
+	 * apply to); owners_retired, when the scopes are retired (every owner's
+	 * count moves).  An owner's count is the sum of the two.  A backend
+	 * that found an owner's scope empty keeps skipping it while that count
+	 * stays what it read before looking (refresh/empty_owners.c).  Never
+	 * reset, so that a count once read is never seen again.
 	 */
+	pg_atomic_uint32 owners_retired;
 	pg_atomic_uint32 owner_changes[CATZ_OWNER_CHANGE_SLOTS];
 } CatzSharedDb;
 
-/* The owner_changes counter of an owner */
+/* A hash of an owner id, for the tables kept by owner (high bits: the best) */
+static inline uint64
+catz_owner_hash(int64 owner_id)
+{
+	return (uint64) owner_id * UINT64CONST(0x9E3779B97F4A7C15);
+}
+
+/* The owner_changes counter of an owner's slot */
 static inline pg_atomic_uint32 *
 catz_owner_changes_of(CatzSharedDb *db, int64 owner_id)
 {
-	uint64		h = (uint64) owner_id * UINT64CONST(0x9E3779B97F4A7C15);
-
-	return &db->owner_changes[(h >> 40) & (CATZ_OWNER_CHANGE_SLOTS - 1)];
+	return &db->owner_changes[(catz_owner_hash(owner_id) >> 40) & (CATZ_OWNER_CHANGE_SLOTS - 1)];
 }
 
 /* Fixed shared state */

@@ -352,7 +352,6 @@ catz_shared_retire_all(CatzSharedDb *db)
 {
 	HASH_SEQ_STATUS status;
 	CatzOwnerEntry *e;
-	int			i;
 
 	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
 	if (DsaPointerIsValid(db->global))
@@ -375,8 +374,7 @@ catz_shared_retire_all(CatzSharedDb *db)
 	LWLockRelease(catz_shared->lock);
 
 	/* the scopes built next may hold anything: no owner is known empty */
-	for (i = 0; i < CATZ_OWNER_CHANGE_SLOTS; i++)
-		pg_atomic_fetch_add_u32(&db->owner_changes[i], 1);
+	pg_atomic_fetch_add_u32(&db->owners_retired, 1);
 }
 
 /*
