@@ -58,9 +58,7 @@ backlog(CatzSharedDb *db, uint64 *pending, uint64 *asking)
 	*asking = 0;
 	if (g)
 	{
-		const CatzOverlay *ov = catz_shared_overlay(g);
-
-		*pending += (ov ? catz_overlay_used(ov) : 0) + catz_model_delta_docs(catz_shared_delta(g));
+		*pending += catz_shared_pending(g);
 		*asking += g->fold_requested;
 		catz_shared_unpin(g);
 	}

@@ -530,7 +530,7 @@ local_view(CatzScope *scope)
 	return v;
 }
 
-/* A view of a pinned shared scope */
+/* A view of a pinned shared scope, begun with catz_shared_read_begin() */
 static ScopeView
 shared_view(CatzSharedScope *scope)
 {
@@ -538,8 +538,7 @@ shared_view(CatzSharedScope *scope)
 
 	v.set = catz_shared_set(scope);
 	v.model = catz_shared_model(scope);
-	v.overlay = catz_shared_overlay(scope);
-	v.delta = catz_shared_delta(scope);
+	catz_shared_read_begin(scope, &v.overlay, &v.delta);
 	return v;
 }
 
@@ -630,8 +629,10 @@ view_empty(const ScopeView *v)
 
 /*
  * Views of the global scope and, when the expense has an owner with
- * anything of their own, of the owner's scope: shared ones pinned and
- * locked SHARED until catz_engine_release(), otherwise this backend's own.
+ * anything of their own, of the owner's scope: shared ones pinned (and
+ * locked SHARED while they have changes after their snapshot, see
+ * catz_shared_read_begin) until catz_engine_release(), otherwise this
+ * backend's own.
  * True when there is an owner view.
  */
 static bool
@@ -689,13 +690,9 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	if (use_owner && !os)
 		*owner = local_view(catz_scope_owner(e->user_id, true));
 	if (gs)
-	{
-		LWLockAcquire(&gs->lock, LW_SHARED);
 		*global = shared_view(gs);
-	}
 	if (os)
 	{
-		LWLockAcquire(&os->lock, LW_SHARED);
 		*owner = shared_view(os);
 		if (view_empty(owner))
 			catz_note_owner_empty(e->user_id, owner_changes);

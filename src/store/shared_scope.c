@@ -657,6 +657,37 @@ catz_shared_apply(CatzSharedScope *s, const CatzBlobChange *c)
 		retire_full(s);
 }
 
+void
+catz_shared_read_begin(CatzSharedScope *s, const CatzOverlay **overlay,
+					   const CatzModelDelta **delta)
+{
+	volatile CatzSharedScope *vs = s;
+
+	if (!DsaPointerIsValid(vs->overlay) && !DsaPointerIsValid(vs->delta))
+	{
+		*overlay = NULL;
+		*delta = NULL;
+		return;
+	}
+	LWLockAcquire(&s->lock, LW_SHARED);
+	*overlay = addr(s->overlay);
+	*delta = addr(s->delta);
+}
+
+uint64
+catz_shared_pending(CatzSharedScope *s)
+{
+	const CatzOverlay *ov;
+	uint64		pending;
+
+	/* under the lock: a writer that grows the overlay or delta frees the old one */
+	LWLockAcquire(&s->lock, LW_SHARED);
+	ov = addr(s->overlay);
+	pending = (ov ? catz_overlay_used(ov) : 0) + catz_model_delta_docs(addr(s->delta));
+	LWLockRelease(&s->lock);
+	return pending;
+}
+
 const CatzSet *
 catz_shared_set(CatzSharedScope *s)
 {
@@ -667,18 +698,6 @@ const CatzModel *
 catz_shared_model(CatzSharedScope *s)
 {
 	return addr(s->model);
-}
-
-const CatzOverlay *
-catz_shared_overlay(CatzSharedScope *s)
-{
-	return addr(s->overlay);
-}
-
-const CatzModelDelta *
-catz_shared_delta(CatzSharedScope *s)
-{
-	return addr(s->delta);
 }
 
 /* Shared scopes pinned (and maybe locked SHARED) by the match under way */

@@ -228,7 +228,8 @@ typedef struct CatzSharedScope
 	Oid			dboid;
 	int64		owner_id;
 	LWLock		lock;			/* protects overlay and delta (and their
-								 * growth): SHARED to read, EXCLUSIVE to change */
+								 * growth): SHARED to read, EXCLUSIVE to change;
+								 * not taken to read a scope with neither */
 	dsa_pointer self;			/* this struct */
 	dsa_pointer set;			/* CatzSet */
 	dsa_pointer model;			/* CatzModel, or InvalidDsaPointer */
@@ -276,11 +277,22 @@ extern void catz_shared_apply(CatzSharedScope *scope, const CatzBlobChange *c);
 extern void catz_shared_note_crowd(CatzSharedScope *global);
 extern bool catz_shared_scope_sees(CatzSharedScope *scope, uint64 xid);
 
+/*
+ * Begin reading a pinned scope's overlay and delta: locked SHARED (until
+ * catz_store_release_held) when it has either, as writers change them in
+ * place; a scope with neither (everyone's, after a fold, until the next
+ * correction) is read without the lock, both NULL: a change committed
+ * meanwhile creates them, and this read, begun before it, does not look
+ */
+extern void catz_shared_read_begin(CatzSharedScope *scope, const CatzOverlay **overlay,
+								   const CatzModelDelta **delta);
+
+/* Changes in a pinned scope's overlay and delta (patterns and documents) */
+extern uint64 catz_shared_pending(CatzSharedScope *scope);
+
 /* views of a pinned scope's blobs */
 extern const CatzSet *catz_shared_set(CatzSharedScope *scope);
 extern const CatzModel *catz_shared_model(CatzSharedScope *scope);
-extern const CatzOverlay *catz_shared_overlay(CatzSharedScope *scope);
-extern const CatzModelDelta *catz_shared_delta(CatzSharedScope *scope);
 
 /* Bind the database's shared state to the installed extension (its patterns table) */
 extern void catz_shared_db_bind(CatzSharedDb *db, Oid patterns_relid);
