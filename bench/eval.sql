@@ -48,11 +48,15 @@ CREATE TABLE IF NOT EXISTS eval.timing (
     seconds     double precision
 );
 
--- The categories of a data set: shared ones, named by label
+-- The categories of a data set: shared ones, named by label, their ids in
+-- the labels' order.  Ids break the engine's ties (and order its sums), so
+-- they must not depend on the plan: a parallel DISTINCT gave them in the
+-- order its workers finished, and two runs of one build differed.
 CREATE OR REPLACE PROCEDURE eval.create_categories(p_dataset text)
 LANGUAGE sql AS $$
     INSERT INTO categorize.categories (name)
-    SELECT DISTINCT category FROM eval.rows WHERE dataset = p_dataset
+    SELECT DISTINCT category COLLATE "C" FROM eval.rows WHERE dataset = p_dataset
+    ORDER BY 1
     ON CONFLICT DO NOTHING;
 $$;
 
