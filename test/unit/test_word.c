@@ -367,6 +367,51 @@ test_part_yields_to_model(void)
 	CHECK(n == 2 && out[0].category_id == 30);
 }
 
+/* The confidence of one manual rule's hit, of this kind, exact or not */
+static double
+rule_confidence(CatzEntry *e, uint8_t kind, bool exact)
+{
+	CatzHit		h;
+	double		confidence = 0;
+
+	e->kind = kind;
+	h = hit(e, exact);
+	CHECK(top(&h, 1, false, false, 0, &confidence) == e->category_id);
+	return confidence;
+}
+
+/*
+ * A manual rule starts at its kind's quality times 0.9, and its record
+ * takes over as it grows: counted once, not discounted by its kind again
+ */
+static void
+test_rule_record(void)
+{
+	CatzEntry	r = rule(1, 10, 0, 0);
+
+	/* new: q * 0.9 */
+	CHECK(fabs(rule_confidence(&r, CATZ_KIND_MERCHANT, true) - 0.9) < 1e-9);
+	CHECK(fabs(rule_confidence(&r, CATZ_KIND_MERCHANT, false) - 0.95 * 0.9) < 1e-9);
+	CHECK(fabs(rule_confidence(&r, CATZ_KIND_KEYWORD, false) - 0.85 * 0.9) < 1e-9);
+	/* a keyword rule right 980 times in 1000 says about that */
+	r.hits = 1000;
+	r.misses = 20;
+	CHECK(fabs(rule_confidence(&r, CATZ_KIND_KEYWORD, false) - (980 + 0.85 * 9) / 1010.0) < 1e-9);
+	CHECK(rule_confidence(&r, CATZ_KIND_KEYWORD, false) > 0.97);
+	/* kinds still differ while the record is short */
+	r.hits = 2;
+	r.misses = 0;
+	CHECK(rule_confidence(&r, CATZ_KIND_KEYWORD, false) <
+		  rule_confidence(&r, CATZ_KIND_REGEX, false));
+	/* and a poor record is poor whatever the kind */
+	r.hits = 100;
+	r.misses = 60;
+	CHECK(rule_confidence(&r, CATZ_KIND_MERCHANT, true) < 0.45);
+	/* the reliability (what the reason shows) is the record with q = 1 */
+	CHECK(fabs(catz_pattern_reliability(&r, 0) - 49.0 / 110.0) < 1e-9);
+	CHECK(fabs(catz_pattern_reliability(&r, 10) - 59.0 / 120.0) < 1e-9);
+}
+
 /* The amount kernel: 1 at the mean, near 0 far away, 1 when unknown */
 static void
 test_kernel(void)
@@ -397,5 +442,6 @@ main(void)
 	UNIT_RUN(test_crowd_part_faces_rules);
 	UNIT_RUN(test_part_yields_to_model);
 	UNIT_RUN(test_kernel);
+	UNIT_RUN(test_rule_record);
 	UNIT_DONE("test_word");
 }
