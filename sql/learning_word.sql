@@ -53,9 +53,15 @@ SELECT sum(taught) AS taught_after_rollback FROM categorize.patterns WHERE owner
 -- case: a NULL user (single tenant) follows the same rule, everyone as one user
 SELECT categorize.learn_correction('Foyles', NULL, 10, NULL, 4);
 SELECT categorize.learn_correction('Foyles', NULL, 900, NULL, 2);
+-- for user 300, who taught nothing, everyone filed it two ways: not a
+-- user's word, each answer needs min_confidence, which the share of the
+-- category that the amount favours gives, and an amount between the two
+-- does not
 SELECT categorize.categorize('FOYLES', NULL, 12, NULL) AS nobody_small,
        categorize.categorize('FOYLES', NULL, 800, NULL) AS nobody_large,
-       categorize.categorize('FOYLES', NULL, 12, 300) AS not_a_users_word;  -- everyone filed it two ways
+       categorize.categorize('FOYLES', NULL, 12, 300) AS crowd_small,
+       categorize.categorize('FOYLES', NULL, 95, 300) AS crowd_between,
+       categorize.categorize('FOYLES', NULL, 800, 300) AS crowd_large;
 SELECT reason FROM categorize.categorize_detail('FOYLES', NULL, 800, NULL, 1);
 
 -- learn_from(): bulk learning from a ledger

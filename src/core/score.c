@@ -43,10 +43,16 @@
  *		the posterior instead discounted a record twice: a keyword pattern
  *		right 98% of the time said 0.83.)  Its reliability r is the same
  *		with q = 1.
- *	learned patterns: q * r * share, r a two-component empirical-Bayes
- *		mixture; q stays a factor, as a learned pattern's record comes from
- *		whole names, and a text that merely contains one is often another
- *		merchant.  Merchants
+ *	learned patterns: q * r, r a two-component empirical-Bayes mixture;
+ *		q stays a factor, as a learned pattern's record comes from whole
+ *		names, and a text that merely contains one is often another
+ *		merchant.  A member of a group of several categories of one
+ *		merchant (the user's word, or the crowd's, weighed by recency and
+ *		amount: catz_mark_word) has q * sigma(g0 + g1 * logit(share)): how
+ *		often the group's pick is right follows the pick's share of the
+ *		group's evidence, not its own record, which it earned while the
+ *		others competed (records of a third each for a merchant filed three
+ *		ways, whose pick is right about half of the time).  Merchants
  *		are either consistent (the same category almost always, theta_c)
  *		or ambiguous (right a Beta(a, b) share of the time); the counts give
  *		the posterior weight of each, and r is the weighted prediction.  A
@@ -65,11 +71,15 @@
  * another by priority may have the higher one.
  *
  * The learned-pattern constants (learned_consistent, learned_a,
- * learned_b) and share_power (how a category's share of its merchant's
- * evidence enters the confidence) were refitted by maximum likelihood, on
- * the first half (by date) of Birmingham streamed through bench/eval.sh,
- * once hits counted corrections and confirmations only (reads count
- * nothing since issue 14).
+ * learned_b) were refitted by maximum likelihood, on the first half (by
+ * date) of Birmingham streamed through bench/eval.sh, once hits counted
+ * corrections and confirmations only (reads count nothing since issue 14).
+ * group_g0 and group_g1 were fitted by maximum likelihood (logistic
+ * regression of "right" on logit(share), 8911 answers of group members)
+ * on the first halves (by date) of Birmingham and of the synthetic set
+ * together; with logit(r) as a second input its weight was 0.15 against
+ * 0.59, so the record is left out.  Birmingham's second half, Oxford and
+ * the held-out synthetic set checked them.
  * owned_consistent, the prior of a user's own learned pattern, was fitted
  * to the precision of users' own once-taught merchants on the first half
  * (by date) of the synthetic set streamed through bench/eval.sh (0.94:
@@ -85,7 +95,7 @@
  * streamed through bench/eval.sh, and
  * checked for calibration on its second half and on the Oxford set (the
  * reliability tables in the README).  They are no rule about any merchant
- * or category: four numbers for learned patterns, two for the model.
+ * or category: numbers for learned patterns, their groups and the model.
  *
  *-------------------------------------------------------------------------
  */
@@ -102,7 +112,8 @@ typedef struct CatzCalibration
 	double		manual_b;
 	double		learned_consistent; /* P(consistent) a priori */
 	double		owned_consistent;	/* the same for one user's own merchant */
-	double		share_power;	/* confidence follows share^share_power */
+	double		group_g0;		/* logistic map of a group member's share */
+	double		group_g1;
 	double		learned_theta_c;	/* precision of a consistent merchant */
 	double		learned_a;		/* Beta prior of an ambiguous merchant */
 	double		learned_b;
@@ -121,7 +132,8 @@ static const CatzCalibration calib = {
 	.manual_b = 1.0,
 	.learned_consistent = 0.1,
 	.owned_consistent = 0.76,
-	.share_power = 0.25,
+	.group_g0 = -0.066,
+	.group_g1 = 0.645,
 	.learned_theta_c = 0.9925,
 	.learned_a = 4.0,
 	.learned_b = 3.0,
@@ -240,13 +252,29 @@ word_decay(int64_t later)
 	return powers[later];
 }
 
-/* How a category's share of its merchant's evidence enters a confidence */
-static inline double
-share_factor(const CatzHit *h)
+/*
+ * Whether a hit is one of several categories of its merchant's learned
+ * patterns (a word group whose evidence it does not hold alone)
+ */
+static inline bool
+shares_group(const CatzHit *h)
 {
-	if (!h->word_group || h->word_share >= 1)
-		return 1;
-	return pow(h->word_share, calib.share_power);
+	return h->word_group && h->word_share < 1;
+}
+
+/*
+ * A group member's estimate: how often the group's pick is right depends
+ * on the member's share of the group's (recency- and amount-weighted)
+ * evidence, not on the member's own record, which was earned while the
+ * other categories competed (a merchant filed three ways has records of a
+ * third each, and its best-share pick is right about half of the time)
+ */
+static double
+group_estimate(const CatzHit *h)
+{
+	double		s = h->word_share < 1e-4 ? 1e-4 : h->word_share;
+
+	return 1 / (1 + exp(-(calib.group_g0 + calib.group_g1 * log(s / (1 - s)))));
 }
 
 static double match_quality(const CatzHit *h);
@@ -261,7 +289,9 @@ hit_estimate(const CatzHit *h)
 {
 	if (!(h->entry->flags & CATZ_PF_LEARNED))
 		return manual_estimate(h->entry, h->decisions, match_quality(h));
-	return match_quality(h) * h->reliability * share_factor(h);
+	if (shares_group(h))
+		return match_quality(h) * group_estimate(h);
+	return match_quality(h) * h->reliability;
 }
 
 /* Each hit's reliability, once (the sort compares hits many times) */

@@ -208,6 +208,42 @@ test_recency_decides(void)
 	CHECK(fabs(hits[0].word_share + hits[1].word_share - 1) < 1e-9);
 }
 
+/*
+ * A group member's confidence follows its share of the group's evidence,
+ * whatever its own record: the pick of a merchant filed several ways is
+ * right about as often as its share says
+ */
+static void
+test_group_confidence(void)
+{
+	/* the same weights as above, two corrections later for both */
+	CatzEntry	g = learned(1, 10, OWNER, 3, 2.4725, 3, 0);
+	CatzEntry	el = learned(2, 20, OWNER, 2, 1.85, 5, 0);
+	CatzHit		hits[2];
+	double		c;
+	double		c_missed;
+	double		share;
+
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	CHECK(top(hits, 2, true, false, 0, &c) == 20);
+	share = hits[0].entry == &el ? hits[0].word_share : hits[1].word_share;
+	CHECK(share > 0.5 && share < 0.6);
+	CHECK(fabs(c - 1 / (1 + exp(0.066 - 0.645 * log(share / (1 - share))))) < 1e-9);
+	CHECK(c > 0.45 && c < 0.55);
+	/* misses of the pick change its record, not how often the pick is right */
+	el.misses = 2;
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	CHECK(top(hits, 2, true, false, 0, &c_missed) == 20);
+	CHECK(fabs(c_missed - c) < 1e-9);
+	/* a larger share, a higher confidence */
+	el.weight = 6;
+	hits[0] = hit(&g, true);
+	hits[1] = hit(&el, true);
+	CHECK(top(hits, 2, true, false, 0, &c_missed) == 20 && c_missed > c + 0.1);
+}
+
 /* Another user's word is not this user's; a partial match is no word */
 static void
 test_whose_word(void)
@@ -443,5 +479,6 @@ main(void)
 	UNIT_RUN(test_part_yields_to_model);
 	UNIT_RUN(test_kernel);
 	UNIT_RUN(test_rule_record);
+	UNIT_RUN(test_group_confidence);
 	UNIT_DONE("test_word");
 }
