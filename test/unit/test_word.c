@@ -429,8 +429,8 @@ test_rule_record(void)
 	CHECK(fabs(rule_confidence(&r, CATZ_KIND_MERCHANT, true) - 0.9) < 1e-9);
 	CHECK(fabs(rule_confidence(&r, CATZ_KIND_MERCHANT, false) - 0.95 * 0.9) < 1e-9);
 	CHECK(fabs(rule_confidence(&r, CATZ_KIND_KEYWORD, false) - 0.85 * 0.9) < 1e-9);
-	/* a keyword rule right 980 times in 1000 says about that */
-	r.hits = 1000;
+	/* a keyword rule confirmed 980 times and corrected 20 says about that */
+	r.hits = 980;
 	r.misses = 20;
 	CHECK(fabs(rule_confidence(&r, CATZ_KIND_KEYWORD, false) - (980 + 0.85 * 9) / 1010.0) < 1e-9);
 	CHECK(rule_confidence(&r, CATZ_KIND_KEYWORD, false) > 0.97);
@@ -440,12 +440,24 @@ test_rule_record(void)
 	CHECK(rule_confidence(&r, CATZ_KIND_KEYWORD, false) <
 		  rule_confidence(&r, CATZ_KIND_REGEX, false));
 	/* and a poor record is poor whatever the kind */
-	r.hits = 100;
+	r.hits = 40;
 	r.misses = 60;
 	CHECK(rule_confidence(&r, CATZ_KIND_MERCHANT, true) < 0.45);
-	/* the reliability (what the reason shows) is the record with q = 1 */
+	/*
+	 * The reliability (what the reason shows) is the record with q = 1:
+	 * 40 confirmations and 60 corrections are the outcomes of 100 answers,
+	 * 40 of them right (a miss is not also a hit: 14 and 19 are 33 answers,
+	 * 14 right) ...
+	 */
 	CHECK(fabs(catz_pattern_reliability(&r, 0) - 49.0 / 110.0) < 1e-9);
-	CHECK(fabs(catz_pattern_reliability(&r, 10) - 59.0 / 120.0) < 1e-9);
+	r.hits = 14;
+	r.misses = 19;
+	CHECK(fabs(catz_pattern_reliability(&r, 0) - 23.0 / 43.0) < 1e-9);
+	/* ... and the trigger's decisions are answers, reviewed ones among them */
+	r.hits = 40;
+	r.misses = 60;
+	CHECK(fabs(catz_pattern_reliability(&r, 10) - 49.0 / 110.0) < 1e-9);
+	CHECK(fabs(catz_pattern_reliability(&r, 150) - 99.0 / 160.0) < 1e-9);
 }
 
 /* The amount kernel: 1 at the mean, near 0 far away, 1 when unknown */
