@@ -90,6 +90,30 @@ BEGIN
 END;
 $$;
 
+-- Before a stream: everyone's scope built and published, and the worker
+-- past any round that began without it.  A round that finds no scope
+-- builds one, and a build that began after the stream's first corrections
+-- would serve everyone's token model with the owners' agreement as of
+-- then (the crowd's model takes agreement in at its builds), so the
+-- figures would depend on how fast the worker started.
+CREATE OR REPLACE PROCEDURE eval.wait_for_warm()
+LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '10 minutes';
+BEGIN
+    PERFORM categorize.categorize('eval warm-up', NULL);
+    LOOP
+        PERFORM pg_catalog.pg_stat_clear_snapshot();
+        EXIT WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity
+                               WHERE backend_type = 'categorize worker' AND state = 'active');
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'eval: the worker has not finished its round in 10 minutes';
+        END IF;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+END;
+$$;
+
 CREATE OR REPLACE PROCEDURE eval.stream(p_dataset text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -107,6 +131,7 @@ DECLARE
 BEGIN
     DELETE FROM eval.results WHERE dataset = p_dataset;
     COMMIT;
+    CALL eval.wait_for_warm();
     FOR r IN
         SELECT e.*, c.id AS truth
           FROM eval.rows e
