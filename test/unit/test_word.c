@@ -100,15 +100,23 @@ top(CatzHit *hits, int n, bool has_owner, bool has_amount, double amount, double
 	return k > 0 ? out[0].category_id : -1;
 }
 
-/* top() of two whole-name hits of the owner's expense */
+/* top() of two whole-name hits of the owner's expense, with its confidence */
 static int64_t
-top_of_two(const CatzEntry *x, const CatzEntry *y, bool has_amount, double amount)
+top_of_two_confidence(const CatzEntry *x, const CatzEntry *y, bool has_amount, double amount,
+					  double *confidence)
 {
 	CatzHit		hits[2];
 
 	hits[0] = hit(x, true);
 	hits[1] = hit(y, true);
-	return top(hits, 2, true, has_amount, amount, NULL);
+	return top(hits, 2, true, has_amount, amount, confidence);
+}
+
+/* top() of two whole-name hits of the owner's expense */
+static int64_t
+top_of_two(const CatzEntry *x, const CatzEntry *y, bool has_amount, double amount)
+{
+	return top_of_two_confidence(x, y, has_amount, amount, NULL);
 }
 
 /* One correction, over a rule of high priority: the word, at any amount */
@@ -216,7 +224,7 @@ test_recency_decides(void)
 static void
 test_group_confidence(void)
 {
-	/* the same weights as above, two corrections later for both */
+	/* the weights of test_recency_decides: Electronics has a little more */
 	CatzEntry	g = learned(1, 10, OWNER, 3, 2.4725, 3, 0);
 	CatzEntry	el = learned(2, 20, OWNER, 2, 1.85, 5, 0);
 	CatzHit		hits[2];
@@ -233,15 +241,11 @@ test_group_confidence(void)
 	CHECK(c > 0.45 && c < 0.55);
 	/* misses of the pick change its record, not how often the pick is right */
 	el.misses = 2;
-	hits[0] = hit(&g, true);
-	hits[1] = hit(&el, true);
-	CHECK(top(hits, 2, true, false, 0, &c_missed) == 20);
+	CHECK(top_of_two_confidence(&g, &el, false, 0, &c_missed) == 20);
 	CHECK(fabs(c_missed - c) < 1e-9);
 	/* a larger share, a higher confidence */
 	el.weight = 6;
-	hits[0] = hit(&g, true);
-	hits[1] = hit(&el, true);
-	CHECK(top(hits, 2, true, false, 0, &c_missed) == 20 && c_missed > c + 0.1);
+	CHECK(top_of_two_confidence(&g, &el, false, 0, &c_missed) == 20 && c_missed > c + 0.1);
 }
 
 /* Another user's word is not this user's; a partial match is no word */
