@@ -144,6 +144,7 @@ BEGIN
     DELETE FROM eval.results WHERE dataset = p_dataset;
     COMMIT;
     CALL eval.wait_for_warm();
+    t0 := clock_timestamp();
     FOR r IN
         SELECT e.*, c.id AS truth
           FROM eval.rows e
