@@ -78,8 +78,8 @@
  * learned_b) were refitted by maximum likelihood, on the first half (by
  * date) of Birmingham streamed through bench/eval.sh, once hits counted
  * corrections and confirmations only (reads count nothing since issue 14),
- * and not refitted when good became n - misses (every decile of the four
- * streams stayed within 0.08).
+ * and not refitted when good became n - misses (Birmingham's deciles
+ * stayed within 0.08).
  * group_g0 and group_g1 were fitted by maximum likelihood (logistic
  * regression of "right" on logit(share), 8911 answers of group members)
  * on the first halves (by date) of Birmingham and of the synthetic set
