@@ -666,6 +666,20 @@ catz_scope_note_crowd(CatzScope *scope)
  */
 #define XACT_FIRST_PATTERNS 8
 #define XACT_FIRST_DOCS 4
+/* Value bytes per pattern of a transaction overlay's capacity */
+#define XACT_POOL_PER_PATTERN 256
+
+/* A new pattern overlay with room for max patterns, in the overlay's context */
+static CatzOverlay *
+new_overlay(CatzXactOverlay *xo, uint32 max, Size *size)
+{
+	uint32		pool = max * XACT_POOL_PER_PATTERN;
+
+	*size = catz_overlay_size(max, pool);
+	return catz_overlay_init(MemoryContextAllocExtended(xo->cxt, *size,
+														MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO),
+							 *size, max, pool);
+}
 
 /* A new delta model with room for max_docs documents, in the overlay's context */
 static CatzModelDelta *
@@ -691,11 +705,8 @@ catz_xact_overlay(bool create)
 	if (xact_overlay && xact_overlay->overlay == NULL && create)
 	{
 		xact_overlay->max_patterns = XACT_FIRST_PATTERNS;
-		xact_overlay->overlay_size = catz_overlay_size(XACT_FIRST_PATTERNS, XACT_FIRST_PATTERNS * 256);
-		xact_overlay->overlay = catz_overlay_init(MemoryContextAllocZero(xact_overlay->cxt,
-																		 xact_overlay->overlay_size),
-												  xact_overlay->overlay_size,
-												  XACT_FIRST_PATTERNS, XACT_FIRST_PATTERNS * 256);
+		xact_overlay->overlay = new_overlay(xact_overlay, XACT_FIRST_PATTERNS,
+											&xact_overlay->overlay_size);
 	}
 	return xact_overlay;
 }
@@ -709,21 +720,16 @@ static void
 xact_grow_overlay(CatzXactOverlay *xo)
 {
 	uint32		max;
-	uint32		pool;
 	Size		size;
 	CatzOverlay *bigger;
 
-	if (xo->max_patterns >= PG_UINT32_MAX / 512)
+	if (xo->max_patterns >= PG_UINT32_MAX / (2 * XACT_POOL_PER_PATTERN))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many pattern changes in one transaction"),
 				 errhint("Change patterns in transactions of a few million rows at most.")));
 	max = xo->max_patterns * (xo->max_patterns < 65536 ? 4 : 2);
-	pool = max * 256;
-	size = catz_overlay_size(max, pool);
-	bigger = catz_overlay_init(MemoryContextAllocExtended(xo->cxt, size,
-														  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO),
-							   size, max, pool);
+	bigger = new_overlay(xo, max, &size);
 
 	if (bigger == NULL || catz_overlay_copy(bigger, xo->overlay) != CATZ_OK)
 		elog(ERROR, "categorize: could not grow the transaction overlay");
