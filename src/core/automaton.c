@@ -1267,6 +1267,27 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
 	return (const char *) v.base + v.regex[i].literal_off;
 }
 
+uint32_t
+catz_set_regex_next(const CatzSet *set, uint32_t from, const CatzTrigramSet *texts, int ntexts)
+{
+	SetView		v = set_view(set);
+	uint32_t	n = v.hdr->nregex;
+	uint32_t	r;
+
+	for (r = from; r < n; r++)
+	{
+		const RegexRef *ref = &v.regex[r];
+		const char *lit = (const char *) v.base + ref->literal_off;
+
+		if (ref->literal_len < 3)
+			return r;
+		for (int t = 0; t < ntexts; t++)
+			if (catz_trigram_bits_cover(texts[t].bits, CATZ_TRIGRAM_LOG2_BITS, lit, ref->literal_len))
+				return r;
+	}
+	return n;
+}
+
 /*
  * Look up a batch of words.  The lookups are independent of each other and
  * of the automaton, so they are done in rounds, each round prefetching

@@ -439,6 +439,17 @@ extern void catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set);
 extern bool catz_trigrams_may_contain(const CatzTrigramSet *set,
 									  const char *needle, size_t nlen);
 
+/*
+ * The first regex of a set at or after index from (catz_set_regex_entry's
+ * numbering) that may match one of the ntexts texts whose trigram sets are
+ * given: one without a literal of three bytes or more always may, one with
+ * such a literal only if some set covers its trigrams.  catz_set_regex_count
+ * when no further regex may match.  One call prefilters a set's regexes for
+ * a text; what it lets through still needs the regex run.
+ */
+extern uint32_t catz_set_regex_next(const CatzSet *set, uint32_t from,
+									const CatzTrigramSet *texts, int ntexts);
+
 
 /* ----------------------------------------------------------------
  * Token model (model.c)

@@ -2,13 +2,15 @@
  *
  * core_util.h
  *	  Small helpers the core's compiled blobs share (internal to src/core):
- *	  section alignment, bit widths and a sort of int64 values.
+ *	  section alignment, bit widths, ASCII case folding, the trigram
+ *	  prefilter's hash and a sort of int64 values.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CATZ_CORE_UTIL_H
 #define CATZ_CORE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +36,44 @@ catz_bit_width(uint64_t n)
 		n >>= 1;
 	}
 	return bits;
+}
+
+/* ASCII lower case of c */
+static inline unsigned char
+catz_ascii_fold(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + ('a' - 'A')) : c;
+}
+
+/*
+ * Bit of the ASCII-folded trigram at p in a CatzTrigramSet (the trigram
+ * prefilter of regex literals: regex_literal.c builds the sets, automaton.c
+ * tests a set's literals against them)
+ */
+static inline uint32_t
+catz_trigram_bit(const char *p, unsigned log2_bits)
+{
+	uint32_t	h = (((uint32_t) catz_ascii_fold((unsigned char) p[0]) << 16) |
+					 ((uint32_t) catz_ascii_fold((unsigned char) p[1]) << 8) |
+					 catz_ascii_fold((unsigned char) p[2])) * 0x9E3779B1u;
+
+	return h >> (32 - log2_bits);
+}
+
+/* Whether all trigrams of needle (nlen >= 3) have their bit in bits */
+static inline bool
+catz_trigram_bits_cover(const uint64_t *bits, unsigned log2_bits, const char *needle, size_t nlen)
+{
+	size_t		i;
+
+	for (i = 0; i + 3 <= nlen; i++)
+	{
+		uint32_t	bit = catz_trigram_bit(needle + i, log2_bits);
+
+		if (!(bits[bit / 64] & ((uint64_t) 1 << (bit % 64))))
+			return false;
+	}
+	return true;
 }
 
 /* Sort n int64 values in ascending order (key_sort.c) */

@@ -31,6 +31,7 @@
  *-------------------------------------------------------------------------
  */
 #include "catz_core.h"
+#include "core_util.h"
 
 #include <string.h>
 
@@ -79,13 +80,6 @@ is_xdigit(unsigned char c)
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* ASCII lower case of c */
-static inline unsigned char
-fold(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + ('a' - 'A')) : c;
-}
-
 /* Copy src[0..len) lower-cased into out, truncated to outcap */
 static size_t
 emit(const char *src, size_t len, char *out, size_t outcap)
@@ -93,7 +87,7 @@ emit(const char *src, size_t len, char *out, size_t outcap)
 	if (len > outcap)
 		len = outcap;			/* a prefix of a required string is required */
 	for (size_t i = 0; i < len; i++)
-		out[i] = (char) fold((unsigned char) src[i]);
+		out[i] = (char) catz_ascii_fold((unsigned char) src[i]);
 	return len;
 }
 
@@ -485,7 +479,7 @@ static inline bool
 equal_ci(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (fold((unsigned char) a[i]) != fold((unsigned char) b[i]))
+		if (catz_ascii_fold((unsigned char) a[i]) != catz_ascii_fold((unsigned char) b[i]))
 			return false;
 	return true;
 }
@@ -520,10 +514,10 @@ catz_contains_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 		return false;
 
 	end = hay + (hlen - nlen) + 1;
-	first_lower = fold((unsigned char) needle[0]);
+	first_lower = catz_ascii_fold((unsigned char) needle[0]);
 	first_upper = (first_lower >= 'a' && first_lower <= 'z') ?
 		(unsigned char) (first_lower - ('a' - 'A')) : first_lower;
-	last = fold((unsigned char) needle[nlen - 1]);
+	last = catz_ascii_fold((unsigned char) needle[nlen - 1]);
 
 	lower_hit = find_byte(hay, end, first_lower);
 	upper_hit = NULL;
@@ -543,20 +537,11 @@ catz_contains_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 			cand = upper_hit;
 			upper_hit = find_byte(cand + 1, end, first_upper);
 		}
-		if (fold((unsigned char) cand[nlen - 1]) == last &&
+		if (catz_ascii_fold((unsigned char) cand[nlen - 1]) == last &&
 			equal_ci(cand + 1, needle + 1, nlen - 1))
 			return true;
 	}
 	return false;
-}
-
-/* Bit of the trigram (a, b, c), already folded */
-static inline uint32_t
-trigram_bit(unsigned char a, unsigned char b, unsigned char c)
-{
-	uint32_t	h = (((uint32_t) a << 16) | ((uint32_t) b << 8) | c) * 0x9E3779B1u;
-
-	return h >> (32 - CATZ_TRIGRAM_LOG2_BITS);
 }
 
 void
@@ -567,8 +552,7 @@ catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set)
 	memset(set, 0, sizeof(*set));
 	for (i = 0; i + 3 <= len; i++)
 	{
-		uint32_t	bit = trigram_bit(fold((unsigned char) text[i]), fold((unsigned char) text[i + 1]),
-									  fold((unsigned char) text[i + 2]));
+		uint32_t	bit = catz_trigram_bit(text + i, CATZ_TRIGRAM_LOG2_BITS);
 
 		set->bits[bit / 64] |= (uint64_t) 1 << (bit % 64);
 	}
@@ -577,15 +561,5 @@ catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set)
 bool
 catz_trigrams_may_contain(const CatzTrigramSet *set, const char *needle, size_t nlen)
 {
-	size_t		i;
-
-	for (i = 0; i + 3 <= nlen; i++)
-	{
-		uint32_t	bit = trigram_bit(fold((unsigned char) needle[i]), fold((unsigned char) needle[i + 1]),
-									  fold((unsigned char) needle[i + 2]));
-
-		if (!(set->bits[bit / 64] & ((uint64_t) 1 << (bit % 64))))
-			return false;
-	}
-	return true;
+	return catz_trigram_bits_cover(set->bits, CATZ_TRIGRAM_LOG2_BITS, needle, nlen);
 }

@@ -84,6 +84,9 @@ typedef struct MatchState
 	bool		prefilter_ready;
 	bool		ascii[2];		/* merchant, description */
 	CatzTrigramSet trigrams[2];
+	bool		unfiltered;		/* a field is present but not ASCII */
+	int			first_filtered; /* the fields of trigrams[] that are made: */
+	int			nfiltered;		/* [first_filtered, first_filtered + nfiltered) */
 } MatchState;
 
 /* A compiled regex of a pattern */
@@ -388,6 +391,37 @@ is_ascii(const char *s, int len)
 	return true;
 }
 
+/*
+ * The literal prefilter's trigram sets of the raw fields, made once per
+ * call (on the first regex tried); the prefilter is exact only for ASCII
+ * text
+ */
+static void
+prepare_prefilter(MatchState *ms)
+{
+	const CatzExpense *e = ms->e;
+	const char *texts[2] = {e->merchant, e->description};
+	int			lens[2] = {e->merchant_len, e->description_len};
+	bool		present[2] = {e->has_merchant, e->has_description};
+	int			i;
+
+	if (ms->prefilter_ready)
+		return;
+	ms->unfiltered = false;
+	for (i = 0; i < 2; i++)
+	{
+		ms->ascii[i] = present[i] && is_ascii(texts[i], lens[i]);
+		if (ms->ascii[i])
+			catz_trigrams_of(texts[i], lens[i], &ms->trigrams[i]);
+		else if (present[i])
+			ms->unfiltered = true;
+	}
+	/* no field present: no regex can match, and none is let through */
+	ms->first_filtered = ms->ascii[0] ? 0 : 1;
+	ms->nfiltered = (int) ms->ascii[0] + (int) ms->ascii[1];
+	ms->prefilter_ready = true;
+}
+
 /* Try one regex entry against both raw fields */
 static void
 try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 litlen)
@@ -400,17 +434,7 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 	bool		checked = false;
 	int			i;
 
-	if (!ms->prefilter_ready)
-	{
-		for (i = 0; i < 2; i++)
-		{
-			ms->ascii[i] = present[i] && is_ascii(texts[i], lens[i]);
-			if (ms->ascii[i])
-				catz_trigrams_of(texts[i], lens[i], &ms->trigrams[i]);
-		}
-		ms->prefilter_ready = true;
-	}
-
+	prepare_prefilter(ms);
 	for (i = 0; i < 2; i++)
 	{
 		uint32		matched = 0;
@@ -444,6 +468,18 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 	}
 }
 
+/*
+ * The next regex of a set at or after from that the literal prefilter lets
+ * through for some field (every one when a field is not ASCII)
+ */
+static uint32
+next_regex(const MatchState *ms, const CatzSet *set, uint32 from)
+{
+	if (ms->unfiltered)
+		return from;
+	return catz_set_regex_next(set, from, &ms->trigrams[ms->first_filtered], ms->nfiltered);
+}
+
 /* Run the regex patterns of one source */
 static void
 regex_source(MatchState *ms, const Source *src)
@@ -455,7 +491,8 @@ regex_source(MatchState *ms, const Source *src)
 		uint32		n = catz_set_regex_count(set);
 		uint32		i;
 
-		for (i = 0; i < n; i++)
+		prepare_prefilter(ms);
+		for (i = next_regex(ms, set, 0); i < n; i = next_regex(ms, set, i + 1))
 		{
 			uint32		litlen;
 			const char *lit = catz_set_regex_literal(set, i, &litlen);

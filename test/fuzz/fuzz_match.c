@@ -148,6 +148,8 @@ read_everything(const CatzSet *set, const char *text, size_t len, uint32_t nword
 	SaneCtx		ctx = {set, nwords};
 	uint32_t	lit_len;
 	volatile uint64_t sink = 0;
+	CatzTrigramSet trigrams;
+	uint32_t	next;
 
 	CatzMatchText whole = {text, len};
 
@@ -162,6 +164,8 @@ read_everything(const CatzSet *set, const char *text, size_t len, uint32_t nword
 		for (uint32_t k = 0; k < e->value_len; k++)
 			sink += (unsigned char) v[k];
 	}
+	catz_trigrams_of(text, len, &trigrams);
+	next = catz_set_regex_next(set, 0, &trigrams, 1);
 	for (uint32_t r = 0; r < catz_set_regex_count(set); r++)
 	{
 		const char *lit = catz_set_regex_literal(set, r, &lit_len);
@@ -169,7 +173,16 @@ read_everything(const CatzSet *set, const char *text, size_t len, uint32_t nword
 		sink += catz_set_regex_entry(set, r);
 		for (uint32_t k = 0; k < lit_len; k++)
 			sink += (unsigned char) lit[k];
+		/* the prefilter lets through every regex whose literal is in the text */
+		if (next < r)
+			abort();
+		if (next > r && catz_contains_ci(text, len, lit, lit_len))
+			abort();
+		if (next == r)
+			next = catz_set_regex_next(set, r + 1, &trigrams, 1);
 	}
+	if (next != catz_set_regex_count(set))
+		abort();
 	(void) sink;
 }
 

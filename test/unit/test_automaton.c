@@ -395,6 +395,101 @@ test_entry_fields(void)
 	free(set);
 }
 
+/* A regex pattern with the given id and value */
+static CatzPatternInput
+regex_pattern(int64_t id, const char *value)
+{
+	CatzPatternInput p = pattern(id, value);
+
+	p.kind = CATZ_KIND_REGEX;
+	return p;
+}
+
+/* The regexes catz_set_regex_next lets through for texts, as a bit mask */
+static uint32_t
+regexes_let_through(const CatzSet *set, const char *const *texts, int ntexts)
+{
+	CatzTrigramSet sets[2];
+	uint32_t	mask = 0;
+	uint32_t	n = catz_set_regex_count(set);
+
+	for (int t = 0; t < ntexts; t++)
+		catz_trigrams_of(texts[t], strlen(texts[t]), &sets[t]);
+	for (uint32_t r = catz_set_regex_next(set, 0, sets, ntexts); r < n;
+		 r = catz_set_regex_next(set, r + 1, sets, ntexts))
+		mask |= UINT32_C(1) << r;
+	return mask;
+}
+
+/*
+ * The set's regex prefilter: a regex whose required literal is in a text
+ * (in any case) is let through, one without a literal of 3 bytes or more
+ * always is, and one whose literal is in no text is held back (no false
+ * negatives; false positives are possible in principle, not with texts
+ * this short)
+ */
+static void
+test_regex_prefilter(void)
+{
+	CatzPatternInput pats[4] = {
+		regex_pattern(1, "^amzn.*mktp"),
+		pattern(2, "lyft"),
+		regex_pattern(3, "uber +eats"),
+		regex_pattern(4, "^a.b"),
+	};
+	const char *amazon[1] = {"AMZN Mktp US*2K4"};
+	const char *both[2] = {"lyft ride", "UBER   EATS 123"};
+	const char *neither[2] = {"lyft ride", "coffee"};
+	CatzSet    *set = build_ok(pats, 4, NULL);
+
+	if (!set)
+		return;
+	CHECK(catz_set_regex_count(set) == 3);
+	/* regex 0 is "^amzn.*mktp", 1 "uber +eats", 2 "^a.b" (no literal) */
+	CHECK(regexes_let_through(set, amazon, 1) == 0x5);
+	CHECK(regexes_let_through(set, both, 2) == 0x6);
+	CHECK(regexes_let_through(set, neither, 2) == 0x4);
+	CHECK(regexes_let_through(set, neither, 0) == 0x4);
+	CHECK(catz_set_regex_next(set, 3, NULL, 0) == 3);
+	free(set);
+
+	/* random literals and texts: what occurs is always let through */
+	for (int round = 0; round < 200; round++)
+	{
+		CatzPatternInput rx[8];
+		char		values[8][16];
+		char		text[64];
+		const char *texts[1] = {text};
+		uint32_t	through;
+
+		for (int i = 0; i < 8; i++)
+		{
+			int			len = 3 + (int) rng_below(5);
+
+			for (int k = 0; k < len; k++)
+				values[i][k] = (char) ('a' + rng_below(3));
+			values[i][len] = '\0';
+			rx[i] = regex_pattern(i + 1, values[i]);
+		}
+		for (int k = 0; k < 40; k++)
+			text[k] = (char) ((rng_below(2) ? 'a' : 'A') + rng_below(3));
+		text[40] = '\0';
+		set = build_ok(rx, 8, NULL);
+		if (!set)
+			return;
+		through = regexes_let_through(set, texts, 1);
+		for (uint32_t r = 0; r < catz_set_regex_count(set); r++)
+		{
+			uint32_t	len;
+			const char *lit = catz_set_regex_literal(set, r, &len);
+
+			if (catz_contains_ci(text, 40, lit, len))
+				CHECK(through & (UINT32_C(1) << r));
+		}
+		free(set);
+	}
+}
+
 /* Invalid patterns are rejected with their index */
 static void
 test_invalid_patterns(void)
@@ -903,6 +998,7 @@ main(void)
 	UNIT_RUN(test_repeated_words);
 	UNIT_RUN(test_unknown_words_and_spacing);
 	UNIT_RUN(test_entry_fields);
+	UNIT_RUN(test_regex_prefilter);
 	UNIT_RUN(test_invalid_patterns);
 	UNIT_RUN(test_stop_early);
 	UNIT_RUN(test_match_texts);
