@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/cash.h"
@@ -64,6 +65,8 @@ typedef struct RowLayout
 	int			attnum[5];		/* merchant, description, amount, user, id */
 	FieldReader reader[5];
 	FmgrInfo	output[2];		/* output functions of merchant, description */
+	TupleTableSlot *slot;		/* deforms a row up to the last field read */
+	int			last_attnum;
 } RowLayout;
 
 enum
@@ -163,6 +166,8 @@ layout_for(void **cache, Oid type_id, int32 typmod)
 		layout = layouts[layout_next] = MemoryContextAllocZero(layout_cxt, sizeof(RowLayout));
 	else
 	{
+		if (layout->slot)
+			ExecDropSingleTupleTableSlot(layout->slot);
 		if (layout->desc)
 			FreeTupleDesc(layout->desc);
 		memset(layout, 0, sizeof(RowLayout));
@@ -225,6 +230,14 @@ layout_for(void **cache, Oid type_id, int32 typmod)
 			break;
 		}
 	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(layout_cxt);
+
+		layout->slot = MakeSingleTupleTableSlot(layout->desc, &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
+	}
+	for (f = 0; f < 5; f++)
+		layout->last_attnum = Max(layout->last_attnum, layout->attnum[f]);
 	layout->typmod = typmod;
 	layout->desc_id = desc_id;
 	layout->type_id = type_id;
@@ -232,10 +245,118 @@ layout_for(void **cache, Oid type_id, int32 typmod)
 	return layout;
 }
 
+/*
+ * Exact powers of ten as doubles (10^22 is the largest a double holds
+ * exactly)
+ */
+static const double exact_powers_of_ten[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/* Bits of the first word of a stored numeric */
+#define NUMERIC_WORD_SPECIAL	0xC000	/* both: NaN or an infinity */
+#define NUMERIC_WORD_SHORT		0x8000	/* the short form */
+#define NUMERIC_WORD_LONG_NEG	0x4000	/* long form: negative */
+#define NUMERIC_WORD_SHORT_NEG	0x2000	/* short form: negative */
+#define NUMERIC_WORD_SHORT_WEIGHT_NEG 0x0040	/* short form: weight's sign */
+#define NUMERIC_WORD_SHORT_WEIGHT 0x003F	/* short form: weight's bits */
+#define NUMERIC_BASE			10000	/* a digit's base: 4 decimal digits */
+
+/*
+ * A numeric's value as a double, read off its stored form when that is
+ * cheap and exact; false means "ask numeric_float8".  The stored form
+ * (which pg_upgrade keeps as it is) is a first word with the sign and, in
+ * the short form, the weight; in the long form a second word with the
+ * weight; then base-10000 digits, most significant first, the first of
+ * them weighing 10000^weight.  When the digits make an integer M below
+ * 2^53 and the value is M times or over a power of ten up to 10^22, both
+ * operands are exact doubles and one IEEE operation rounds the exact value
+ * correctly: the double numeric_float8 gives (it prints the value and
+ * parses it back, which costs a call more than all the rest of reading a
+ * row of expenses did).
+ */
+static bool
+numeric_to_double_exact(Datum num, double *out)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(num);
+	const char *p;
+	int			size;
+	uint16		word;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	uint64		m = 0;
+	int			exponent;
+	double		value;
+	int			i;
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return false;			/* compressed or out of line */
+	p = VARDATA_ANY(v);
+	size = VARSIZE_ANY_EXHDR(v);
+	if (size < (int) sizeof(uint16))
+		return false;
+	memcpy(&word, p, sizeof(word));
+	if ((word & NUMERIC_WORD_SPECIAL) == NUMERIC_WORD_SPECIAL)
+		return false;			/* NaN, infinities */
+	if (word & NUMERIC_WORD_SHORT)
+	{
+		negative = (word & NUMERIC_WORD_SHORT_NEG) != 0;
+		weight = word & NUMERIC_WORD_SHORT_WEIGHT;
+		if (word & NUMERIC_WORD_SHORT_WEIGHT_NEG)
+			weight -= NUMERIC_WORD_SHORT_WEIGHT + 1;
+		p += sizeof(uint16);
+		size -= sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		if (size < (int) (2 * sizeof(uint16)))
+			return false;
+		negative = (word & NUMERIC_WORD_LONG_NEG) != 0;
+		memcpy(&w, p + sizeof(uint16), sizeof(w));
+		weight = w;
+		p += 2 * sizeof(uint16);
+		size -= 2 * sizeof(uint16);
+	}
+	ndigits = size / (int) sizeof(int16);
+	if (ndigits > 4)
+		return false;			/* more than 16 decimal digits */
+	for (i = 0; i < ndigits; i++)
+	{
+		int16		d;
+
+		memcpy(&d, p + i * sizeof(int16), sizeof(d));
+		if (d < 0 || d >= NUMERIC_BASE)
+			return false;
+		m = m * NUMERIC_BASE + (uint64) d;
+	}
+	if (m == 0)
+	{
+		*out = 0.0;
+		return true;
+	}
+	if (m > (UINT64_C(1) << 53))
+		return false;
+	exponent = 4 * (weight - ndigits + 1);
+	if (exponent > 22 || exponent < -22)
+		return false;
+	value = exponent >= 0 ? (double) m * exact_powers_of_ten[exponent]
+		: (double) m / exact_powers_of_ten[-exponent];
+	*out = negative ? -value : value;
+	return true;
+}
+
 bool
 catz_numeric_to_double(Datum num, double *out)
 {
-	Numeric		n = DatumGetNumeric(num);
+	Numeric		n;
+
+	if (numeric_to_double_exact(num, out))
+		return true;
+	n = DatumGetNumeric(num);
 
 	if (numeric_is_nan(n))
 		return false;
@@ -355,53 +476,57 @@ read_int64(FieldReader reader, Datum v, int64 *out, const char *field, bool stri
 	}
 }
 
-/* Read the fields of a tuple laid out by layout */
+/*
+ * Read the fields of a tuple laid out by layout, deformed once up to the
+ * last of them (fetching each by itself walked the row from its start for
+ * every field after the first text).  The fields' values are taken out of
+ * the slot before any is converted, so that a conversion that comes back
+ * here (an output function) cannot change them.
+ */
 static void
 read_tuple(RowLayout *layout, HeapTuple tuple, CatzExpense *out)
 {
-	Datum		v;
-	bool		isnull;
+	TupleTableSlot *slot = layout->slot;
+	Datum		v[5];
+	bool		present[5];
+	int			f;
 
 	memset(out, 0, sizeof(*out));
+	if (layout->last_attnum == 0)
+		return;
+	ExecStoreHeapTuple(tuple, slot, false);
+	slot_getsomeattrs(slot, layout->last_attnum);
+	for (f = 0; f < 5; f++)
+	{
+		int			att = layout->attnum[f];
 
-	if (layout->attnum[F_MERCHANT])
-	{
-		v = heap_getattr(tuple, layout->attnum[F_MERCHANT], layout->desc, &isnull);
-		if (!isnull)
-			out->has_merchant = read_text(layout, F_MERCHANT, v, &out->merchant, &out->merchant_len);
+		present[f] = att != 0 && !slot->tts_isnull[att - 1];
+		v[f] = present[f] ? slot->tts_values[att - 1] : (Datum) 0;
 	}
-	if (layout->attnum[F_DESCRIPTION])
+	/* the values point into the tuple, which the slot must not outlive */
+	ExecClearTuple(slot);
+
+	if (present[F_MERCHANT])
+		out->has_merchant = read_text(layout, F_MERCHANT, v[F_MERCHANT],
+									  &out->merchant, &out->merchant_len);
+	if (present[F_DESCRIPTION])
+		out->has_description = read_text(layout, F_DESCRIPTION, v[F_DESCRIPTION],
+										 &out->description, &out->description_len);
+	if (present[F_AMOUNT])
 	{
-		v = heap_getattr(tuple, layout->attnum[F_DESCRIPTION], layout->desc, &isnull);
-		if (!isnull)
-			out->has_description = read_text(layout, F_DESCRIPTION, v,
-											 &out->description, &out->description_len);
-	}
-	if (layout->attnum[F_AMOUNT])
-	{
-		v = heap_getattr(tuple, layout->attnum[F_AMOUNT], layout->desc, &isnull);
-		if (!isnull)
+		out->has_amount = read_double(layout->reader[F_AMOUNT], v[F_AMOUNT], &out->amount);
+		if (layout->reader[F_AMOUNT] == READ_NUMERIC)
 		{
-			out->has_amount = read_double(layout->reader[F_AMOUNT], v, &out->amount);
-			if (layout->reader[F_AMOUNT] == READ_NUMERIC)
-			{
-				out->amount_numeric = v;
-				out->has_amount_numeric = true;
-			}
+			out->amount_numeric = v[F_AMOUNT];
+			out->has_amount_numeric = true;
 		}
 	}
-	if (layout->attnum[F_USER])
-	{
-		v = heap_getattr(tuple, layout->attnum[F_USER], layout->desc, &isnull);
-		if (!isnull)
-			out->has_user = read_int64(layout->reader[F_USER], v, &out->user_id, "user_id", true);
-	}
-	if (layout->attnum[F_ID])
-	{
-		v = heap_getattr(tuple, layout->attnum[F_ID], layout->desc, &isnull);
-		if (!isnull)
-			out->has_expense_id = read_int64(layout->reader[F_ID], v, &out->expense_id, "id", false);
-	}
+	if (present[F_USER])
+		out->has_user = read_int64(layout->reader[F_USER], v[F_USER], &out->user_id,
+								   "user_id", true);
+	if (present[F_ID])
+		out->has_expense_id = read_int64(layout->reader[F_ID], v[F_ID], &out->expense_id,
+										 "id", false);
 }
 
 void
