@@ -547,9 +547,15 @@ catz_contains_ci(const char *hay, size_t hlen, const char *needle, size_t nlen)
 void
 catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set)
 {
+	memset(set, 0, sizeof(*set));
+	catz_trigrams_add(text, len, set);
+}
+
+void
+catz_trigrams_add(const char *text, size_t len, CatzTrigramSet *set)
+{
 	size_t		i;
 
-	memset(set, 0, sizeof(*set));
 	for (i = 0; i + 3 <= len; i++)
 	{
 		uint32_t	bit = catz_trigram_bit(text + i, CATZ_TRIGRAM_LOG2_BITS);

@@ -83,10 +83,9 @@ typedef struct MatchState
 	/* The raw fields' prefilter for regex literals, made at the first regex */
 	bool		prefilter_ready;
 	bool		ascii[2];		/* merchant, description */
-	CatzTrigramSet trigrams[2];
+	CatzTrigramSet trigrams;	/* of the ASCII fields together */
 	bool		unfiltered;		/* a field is present but not ASCII */
-	int			first_filtered; /* the fields of trigrams[] that are made: */
-	int			nfiltered;		/* [first_filtered, first_filtered + nfiltered) */
+	bool		filtered;		/* trigrams holds some field's */
 } MatchState;
 
 /* A compiled regex of a pattern */
@@ -392,9 +391,9 @@ is_ascii(const char *s, int len)
 }
 
 /*
- * The literal prefilter's trigram sets of the raw fields, made once per
- * call (on the first regex tried); the prefilter is exact only for ASCII
- * text
+ * The literal prefilter's trigram set of the raw fields (of both at once:
+ * a literal in either has all its trigrams there), made once per call on
+ * the first regex tried; the prefilter is exact only for ASCII text
  */
 static void
 prepare_prefilter(MatchState *ms)
@@ -408,17 +407,20 @@ prepare_prefilter(MatchState *ms)
 	if (ms->prefilter_ready)
 		return;
 	ms->unfiltered = false;
+	ms->filtered = false;
+	memset(&ms->trigrams, 0, sizeof(ms->trigrams));
 	for (i = 0; i < 2; i++)
 	{
 		ms->ascii[i] = present[i] && is_ascii(texts[i], lens[i]);
 		if (ms->ascii[i])
-			catz_trigrams_of(texts[i], lens[i], &ms->trigrams[i]);
+		{
+			catz_trigrams_add(texts[i], lens[i], &ms->trigrams);
+			ms->filtered = true;
+		}
 		else if (present[i])
 			ms->unfiltered = true;
 	}
-	/* no field present: no regex can match, and none is let through */
-	ms->first_filtered = ms->ascii[0] ? 0 : 1;
-	ms->nfiltered = (int) ms->ascii[0] + (int) ms->ascii[1];
+	/* with no field present only the regexes without a literal get through */
 	ms->prefilter_ready = true;
 }
 
@@ -444,12 +446,10 @@ try_regex(MatchState *ms, const CatzEntry *entry, const char *literal, uint32 li
 			continue;
 
 		/*
-		 * The cheap literal prefilter first (trigrams, then the literal
-		 * itself when it is short), then owner, amount, shadowing
+		 * The literal in this field first (the set's prefilter looked at
+		 * both fields together), then owner, amount, shadowing
 		 */
-		if (litlen > 0 && ms->ascii[i] &&
-			(litlen >= 3 ? !catz_trigrams_may_contain(&ms->trigrams[i], literal, litlen)
-			 : !catz_contains_ci(texts[i], lens[i], literal, litlen)))
+		if (litlen > 0 && ms->ascii[i] && !catz_contains_ci(texts[i], lens[i], literal, litlen))
 			continue;
 		if (!checked)
 		{
@@ -477,7 +477,7 @@ next_regex(const MatchState *ms, const CatzSet *set, uint32 from)
 {
 	if (ms->unfiltered)
 		return from;
-	return catz_set_regex_next(set, from, &ms->trigrams[ms->first_filtered], ms->nfiltered);
+	return catz_set_regex_next(set, from, &ms->trigrams, ms->filtered ? 1 : 0);
 }
 
 /* Run the regex patterns of one source */

@@ -233,6 +233,12 @@ test_trigrams(void)
 	CHECK(catz_trigrams_may_contain(&set, "zz", 2));	/* too short to say */
 	catz_trigrams_of("", 0, &set);
 	CHECK(!catz_trigrams_may_contain(&set, "abc", 3));
+	/* two texts added to one set: a literal of either may be there */
+	catz_trigrams_add("costa coffee", 12, &set);
+	catz_trigrams_add("UBER EATS", 9, &set);
+	CHECK(catz_trigrams_may_contain(&set, "costa", 5));
+	CHECK(catz_trigrams_may_contain(&set, "uber eats", 9));
+	CHECK(!catz_trigrams_may_contain(&set, "starbucks", 9));
 
 	for (i = 0; i < 20000; i++)
 	{
