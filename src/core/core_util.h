@@ -46,18 +46,24 @@ catz_ascii_fold(unsigned char c)
 }
 
 /*
- * Bit of the ASCII-folded trigram at p in a CatzTrigramSet (the trigram
- * prefilter of regex literals: regex_literal.c builds the sets, automaton.c
- * tests a set's literals against them)
+ * The trigram prefilter of regex literals (regex_literal.c builds the sets
+ * of texts, automaton.c tests a set's literals against them): a trigram's
+ * key is its three ASCII-folded bytes, high byte first, and its bit in a
+ * set of 2^log2_bits bits is a multiplicative hash of the key
  */
+static inline uint32_t
+catz_trigram_key_bit(uint32_t key, unsigned log2_bits)
+{
+	return (key * 0x9E3779B1u) >> (32 - log2_bits);
+}
+
+/* Bit of the trigram at p */
 static inline uint32_t
 catz_trigram_bit(const char *p, unsigned log2_bits)
 {
-	uint32_t	h = (((uint32_t) catz_ascii_fold((unsigned char) p[0]) << 16) |
-					 ((uint32_t) catz_ascii_fold((unsigned char) p[1]) << 8) |
-					 catz_ascii_fold((unsigned char) p[2])) * 0x9E3779B1u;
-
-	return h >> (32 - log2_bits);
+	return catz_trigram_key_bit(((uint32_t) catz_ascii_fold((unsigned char) p[0]) << 16) |
+								((uint32_t) catz_ascii_fold((unsigned char) p[1]) << 8) |
+								catz_ascii_fold((unsigned char) p[2]), log2_bits);
 }
 
 /* Whether all trigrams of needle (nlen >= 3) have their bit in bits */

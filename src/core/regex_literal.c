@@ -554,13 +554,19 @@ catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set)
 void
 catz_trigrams_add(const char *text, size_t len, CatzTrigramSet *set)
 {
+	uint32_t	key = 0;
 	size_t		i;
 
-	for (i = 0; i + 3 <= len; i++)
+	/* each byte folded once, the key rolled along the text */
+	for (i = 0; i < len; i++)
 	{
-		uint32_t	bit = catz_trigram_bit(text + i, CATZ_TRIGRAM_LOG2_BITS);
+		key = ((key << 8) | catz_ascii_fold((unsigned char) text[i])) & 0xFFFFFFu;
+		if (i >= 2)
+		{
+			uint32_t	bit = catz_trigram_key_bit(key, CATZ_TRIGRAM_LOG2_BITS);
 
-		set->bits[bit / 64] |= (uint64_t) 1 << (bit % 64);
+			set->bits[bit / 64] |= (uint64_t) 1 << (bit % 64);
+		}
 	}
 }
 
