@@ -47,6 +47,16 @@ SELECT categorize.categorize('SHELL OIL 57442', NULL) AS raw_merchant,
 SELECT a, categorize.categorize('COSTCO WHOLESALE', NULL, a) FROM (VALUES
     (NULL::numeric), (50), (100), (100.005), (100.01), (2500), ('NaN'), (-20)) t(a);
 
+-- case: amounts read from a table's rows: at the bounds, with more digits
+-- than a double holds (the nearest double decides), and in numeric's long
+-- form (weights beyond the short form's)
+CREATE TEMP TABLE costco_rows (merchant_name text, amount numeric);
+INSERT INTO costco_rows VALUES
+    ('COSTCO', 100), ('COSTCO', 100.00), ('COSTCO', 100.0100), ('COSTCO', -0.01),
+    ('COSTCO', 100.00999999999999999999), ('COSTCO', 100.000000000000000001),
+    ('COSTCO', 1234567890123.45), ('COSTCO', 1e-100), ('COSTCO', 1e100);
+SELECT amount::float8 AS amount, categorize.categorize(r) FROM costco_rows r;
+
 -- case: an owner's own pattern beats everyone's; others get everyone's
 SELECT categorize.categorize('Blue Bottle', NULL, NULL, 100) AS alice,
        categorize.categorize('Blue Bottle', NULL, NULL, 200) AS bob,

@@ -272,9 +272,9 @@ static const double exact_powers_of_ten[] = {
  * them weighing 10000^weight.  When the digits make an integer M below
  * 2^53 and the value is M times or over a power of ten up to 10^22, both
  * operands are exact doubles and one IEEE operation rounds the exact value
- * correctly: the double numeric_float8 gives (it prints the value and
- * parses it back, which costs a call more than all the rest of reading a
- * row of expenses did).
+ * correctly: the double numeric_float8 gives.  (numeric_float8 prints the
+ * value and parses it back, which cost more than the rest of reading a
+ * row.)
  */
 static bool
 numeric_to_double_exact(Datum num, double *out)

@@ -1267,6 +1267,7 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
 	return (const char *) v.base + v.regex[i].literal_off;
 }
 
+/* The next regex whose literal the texts' trigrams may hold (catz_core.h) */
 uint32_t
 catz_set_regex_next(const CatzSet *set, uint32_t from, const CatzTrigramSet *texts, int ntexts)
 {
