@@ -345,7 +345,7 @@ build_error_context(void *arg)
 CatzScope *
 catz_scope_build(bool global, int64 owner_id)
 {
-	CatzSpi		spi_level;
+	CatzSpi		spi_level = {0};
 	MemoryContext cxt;
 	CatzScope  *scope;
 	Snapshot	snap;
@@ -379,62 +379,64 @@ catz_scope_build(bool global, int64 owner_id)
 		temporary_built = true;
 	args[0] = Int64GetDatum(owner_id);
 
-	if (!global && !(has_rows = catz_owner_may_have_rows(owner_id, snap)))
+	/* the probe of the owner indexes needs no SPI, nor does a new owner (no row) */
+	if (!global)
+		has_rows = catz_owner_may_have_rows(owner_id, snap);
+	if (has_rows)
+		spi_level = catz_spi_connect();
+	if (global)
 	{
-		/* A new owner: the queries below would return nothing (no SPI either) */
+		n = run_plan(prepare_kept(&plan_global_patterns,
+								  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
+								  "WHERE owner_id IS NULL AND active", 0, NULL),
+					 NULL, snap);
+		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
+		docset_init(&ds);
+		n = run_plan(prepare_kept(&plan_global_docs,
+								  "SELECT merchant_name, description, to_category_id, change_xid, "
+								  "       amount::pg_catalog.float8 "
+								  "FROM categorize.corrections "
+								  "WHERE owner_id IS NULL AND learn_scope IN ('all', 'owner')",
+								  0, NULL),
+					 NULL, snap);
+		docset_add_result(&ds, SPI_tuptable, n);
+		n = run_plan(prepare_kept(&plan_crowd_docs,
+								  "SELECT merchant_name, description, to_category_id, change_xid, owner_id, "
+								  "       amount::pg_catalog.float8 "
+								  "FROM categorize.corrections "
+								  "WHERE owner_id IS NOT NULL AND learn_scope = 'all' "
+								  "ORDER BY id DESC LIMIT " CppAsString2(CATZ_CROWD_MAX_DOCS),
+								  0, NULL),
+					 NULL, snap);
+		scope->crowd_refold = catz_crowd_refold(n, scope->set ? catz_set_count(scope->set) : 0);
+		docset_add_crowd(&ds, SPI_tuptable, n, (uint32) catz_promote_min_users);
+		scope->model = docset_build(&ds, cxt, &scope->bytes);
+	}
+	else if (!has_rows)
+	{
+		/* A new owner: the queries below would return nothing */
 		scope->set = compile_patterns(NULL, 0, cxt, &scope->bytes);
 		scope->model = NULL;
 	}
 	else
 	{
-		spi_level = catz_spi_connect();
-		if (global)
-		{
-			n = run_plan(prepare_kept(&plan_global_patterns,
-									  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
-									  "WHERE owner_id IS NULL AND active", 0, NULL),
-						 NULL, snap);
-			scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
-			docset_init(&ds);
-			n = run_plan(prepare_kept(&plan_global_docs,
-									  "SELECT merchant_name, description, to_category_id, change_xid, "
-									  "       amount::pg_catalog.float8 "
-									  "FROM categorize.corrections "
-									  "WHERE owner_id IS NULL AND learn_scope IN ('all', 'owner')",
-									  0, NULL),
-						 NULL, snap);
-			docset_add_result(&ds, SPI_tuptable, n);
-			n = run_plan(prepare_kept(&plan_crowd_docs,
-									  "SELECT merchant_name, description, to_category_id, change_xid, owner_id, "
-									  "       amount::pg_catalog.float8 "
-									  "FROM categorize.corrections "
-									  "WHERE owner_id IS NOT NULL AND learn_scope = 'all' "
-									  "ORDER BY id DESC LIMIT " CppAsString2(CATZ_CROWD_MAX_DOCS),
-									  0, NULL),
-						 NULL, snap);
-			scope->crowd_refold = catz_crowd_refold(n, scope->set ? catz_set_count(scope->set) : 0);
-			docset_add_crowd(&ds, SPI_tuptable, n, (uint32) catz_promote_min_users);
-			scope->model = docset_build(&ds, cxt, &scope->bytes);
-		}
-		else
-		{
-			n = run_plan(prepare_kept(&plan_owner_patterns,
-									  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
-									  "WHERE owner_id = $1 AND active", 1, argtypes),
-						 args, snap);
-			scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
-			docset_init(&ds);
-			n = run_plan(prepare_kept(&plan_owner_docs,
-									  "SELECT merchant_name, description, to_category_id, change_xid, "
-									  "       amount::pg_catalog.float8 "
-									  "FROM categorize.corrections "
-									  "WHERE owner_id = $1 AND learn_scope IN ('all', 'owner')", 1, argtypes),
-						 args, snap);
-			docset_add_result(&ds, SPI_tuptable, n);
-			scope->model = docset_build(&ds, cxt, &scope->bytes);
-		}
-		catz_spi_finish(spi_level);
+		n = run_plan(prepare_kept(&plan_owner_patterns,
+								  "SELECT " PATTERN_COLUMNS " FROM categorize.patterns "
+								  "WHERE owner_id = $1 AND active", 1, argtypes),
+					 args, snap);
+		scope->set = compile_patterns(SPI_tuptable, n, cxt, &scope->bytes);
+		docset_init(&ds);
+		n = run_plan(prepare_kept(&plan_owner_docs,
+								  "SELECT merchant_name, description, to_category_id, change_xid, "
+								  "       amount::pg_catalog.float8 "
+								  "FROM categorize.corrections "
+								  "WHERE owner_id = $1 AND learn_scope IN ('all', 'owner')", 1, argtypes),
+					 args, snap);
+		docset_add_result(&ds, SPI_tuptable, n);
+		scope->model = docset_build(&ds, cxt, &scope->bytes);
 	}
+	if (has_rows)
+		catz_spi_finish(spi_level);
 	UnregisterSnapshot(snap);
 
 	/* The overlay and delta for what commits later are allocated on first use */
