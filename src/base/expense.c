@@ -196,6 +196,7 @@ layout_for(void **cache, Oid type_id, int32 typmod)
 				continue;
 			base = getBaseType(att->atttypid);
 			layout->attnum[f] = i + 1;
+			layout->last_attnum = Max(layout->last_attnum, i + 1);
 			switch (f)
 			{
 				case F_MERCHANT:
@@ -236,8 +237,6 @@ layout_for(void **cache, Oid type_id, int32 typmod)
 		layout->slot = MakeSingleTupleTableSlot(layout->desc, &TTSOpsHeapTuple);
 		MemoryContextSwitchTo(old);
 	}
-	for (f = 0; f < 5; f++)
-		layout->last_attnum = Max(layout->last_attnum, layout->attnum[f]);
 	layout->typmod = typmod;
 	layout->desc_id = desc_id;
 	layout->type_id = type_id;

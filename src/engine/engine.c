@@ -83,9 +83,9 @@ typedef struct MatchState
 	/* The raw fields' prefilter for regex literals, made at the first regex */
 	bool		prefilter_ready;
 	bool		ascii[2];		/* merchant, description */
-	CatzTrigramSet trigrams;	/* of the ASCII fields together */
 	bool		unfiltered;		/* a field is present but not ASCII */
-	bool		filtered;		/* trigrams holds some field's */
+	/* last: not zeroed with the rest, but by prepare_prefilter() when used */
+	CatzTrigramSet trigrams;	/* of the ASCII fields together */
 } MatchState;
 
 /* A compiled regex of a pattern */
@@ -399,28 +399,18 @@ static void
 prepare_prefilter(MatchState *ms)
 {
 	const CatzExpense *e = ms->e;
-	const char *texts[2] = {e->merchant, e->description};
-	int			lens[2] = {e->merchant_len, e->description_len};
-	bool		present[2] = {e->has_merchant, e->has_description};
-	int			i;
 
 	if (ms->prefilter_ready)
 		return;
-	ms->unfiltered = false;
-	ms->filtered = false;
 	memset(&ms->trigrams, 0, sizeof(ms->trigrams));
-	for (i = 0; i < 2; i++)
-	{
-		ms->ascii[i] = present[i] && is_ascii(texts[i], lens[i]);
-		if (ms->ascii[i])
-		{
-			catz_trigrams_add(texts[i], lens[i], &ms->trigrams);
-			ms->filtered = true;
-		}
-		else if (present[i])
-			ms->unfiltered = true;
-	}
-	/* with no field present only the regexes without a literal get through */
+	ms->ascii[0] = e->has_merchant && is_ascii(e->merchant, e->merchant_len);
+	ms->ascii[1] = e->has_description && is_ascii(e->description, e->description_len);
+	if (ms->ascii[0])
+		catz_trigrams_add(e->merchant, e->merchant_len, &ms->trigrams);
+	if (ms->ascii[1])
+		catz_trigrams_add(e->description, e->description_len, &ms->trigrams);
+	ms->unfiltered = (e->has_merchant && !ms->ascii[0]) ||
+		(e->has_description && !ms->ascii[1]);
 	ms->prefilter_ready = true;
 }
 
@@ -477,7 +467,8 @@ next_regex(const MatchState *ms, const CatzSet *set, uint32 from)
 {
 	if (ms->unfiltered)
 		return from;
-	return catz_set_regex_next(set, from, &ms->trigrams, ms->filtered ? 1 : 0);
+	/* with no field present only the regexes without a literal get through */
+	return catz_set_regex_next(set, from, &ms->trigrams, (ms->ascii[0] || ms->ascii[1]) ? 1 : 0);
 }
 
 /* Run the regex patterns of one source */
@@ -789,7 +780,7 @@ catz_engine_categorize(const CatzExpense *e, int k, CatzResult *res)
 	if (extra_rule)
 		sources[nsources++] = (Source) {SOURCE_SET, extra_rule, NULL, NULL, false};
 
-	memset(&ms, 0, sizeof(ms));
+	memset(&ms, 0, offsetof(MatchState, trigrams));
 	ms.e = e;
 	ms.merchant_empty = !merchant.present;
 	init_texts(&ms, &merchant, &description);
