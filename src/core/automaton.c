@@ -85,6 +85,15 @@
 #define PREFETCH(addr)	((void) (addr))
 #endif
 
+/* Load every cache line of an entry (one spans up to three) */
+static inline void
+prefetch_entry(const CatzEntry *e)
+{
+	for (const char *p = (const char *) e; p < (const char *) (e + 1); p += 64)
+		PREFETCH(p);
+	PREFETCH((const char *) (e + 1) - 1);
+}
+
 /* Sections of a blob, in storage order */
 typedef enum SetSection
 {
@@ -202,6 +211,22 @@ typedef struct WordBatch
 	uint64_t	hash[MATCH_BATCH];
 	const WordRecord *rec[MATCH_BATCH]; /* its record, or NULL */
 } WordBatch;
+
+/*
+ * Occurrences found in a batch, reported once the batch's states are
+ * walked: each entry is prefetched when found, so the misses of all of
+ * them overlap instead of each stalling the callback that reads it.
+ */
+#define MATCH_PENDING	64
+
+typedef struct PendingMatch
+{
+	uint32_t	n;
+	uint32_t	entry[MATCH_PENDING];
+	uint32_t	text[MATCH_PENDING];
+	uint32_t	start[MATCH_PENDING];
+	uint32_t	end[MATCH_PENDING];
+} PendingMatch;
 
 /* A distinct word while building */
 typedef struct BuildWord
@@ -1333,8 +1358,7 @@ lookup_batch(const SetView *v, WordBatch *batch)
 		{
 			const CatzEntry *e = &v->entries[slot->out_start];
 
-			PREFETCH(e);
-			PREFETCH((const char *) (e + 1) - 1);
+			prefetch_entry(e);
 		}
 		if (slot->child_start < v->hdr->nstates)
 			PREFETCH(&v->labels[slot->child_start]);
@@ -1347,6 +1371,50 @@ lookup_batch(const SetView *v, WordBatch *batch)
 			batch->rec[j] = lookup_word(v, batch->word[j], batch->len[j],
 										batch->hash[j]);
 	}
+}
+
+/*
+ * Report the pending occurrences to fn, in the order found.  When fn stops
+ * the scan, nwords (if given) is set back to what it was at that
+ * occurrence: its text consumed up to the occurrence's end, the texts after
+ * it not at all.  Returns false if fn stopped.
+ */
+static bool
+report_pending(const SetView *v, PendingMatch *pm, uint32_t ntexts,
+			   CatzTextMatchFn fn, void *arg, uint32_t *nwords)
+{
+	for (uint32_t k = 0; k < pm->n; k++)
+	{
+		if (fn(arg, pm->text[k], &v->entries[pm->entry[k]], pm->start[k], pm->end[k]))
+			continue;
+		if (nwords)
+		{
+			nwords[pm->text[k]] = pm->end[k];
+			for (uint32_t i = pm->text[k] + 1; i < ntexts; i++)
+				nwords[i] = 0;
+		}
+		pm->n = 0;
+		return false;
+	}
+	pm->n = 0;
+	return true;
+}
+
+/* Queue an occurrence, reporting the queue first if it is full */
+static inline bool
+add_pending(const SetView *v, PendingMatch *pm, uint32_t ntexts,
+			CatzTextMatchFn fn, void *arg, uint32_t *nwords,
+			uint32_t entry, uint32_t text, uint32_t start, uint32_t end)
+{
+	if (pm->n == MATCH_PENDING && !report_pending(v, pm, ntexts, fn, arg, nwords))
+		return false;
+	prefetch_entry(&v->entries[entry]);
+	pm->entry[pm->n] = entry;
+	pm->text[pm->n] = text;
+	pm->start[pm->n] = start;
+	pm->end[pm->n] = end;
+	pm->n++;
+	return true;
 }
 
 /*
@@ -1376,6 +1444,9 @@ match_texts(const SetView *v, const CatzMatchText *texts, uint32_t ntexts,
 	uint32_t	child_hi = 0;
 	uint32_t	done = 0;		/* words of text cur consumed */
 	WordBatch	batch;
+	PendingMatch pending;
+
+	pending.n = 0;
 
 	for (uint32_t i = 0; nwords && i < ntexts; i++)
 		nwords[i] = 0;
@@ -1457,15 +1528,19 @@ match_texts(const SetView *v, const CatzMatchText *texts, uint32_t ntexts,
 
 			/* Patterns ending here: at s, then along the output links */
 			for (uint32_t i = out_lo; i < out_hi; i++)
-				if (!fn(arg, cur, &v->entries[i], done - depth, done))
+				if (!add_pending(v, &pending, ntexts, fn, arg, nwords,
+								 i, cur, done - depth, done))
 					return false;
 			for (; t != 0; t = st[t].dict)
 			{
 				for (uint32_t i = st[t].out_start; i < st[t + 1].out_start; i++)
-					if (!fn(arg, cur, &v->entries[i], done - v->depth[t], done))
+					if (!add_pending(v, &pending, ntexts, fn, arg, nwords,
+									 i, cur, done - v->depth[t], done))
 						return false;
 			}
 		}
+		if (!report_pending(v, &pending, ntexts, fn, arg, nwords))
+			return false;
 	}
 	return true;
 }

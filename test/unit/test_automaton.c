@@ -588,6 +588,41 @@ test_stop_early(void)
 	free(set);
 }
 
+/*
+ * More occurrences in one batch of words than match_texts() queues before
+ * reporting: all come, in order (end word, then entry), and a callback that
+ * stops in the middle of the queue is called no more.
+ */
+static void
+test_many_occurrences(void)
+{
+	enum
+	{
+		NPATS = 150
+	};
+	CatzPatternInput pats[NPATS];
+	CatzSet    *set;
+	OccList		got = {0};
+	int			calls = 0;
+	bool		ordered = true;
+
+	for (int i = 0; i < NPATS; i++)
+		pats[i] = pattern(i + 1, i % 3 == 0 ? "a b" : "b");
+	set = build_ok(pats, NPATS, NULL);
+	if (!set)
+		return;
+	CHECK(catz_set_match(set, "a b c b", 7, occ_collect, &got) == 4);
+	CHECK(got.n == NPATS / 3 + 2 * (NPATS - NPATS / 3));
+	for (size_t k = 1; k < got.n; k++)
+		if (got.v[k - 1].end > got.v[k].end)
+			ordered = false;
+	CHECK(ordered);
+	occ_free(&got);
+	CHECK(catz_set_match(set, "a b c b", 7, stop_after_first, &calls) == 4);
+	CHECK(calls == 1);
+	free(set);
+}
+
 /* Several texts at once report what each text alone does, in order */
 static void
 test_match_texts(void)
@@ -1001,6 +1036,7 @@ main(void)
 	UNIT_RUN(test_regex_prefilter);
 	UNIT_RUN(test_invalid_patterns);
 	UNIT_RUN(test_stop_early);
+	UNIT_RUN(test_many_occurrences);
 	UNIT_RUN(test_match_texts);
 	UNIT_RUN(test_deterministic);
 	UNIT_RUN(test_differential_random);
