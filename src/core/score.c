@@ -668,6 +668,36 @@ put_model(CatzCandidate *out, int n, const CatzPrediction *m, double confidence,
 	out[n].confidence = confidence;
 }
 
+/*
+ * Sort hits into rank order.  An expense has a few hits: insertion sort,
+ * with hit_cmp inlined, costs less than qsort's indirect calls.  Both are
+ * stable here (glibc's qsort sorts by merging), so ties keep match order.
+ */
+static void
+sort_hits(CatzHit *hits, int nhits)
+{
+	if (nhits > 16)
+	{
+		qsort(hits, (size_t) nhits, sizeof(CatzHit), hit_cmp);
+		return;
+	}
+	for (int i = 1; i < nhits; i++)
+	{
+		CatzHit		h;
+		int			j = i;
+
+		if (hit_cmp(&hits[i - 1], &hits[i]) <= 0)
+			continue;
+		h = hits[i];
+		do
+		{
+			hits[j] = hits[j - 1];
+			j--;
+		} while (j > 0 && hit_cmp(&hits[j - 1], &h) > 0);
+		hits[j] = h;
+	}
+}
+
 int
 catz_rank(CatzHit *hits, int nhits,
 		  const CatzPrediction *model, int nmodel,
@@ -681,8 +711,7 @@ catz_rank(CatzHit *hits, int nhits,
 	if (k <= 0)
 		return 0;
 	fill_reliability(hits, nhits);
-	if (nhits > 1)
-		qsort(hits, (size_t) nhits, sizeof(CatzHit), hit_cmp);
+	sort_hits(hits, nhits);
 
 	/*
 	 * The best hit of each category, in rank order; before a hit that
