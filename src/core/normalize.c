@@ -438,12 +438,47 @@ compare_word(const char *word, size_t len, const char *cand)
 	return cand[len] == '\0' ? 0 : -1;
 }
 
+/*
+ * For each word length up to MAX_NETWORK_WORD, the first letters of the
+ * network words of that length (bit c - 'a'): most words are told apart
+ * from them by two loads, without the search.  Longer words are searched.
+ */
+#define MAX_NETWORK_WORD	11
+
+static uint32_t network_initials[MAX_NETWORK_WORD + 1];
+static bool network_initials_ready = false;
+
+/* Fill network_initials from network_words (idempotent) */
+static void
+init_network_initials(void)
+{
+	uint32_t	initials[MAX_NETWORK_WORD + 1] = {0};
+
+	for (size_t i = 0; i < NUM_NETWORK_WORDS; i++)
+	{
+		size_t		len = strlen(network_words[i]);
+
+		if (len <= MAX_NETWORK_WORD)
+			initials[len] |= UINT32_C(1) << (network_words[i][0] - 'a');
+	}
+	memcpy(network_initials, initials, sizeof(initials));
+	network_initials_ready = true;
+}
+
 /* Is word[0..len) one of network_words */
 static bool
 is_network_word(const char *word, size_t len)
 {
 	size_t		lo = 0;
 	size_t		hi = NUM_NETWORK_WORDS;
+	unsigned char first = (unsigned char) word[0];
+
+	if (!network_initials_ready)
+		init_network_initials();
+	if (len <= MAX_NETWORK_WORD &&
+		(first < 'a' || first > 'z' ||
+		 !(network_initials[len] & (UINT32_C(1) << (first - 'a')))))
+		return false;
 
 	while (lo < hi)
 	{
@@ -465,10 +500,11 @@ is_network_word(const char *word, size_t len)
  * card tail (2+ 'x' then digits; "****1234" has already become "1234"); or
  * a reference code (6+ characters, 3+ of them digits).  The "4-digit date
  * after checkcard" of the rules is a word of 3+ digits, so it is covered.
- * digits and chars count the word's ASCII digits and its characters.
+ * digits counts the word's ASCII digits; its characters are counted only
+ * when they decide.
  */
 static bool
-is_noise_word(const char *word, size_t len, size_t digits, size_t chars)
+is_noise_word(const char *word, size_t len, size_t digits)
 {
 	size_t		nx = 0;
 
@@ -478,8 +514,15 @@ is_noise_word(const char *word, size_t len, size_t digits, size_t chars)
 		return false;
 	if (digits == len && len >= 3)
 		return true;
-	if (chars >= 6 && digits >= 3)
-		return true;
+	if (digits >= 3 && len >= 6)
+	{
+		size_t		chars = 0;
+
+		for (size_t i = 0; i < len; i++)
+			chars += ((unsigned char) word[i] & 0xC0) != 0x80;
+		if (chars >= 6)
+			return true;
+	}
 	while (nx < len && word[nx] == 'x')
 		nx++;
 	return nx >= 2 && digits == len - nx;
@@ -509,17 +552,11 @@ remove_noise(char *buf, size_t len, bool drop_first)
 	{
 		char	   *word = buf + pos;
 		size_t		digits = 0;
-		size_t		chars = 0;
 		size_t		wlen;
 
-		/* find the end of the word, counting what is_noise_word needs */
+		/* find the end of the word, counting the digits is_noise_word needs */
 		for (; pos < len && buf[pos] != ' '; pos++)
-		{
-			unsigned char c = (unsigned char) buf[pos];
-
-			digits += is_ascii_digit(c);
-			chars += (c & 0xC0) != 0x80;
-		}
+			digits += is_ascii_digit((unsigned char) buf[pos]);
 		wlen = (size_t) (buf + pos - word);
 		pos++;
 		if (drop_first)
@@ -529,7 +566,7 @@ remove_noise(char *buf, size_t len, bool drop_first)
 		}
 		if (leading && is_network_word(word, wlen))
 			continue;
-		if (is_noise_word(word, wlen, digits, chars))
+		if (is_noise_word(word, wlen, digits))
 			continue;
 		leading = false;
 		if (kept > 0)
@@ -606,7 +643,6 @@ second_word_is_noise(const char *buf, size_t len)
 	const char *word;
 	size_t		wlen;
 	size_t		digits = 0;
-	size_t		chars = 0;
 	size_t		i;
 
 	if (sp == NULL)
@@ -615,11 +651,8 @@ second_word_is_noise(const char *buf, size_t len)
 	sp = memchr(word, ' ', (size_t) (buf + len - word));
 	wlen = (size_t) ((sp ? sp : buf + len) - word);
 	for (i = 0; i < wlen; i++)
-	{
 		digits += is_ascii_digit((unsigned char) word[i]);
-		chars += ((unsigned char) word[i] & 0xC0) != 0x80;
-	}
-	return is_noise_word(word, wlen, digits, chars);
+	return is_noise_word(word, wlen, digits);
 }
 
 size_t
