@@ -62,7 +62,7 @@
 
 /* Blob identity; the version changes with the layout or the hash */
 #define SET_MAGIC		0x5A544143u /* "CATZ" when stored little-endian */
-#define SET_VERSION		3
+#define SET_VERSION		4
 
 /*
  * The dictionary hash seed is fixed so that the same patterns always give
@@ -84,6 +84,21 @@
 #else
 #define PREFETCH(addr)	((void) (addr))
 #endif
+
+/*
+ * A regex literal's trigram bits that catz_set_regex_next() tests before
+ * the others: those of its first and last trigram (0 for a literal
+ * shorter than a trigram, which is never tested)
+ */
+static void
+literal_lead_bits(const char *lit, uint32_t len, uint16_t *lead, uint16_t *tail)
+{
+	*lead = *tail = 0;
+	if (len < 3)
+		return;
+	*lead = (uint16_t) catz_trigram_bit(lit, CATZ_TRIGRAM_LOG2_BITS);
+	*tail = (uint16_t) catz_trigram_bit(lit + len - 3, CATZ_TRIGRAM_LOG2_BITS);
+}
 
 /* Load every cache line of an entry (one spans up to three) */
 static inline void
@@ -138,7 +153,11 @@ typedef struct RegexRef
 	uint32_t	entry;			/* index into SEC_ENTRIES */
 	uint32_t	literal_off;	/* in bytes from blob start */
 	uint32_t	literal_len;	/* in bytes; 0 = no prefilter */
+	uint16_t	lead_bit;		/* trigram bits of the literal's first and */
+	uint16_t	tail_bit;		/* last 3 bytes; 0 if it is shorter */
 } RegexRef;
+
+_Static_assert(CATZ_TRIGRAM_BITS <= 65536, "a trigram bit fits a RegexRef");
 
 /*
  * A dictionary slot (open addressing, linear probing).  It repeats where
@@ -928,7 +947,10 @@ write_blob(Builder *b, unsigned char *blob, const SetHeader *hdr)
 		memcpy(blob + str_pos, literal, len);
 		regex[nregex].entry = (uint32_t) i;
 		regex[nregex].literal_off = str_pos;
-		regex[nregex++].literal_len = (uint32_t) len;
+		regex[nregex].literal_len = (uint32_t) len;
+		literal_lead_bits(literal, (uint32_t) len, &regex[nregex].lead_bit,
+						  &regex[nregex].tail_bit);
+		nregex++;
 		str_pos += (uint32_t) len;
 	}
 
@@ -1113,11 +1135,17 @@ check_entries(const SetView *v)
 	for (uint32_t r = 0; r < hdr->nregex; r++)
 	{
 		const RegexRef *ref = &v->regex[r];
+		uint16_t	lead;
+		uint16_t	tail;
 
 		if (ref->entry >= hdr->nentries ||
 			v->entries[v->position[ref->entry]].kind != CATZ_KIND_REGEX ||
 			!in_section(ref->literal_off, ref->literal_len, str_lo,
 						hdr->strings_size))
+			return false;
+		literal_lead_bits((const char *) v->base + ref->literal_off, ref->literal_len,
+						  &lead, &tail);
+		if (ref->lead_bit != lead || ref->tail_bit != tail)
 			return false;
 	}
 	return true;
@@ -1292,7 +1320,18 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
 	return (const char *) v.base + v.regex[i].literal_off;
 }
 
-/* The next regex whose literal the texts' trigrams may hold (catz_core.h) */
+/* Whether a trigram set has bit */
+static inline bool
+trigram_bit_set(const uint64_t *bits, uint32_t bit)
+{
+	return (bits[bit / 64] & ((uint64_t) 1 << (bit % 64))) != 0;
+}
+
+/*
+ * The next regex whose literal the texts' trigrams may hold (catz_core.h).
+ * The literal's first and last trigram are tested from the reference
+ * first: most regexes fail there, without reading the literal.
+ */
 uint32_t
 catz_set_regex_next(const CatzSet *set, uint32_t from, const CatzTrigramSet *texts, int ntexts)
 {
@@ -1308,7 +1347,9 @@ catz_set_regex_next(const CatzSet *set, uint32_t from, const CatzTrigramSet *tex
 		if (ref->literal_len < 3)
 			return r;
 		for (int t = 0; t < ntexts; t++)
-			if (catz_trigram_bits_cover(texts[t].bits, CATZ_TRIGRAM_LOG2_BITS, lit, ref->literal_len))
+			if (trigram_bit_set(texts[t].bits, ref->lead_bit) &&
+				trigram_bit_set(texts[t].bits, ref->tail_bit) &&
+				catz_trigram_bits_cover(texts[t].bits, CATZ_TRIGRAM_LOG2_BITS, lit, ref->literal_len))
 				return r;
 	}
 	return n;
