@@ -904,26 +904,51 @@ best_predictions(CatzPrediction *all, size_t n, CatzPrediction *out, int k)
 }
 
 /*
- * log(v), from a table for the whole numbers below LOG_TABLE (what counts
- * of documents weighted 1 or 3, plus alpha 1, almost always are: a
- * prediction takes three logs per category a feature touches)
+ * log(v), remembered.  A prediction takes three logs per category a
+ * feature touches and three per category of the model; across expenses
+ * scored with the same models these arguments repeat exactly (the
+ * categories' documents and tokens, the common features' weighted
+ * counts), so a direct-mapped table of past arguments answers most of
+ * them with the very double log() returned.  Every slot starts as
+ * (1.0, log 1 = 0), which is right for its key; a slot is keyed by the
+ * argument's bits, so -0.0, NaN and infinities are looked up like any
+ * other value and get what log() gives for them.
  */
-#define LOG_TABLE	4096
+#define LOG_MEMO_BITS	12
 
-static inline double
-log_count(double v)
+typedef struct LogMemo
 {
-	static double logs[LOG_TABLE];	/* 0: not computed yet (log 1 is 0 anyway) */
+	uint64_t	key;			/* bits of the argument */
+	double		value;			/* log of it */
+} LogMemo;
 
-	if (v >= 1 && v < LOG_TABLE && v == (double) (int) v)
+static LogMemo log_memo[1 << LOG_MEMO_BITS];
+static bool log_memo_ready = false;
+
+static double
+remembered_log(double v)
+{
+	uint64_t	bits;
+	LogMemo    *m;
+
+	memcpy(&bits, &v, sizeof(bits));
+	if (!log_memo_ready)
 	{
-		int			i = (int) v;
+		double		one = 1.0;
+		uint64_t	one_bits;
 
-		if (logs[i] == 0 && i > 1)
-			logs[i] = log(v);
-		return logs[i];
+		memcpy(&one_bits, &one, sizeof(one_bits));
+		for (size_t i = 0; i < sizeof(log_memo) / sizeof(log_memo[0]); i++)
+			log_memo[i] = (LogMemo) {one_bits, 0.0};
+		log_memo_ready = true;
 	}
-	return log(v);
+	m = &log_memo[(bits * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - LOG_MEMO_BITS)];
+	if (m->key != bits)
+	{
+		m->key = bits;
+		m->value = log(v);
+	}
+	return m->value;
 }
 
 /*
@@ -954,9 +979,9 @@ feature_weight(const PredCat *cats, const int32_t *touched, size_t ntouched, dou
 		double		c = cats[touched[i]].feat_count;
 
 		if (c > 0)
-			h += c * log_count(c);
+			h += c * remembered_log(c);
 	}
-	h = log_count(n) - h / n;
+	h = remembered_log(n) - h / n;
 	g = log_ncats > 0 ? 1 - h / log_ncats : 1;
 	g *= n / (n + CATZ_MODEL_FEATURE_PRIOR);
 	return g > 0 ? g : 0;
@@ -1147,14 +1172,14 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 		 * less the category's: nf for the categories without it, whose
 		 * term is base, kept once for all of them in gcomp
 		 */
-		base = log_count(nf + alpha) - log_alpha;
+		base = remembered_log(nf + alpha) - log_alpha;
 		gcomp += g * base;
 		for (i = 0; i < ntouched; i++)
 		{
 			PredCat    *c = &cats[touched[i]];
 
-			c->csum += g * (log_count(nf - c->feat_count + alpha) - log_alpha - base);
-			c->sum += g * (log_count(c->feat_count + alpha) - log_alpha);
+			c->csum += g * (remembered_log(nf - c->feat_count + alpha) - log_alpha - base);
+			c->sum += g * (remembered_log(c->feat_count + alpha) - log_alpha);
 			c->feat_count = 0;
 		}
 	}
@@ -1167,10 +1192,10 @@ catz_model_predict(const CatzWeightedModel *models, int nmodels,
 	{
 		PredCat    *c = &cats[i];
 
-		c->score = log(c->docs / total_docs) + c->sum +
-			gsum * (log_alpha - log(c->tokens + alpha * (vocab + 1))) -
+		c->score = remembered_log(c->docs / total_docs) + c->sum +
+			gsum * (log_alpha - remembered_log(c->tokens + alpha * (vocab + 1))) -
 			(gcomp + c->csum +
-			 gsum * (log_alpha - log(total_tokens - c->tokens + alpha * (vocab + 1))));
+			 gsum * (log_alpha - remembered_log(total_tokens - c->tokens + alpha * (vocab + 1))));
 		if (c->score > maxscore)
 			maxscore = c->score;
 	}
