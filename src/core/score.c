@@ -669,32 +669,73 @@ put_model(CatzCandidate *out, int n, const CatzPrediction *m, double confidence,
 }
 
 /*
- * Sort hits into rank order.  An expense has a few hits: insertion sort,
- * with hit_cmp inlined, costs less than qsort's indirect calls.  Both are
- * stable here (glibc's qsort sorts by merging), so ties keep match order.
+ * Sort hits into rank order, for the few hits of an expense without
+ * qsort's indirect calls.  hit_cmp is not transitive in every case (the
+ * crowd against a rule compares estimates, other pairs their level), so
+ * the order depends on the algorithm's comparisons: this is the top-down
+ * merge sort that glibc's qsort runs (halves of n / 2 and the rest, ties
+ * to the left half), over hit indices, so the ranking is the one qsort
+ * gave and does not change with the C library.  Past SORT_HITS_MAX hits,
+ * qsort itself.
  */
+#define SORT_HITS_MAX	64
+
+static void
+merge_sort_hits(const CatzHit *hits, uint32_t *idx, uint32_t *tmp, int n)
+{
+	int			n1 = n / 2;
+	int			n2 = n - n1;
+	uint32_t   *b1 = idx;
+	uint32_t   *b2 = idx + n1;
+	int			i = 0;
+	int			j = 0;
+	int			k = 0;
+
+	if (n <= 1)
+		return;
+	merge_sort_hits(hits, b1, tmp, n1);
+	merge_sort_hits(hits, b2, tmp, n2);
+	while (i < n1 && j < n2)
+		tmp[k++] = (hit_cmp(&hits[b1[i]], &hits[b2[j]]) <= 0) ? b1[i++] : b2[j++];
+	while (i < n1)
+		tmp[k++] = b1[i++];
+	memcpy(idx, tmp, (size_t) k * sizeof(uint32_t));	/* b2's rest is in place */
+}
+
 static void
 sort_hits(CatzHit *hits, int nhits)
 {
-	if (nhits > 16)
+	uint32_t	idx[SORT_HITS_MAX];
+	uint32_t	tmp[SORT_HITS_MAX];
+
+	if (nhits > SORT_HITS_MAX)
 	{
 		qsort(hits, (size_t) nhits, sizeof(CatzHit), hit_cmp);
 		return;
 	}
-	for (int i = 1; i < nhits; i++)
-	{
-		CatzHit		h;
-		int			j = i;
+	for (int i = 0; i < nhits; i++)
+		idx[i] = (uint32_t) i;
+	merge_sort_hits(hits, idx, tmp, nhits);
 
-		if (hit_cmp(&hits[i - 1], &hits[i]) <= 0)
+	/* Put hit idx[k] at k, cycle by cycle; a placed slot's idx is its own */
+	for (int start = 0; start < nhits; start++)
+	{
+		CatzHit		first;
+		int			k = start;
+
+		if (idx[start] == (uint32_t) start)
 			continue;
-		h = hits[i];
-		do
+		first = hits[start];
+		while (idx[k] != (uint32_t) start)
 		{
-			hits[j] = hits[j - 1];
-			j--;
-		} while (j > 0 && hit_cmp(&hits[j - 1], &h) > 0);
-		hits[j] = h;
+			int			from = (int) idx[k];
+
+			hits[k] = hits[from];
+			idx[k] = (uint32_t) k;
+			k = from;
+		}
+		hits[k] = first;
+		idx[k] = (uint32_t) k;
 	}
 }
 
