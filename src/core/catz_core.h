@@ -434,8 +434,11 @@ typedef struct CatzTrigramSet
 } CatzTrigramSet;
 
 extern void catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set);
-/* Add the trigrams of a text to set (several texts' set: their union) */
-extern void catz_trigrams_add(const char *text, size_t len, CatzTrigramSet *set);
+/*
+ * Add the trigrams of a text to set (several texts' set: their union);
+ * returns whether the text is plain ASCII, where the prefilter is exact
+ */
+extern bool catz_trigrams_add(const char *text, size_t len, CatzTrigramSet *set);
 
 /* Whether needle (nlen >= 3) may occur in the text of set; true if shorter */
 extern bool catz_trigrams_may_contain(const CatzTrigramSet *set,

@@ -548,18 +548,20 @@ void
 catz_trigrams_of(const char *text, size_t len, CatzTrigramSet *set)
 {
 	memset(set, 0, sizeof(*set));
-	catz_trigrams_add(text, len, set);
+	(void) catz_trigrams_add(text, len, set);
 }
 
-void
+bool
 catz_trigrams_add(const char *text, size_t len, CatzTrigramSet *set)
 {
 	uint32_t	key = 0;
+	unsigned char high = 0;		/* the bytes' top bits, or-ed */
 	size_t		i;
 
 	/* each byte folded once, the key rolled along the text */
 	for (i = 0; i < len; i++)
 	{
+		high |= (unsigned char) text[i];
 		key = ((key << 8) | catz_ascii_fold((unsigned char) text[i])) & 0xFFFFFFu;
 		if (i >= 2)
 		{
@@ -568,6 +570,7 @@ catz_trigrams_add(const char *text, size_t len, CatzTrigramSet *set)
 			set->bits[bit / 64] |= (uint64_t) 1 << (bit % 64);
 		}
 	}
+	return (high & 0x80) == 0;
 }
 
 bool

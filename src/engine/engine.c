@@ -378,22 +378,12 @@ catz_regex_match(const char *pattern, size_t len, const char *text, int textlen,
 	return re->valid && regex_matches(re, text, textlen, matched);
 }
 
-/* Whether the text is plain ASCII (the regex prefilter is exact only there) */
-static bool
-is_ascii(const char *s, int len)
-{
-	int			i;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char) s[i] >= 0x80)
-			return false;
-	return true;
-}
-
 /*
  * The literal prefilter's trigram set of the raw fields (of both at once:
  * a literal in either has all its trigrams there), made once per call on
- * the first regex tried; the prefilter is exact only for ASCII text
+ * the first regex tried.  The prefilter is exact only for ASCII text: a
+ * field that is not leaves the regexes unfiltered (its trigrams in the set
+ * then only let more through).
  */
 static void
 prepare_prefilter(MatchState *ms)
@@ -403,11 +393,9 @@ prepare_prefilter(MatchState *ms)
 	if (ms->prefilter_ready)
 		return;
 	memset(&ms->trigrams, 0, sizeof(ms->trigrams));
-	ms->ascii[0] = e->has_merchant && is_ascii(e->merchant, e->merchant_len);
-	ms->ascii[1] = e->has_description && is_ascii(e->description, e->description_len);
-	if (ms->ascii[0])
+	ms->ascii[0] = e->has_merchant &&
 		catz_trigrams_add(e->merchant, e->merchant_len, &ms->trigrams);
-	if (ms->ascii[1])
+	ms->ascii[1] = e->has_description &&
 		catz_trigrams_add(e->description, e->description_len, &ms->trigrams);
 	ms->unfiltered = (e->has_merchant && !ms->ascii[0]) ||
 		(e->has_description && !ms->ascii[1]);

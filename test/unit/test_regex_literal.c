@@ -234,8 +234,10 @@ test_trigrams(void)
 	catz_trigrams_of("", 0, &set);
 	CHECK(!catz_trigrams_may_contain(&set, "abc", 3));
 	/* two texts added to one set: a literal of either may be there */
-	catz_trigrams_add("costa coffee", 12, &set);
-	catz_trigrams_add("UBER EATS", 9, &set);
+	CHECK(catz_trigrams_add("costa coffee", 12, &set));	/* plain ASCII */
+	CHECK(catz_trigrams_add("UBER EATS", 9, &set));
+	CHECK(!catz_trigrams_add("caf\xc3\xa9", 5, &set));
+	CHECK(catz_trigrams_add("", 0, &set));
 	CHECK(catz_trigrams_may_contain(&set, "costa", 5));
 	CHECK(catz_trigrams_may_contain(&set, "uber eats", 9));
 	CHECK(!catz_trigrams_may_contain(&set, "starbucks", 9));
