@@ -240,6 +240,8 @@ typedef struct WordBatch
 
 typedef struct PendingMatch
 {
+	CatzTextMatchFn fn;			/* reported to, with arg */
+	void	   *arg;
 	uint32_t	n;
 	uint32_t	entry[MATCH_PENDING];
 	uint32_t	text[MATCH_PENDING];
@@ -1320,13 +1322,6 @@ catz_set_regex_literal(const CatzSet *set, uint32_t i, uint32_t *len)
 	return (const char *) v.base + v.regex[i].literal_off;
 }
 
-/* Whether a trigram set has bit */
-static inline bool
-trigram_bit_set(const uint64_t *bits, uint32_t bit)
-{
-	return (bits[bit / 64] & ((uint64_t) 1 << (bit % 64))) != 0;
-}
-
 /*
  * The next regex whose literal the texts' trigrams may hold (catz_core.h).
  * The literal's first and last trigram are tested from the reference
@@ -1347,8 +1342,8 @@ catz_set_regex_next(const CatzSet *set, uint32_t from, const CatzTrigramSet *tex
 		if (ref->literal_len < 3)
 			return r;
 		for (int t = 0; t < ntexts; t++)
-			if (trigram_bit_set(texts[t].bits, ref->lead_bit) &&
-				trigram_bit_set(texts[t].bits, ref->tail_bit) &&
+			if (catz_trigram_bit_in(texts[t].bits, ref->lead_bit) &&
+				catz_trigram_bit_in(texts[t].bits, ref->tail_bit) &&
 				catz_trigram_bits_cover(texts[t].bits, CATZ_TRIGRAM_LOG2_BITS, lit, ref->literal_len))
 				return r;
 	}
@@ -1414,40 +1409,25 @@ lookup_batch(const SetView *v, WordBatch *batch)
 	}
 }
 
-/*
- * Report the pending occurrences to fn, in the order found.  When fn stops
- * the scan, nwords (if given) is set back to what it was at that
- * occurrence: its text consumed up to the occurrence's end, the texts after
- * it not at all.  Returns false if fn stopped.
- */
+/* Report the pending occurrences, in the order found; false if fn stopped */
 static bool
-report_pending(const SetView *v, PendingMatch *pm, uint32_t ntexts,
-			   CatzTextMatchFn fn, void *arg, uint32_t *nwords)
+report_pending(const SetView *v, PendingMatch *pm)
 {
-	for (uint32_t k = 0; k < pm->n; k++)
-	{
-		if (fn(arg, pm->text[k], &v->entries[pm->entry[k]], pm->start[k], pm->end[k]))
-			continue;
-		if (nwords)
-		{
-			nwords[pm->text[k]] = pm->end[k];
-			for (uint32_t i = pm->text[k] + 1; i < ntexts; i++)
-				nwords[i] = 0;
-		}
-		pm->n = 0;
-		return false;
-	}
+	uint32_t	n = pm->n;
+
 	pm->n = 0;
+	for (uint32_t k = 0; k < n; k++)
+		if (!pm->fn(pm->arg, pm->text[k], &v->entries[pm->entry[k]], pm->start[k], pm->end[k]))
+			return false;
 	return true;
 }
 
 /* Queue an occurrence, reporting the queue first if it is full */
 static inline bool
-add_pending(const SetView *v, PendingMatch *pm, uint32_t ntexts,
-			CatzTextMatchFn fn, void *arg, uint32_t *nwords,
+add_pending(const SetView *v, PendingMatch *pm,
 			uint32_t entry, uint32_t text, uint32_t start, uint32_t end)
 {
-	if (pm->n == MATCH_PENDING && !report_pending(v, pm, ntexts, fn, arg, nwords))
+	if (pm->n == MATCH_PENDING && !report_pending(v, pm))
 		return false;
 	prefetch_entry(&v->entries[entry]);
 	pm->entry[pm->n] = entry;
@@ -1463,8 +1443,8 @@ add_pending(const SetView *v, PendingMatch *pm, uint32_t ntexts,
  * pattern spans two texts) but with the words of all of them looked up
  * together, so that the cache misses of short texts overlap.  Reports to
  * fn with the text's index; returns false if fn stopped the scan.  Sets
- * nwords[i], if given, to the words of text i consumed (all of them unless
- * stopped).
+ * nwords[i], if given, to the words of text i (when the scan was not
+ * stopped: a batch's words are walked before its occurrences are reported).
  *
  * The state s is carried with its output and child ranges; a state of
  * depth 1 (reached from the root) takes them from the word's record and
@@ -1485,10 +1465,11 @@ match_texts(const SetView *v, const CatzMatchText *texts, uint32_t ntexts,
 	uint32_t	child_hi = 0;
 	uint32_t	done = 0;		/* words of text cur consumed */
 	WordBatch	batch;
-	PendingMatch pending;
+	PendingMatch pending;		/* not zeroed: only [0, n) is read */
 
+	pending.fn = fn;
+	pending.arg = arg;
 	pending.n = 0;
-
 	for (uint32_t i = 0; nwords && i < ntexts; i++)
 		nwords[i] = 0;
 	for (;;)
@@ -1569,18 +1550,16 @@ match_texts(const SetView *v, const CatzMatchText *texts, uint32_t ntexts,
 
 			/* Patterns ending here: at s, then along the output links */
 			for (uint32_t i = out_lo; i < out_hi; i++)
-				if (!add_pending(v, &pending, ntexts, fn, arg, nwords,
-								 i, cur, done - depth, done))
+				if (!add_pending(v, &pending, i, cur, done - depth, done))
 					return false;
 			for (; t != 0; t = st[t].dict)
 			{
 				for (uint32_t i = st[t].out_start; i < st[t + 1].out_start; i++)
-					if (!add_pending(v, &pending, ntexts, fn, arg, nwords,
-									 i, cur, done - v->depth[t], done))
+					if (!add_pending(v, &pending, i, cur, done - v->depth[t], done))
 						return false;
 			}
 		}
-		if (!report_pending(v, &pending, ntexts, fn, arg, nwords))
+		if (!report_pending(v, &pending))
 			return false;
 	}
 	return true;

@@ -66,6 +66,13 @@ catz_trigram_bit(const char *p, unsigned log2_bits)
 								catz_ascii_fold((unsigned char) p[2]), log2_bits);
 }
 
+/* Whether bit is set in the bit set bits */
+static inline bool
+catz_trigram_bit_in(const uint64_t *bits, uint32_t bit)
+{
+	return (bits[bit / 64] & ((uint64_t) 1 << (bit % 64))) != 0;
+}
+
 /* Whether all trigrams of needle (nlen >= 3) have their bit in bits */
 static inline bool
 catz_trigram_bits_cover(const uint64_t *bits, unsigned log2_bits, const char *needle, size_t nlen)
@@ -73,12 +80,8 @@ catz_trigram_bits_cover(const uint64_t *bits, unsigned log2_bits, const char *ne
 	size_t		i;
 
 	for (i = 0; i + 3 <= nlen; i++)
-	{
-		uint32_t	bit = catz_trigram_bit(needle + i, log2_bits);
-
-		if (!(bits[bit / 64] & ((uint64_t) 1 << (bit % 64))))
+		if (!catz_trigram_bit_in(bits, catz_trigram_bit(needle + i, log2_bits)))
 			return false;
-	}
 	return true;
 }
 

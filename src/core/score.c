@@ -669,14 +669,13 @@ put_model(CatzCandidate *out, int n, const CatzPrediction *m, double confidence,
 }
 
 /*
- * Sort hits into rank order, for the few hits of an expense without
- * qsort's indirect calls.  hit_cmp is not transitive in every case (the
+ * Sort hits into rank order.  hit_cmp is not transitive in every case (the
  * crowd against a rule compares estimates, other pairs their level), so
- * the order depends on the algorithm's comparisons: this is the top-down
- * merge sort that glibc's qsort runs (halves of n / 2 and the rest, ties
- * to the left half), over hit indices, so the ranking is the one qsort
- * gave and does not change with the C library.  Past SORT_HITS_MAX hits,
- * qsort itself.
+ * the order depends on the comparisons the sort makes: this is the
+ * top-down merge sort glibc's qsort runs (halves of n / 2 and the rest,
+ * ties to the left half), over hit indices, so that the ranking of an
+ * expense's hits (a handful; up to SORT_HITS_MAX) is the one qsort gave
+ * and does not change with the C library.  Past that, qsort itself.
  */
 #define SORT_HITS_MAX	64
 
