@@ -394,6 +394,22 @@ overlay_fold_at(const CatzSet *set)
 	return Min(at, CATZ_SHARED_OVERLAY_MAX / 2);
 }
 
+/*
+ * The same for the corrections a scope's delta model takes: a fold
+ * rebuilds the whole scope, patterns and model, so it waits for an eighth
+ * of the compiled set here too (a learning load folded a 100k-pattern
+ * scope every 4096 corrections, a tenth of the machine), below half the
+ * delta's largest capacity
+ */
+static uint32
+delta_fold_at(const CatzSet *set)
+{
+	uint32		at = set ? catz_set_count(set) / 8 : 0;
+
+	at = Min(at, CATZ_SHARED_DELTA_MAX / 2);
+	return Max(at, (uint32) catz_fold_threshold);
+}
+
 /* Copy a scope built in backend memory into the area; NULL if it does not fit */
 static CatzSharedScope *
 copy_scope(CatzSharedDb *db, CatzScope *local)
@@ -431,6 +447,7 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
 	pg_atomic_init_u32(&s->fold_claimed, 0);
 	s->fold_at = overlay_fold_at(local->set);
+	s->delta_fold_at = delta_fold_at(local->set);
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
 	s->crowd_refold = local->crowd_refold;
 	pg_atomic_init_u32(&s->crowd_pending, local->crowd_pending);
@@ -536,7 +553,7 @@ maybe_request_fold(CatzSharedScope *s)
 
 	if (!s->fold_requested &&
 		((ov && catz_overlay_used(ov) >= s->fold_at) ||
-		 catz_model_delta_docs(d) >= (uint32) catz_fold_threshold))
+		 catz_model_delta_docs(d) >= s->delta_fold_at))
 	{
 		s->fold_requested = true;
 		catz_wake_worker();

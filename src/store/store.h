@@ -248,6 +248,7 @@ typedef struct CatzSharedScope
 	bool		fold_requested; /* overlay/delta above the fold threshold */
 	pg_atomic_uint32 fold_claimed;	/* pid of the session folding it (no worker) */
 	uint32		fold_at;		/* overlay changes that ask for a fold */
+	uint32		delta_fold_at;	/* delta corrections that ask for a fold */
 	uint32		crowd_refold;	/* global: as in CatzScope */
 	pg_atomic_uint32 crowd_pending; /* global: as in CatzScope */
 } CatzSharedScope;
