@@ -32,9 +32,16 @@
 #include "refresh/refresh.h"
 #include "shmem/shmem.h"
 
-/* Slots of the table (a power of 2); full, it starts over */
-#define EMPTY_OWNER_SLOTS 4096
-#define EMPTY_OWNER_MAX (EMPTY_OWNER_SLOTS / 2)
+/*
+ * The table: EMPTY_OWNER_BUCKETS buckets of EMPTY_OWNER_WAYS entries, an
+ * owner in the bucket of its hash.  A full bucket makes room by dropping
+ * its least recently used entry: the owners a session keeps meeting stay,
+ * the ones met once (a learner's new owners, a batch over many users) go
+ * first.  (A table that started over when full made every session that met
+ * more owners than it held look all of them up again.)
+ */
+#define EMPTY_OWNER_BUCKETS 1024
+#define EMPTY_OWNER_WAYS 4
 
 typedef struct EmptyOwner
 {
@@ -42,28 +49,33 @@ typedef struct EmptyOwner
 	TimestampTz noted_at;		/* statement start when found empty */
 	uint32		changes;		/* its owner_changes count before it was looked at */
 	uint32		epoch;			/* the table's epoch when noted */
+	uint32		used;			/* empty_clock when last noted or found */
 } EmptyOwner;
 
 static EmptyOwner *empty_owners = NULL;
-static uint32 empty_epoch = 1;	/* slots of other epochs are free */
-static int	empty_count = 0;
+static uint32 empty_epoch = 1;	/* entries of other epochs are free */
+static uint32 empty_clock = 0;	/* counts notes and finds, for least recently used */
+static bool empty_any = false;	/* an entry of this epoch may exist */
 
-static inline uint32
-empty_slot(int64 owner_id)
+/* The first entry of an owner's bucket */
+static inline EmptyOwner *
+empty_bucket(int64 owner_id)
 {
-	return (uint32) (catz_owner_hash(owner_id) >> 32) & (EMPTY_OWNER_SLOTS - 1);
+	uint32		b = (uint32) (catz_owner_hash(owner_id) >> 32) & (EMPTY_OWNER_BUCKETS - 1);
+
+	return &empty_owners[b * EMPTY_OWNER_WAYS];
 }
 
 void
 catz_forget_empty_owners(void)
 {
-	if (empty_count == 0)
+	if (!empty_any)
 		return;
-	empty_count = 0;
+	empty_any = false;
 	if (++empty_epoch == 0)
 	{
-		/* the epoch wrapped: old slots could look current */
-		memset(empty_owners, 0, sizeof(EmptyOwner) * EMPTY_OWNER_SLOTS);
+		/* the epoch wrapped: old entries could look current */
+		memset(empty_owners, 0, sizeof(EmptyOwner) * EMPTY_OWNER_BUCKETS * EMPTY_OWNER_WAYS);
 		empty_epoch = 1;
 	}
 }
@@ -87,48 +99,59 @@ catz_owner_changed(CatzSharedDb *db, int64 owner_id)
 bool
 catz_owner_known_empty(int64 owner_id, uint32 changes)
 {
-	uint32		i;
+	EmptyOwner *b;
+	int			i;
 
-	if (empty_count == 0)
+	if (!empty_any)
 		return false;
-	for (i = empty_slot(owner_id);; i = (i + 1) & (EMPTY_OWNER_SLOTS - 1))
+	b = empty_bucket(owner_id);
+	for (i = 0; i < EMPTY_OWNER_WAYS; i++)
 	{
-		EmptyOwner *e = &empty_owners[i];
+		EmptyOwner *e = &b[i];
 
-		if (e->epoch != empty_epoch)
-			return false;
-		if (e->owner_id == owner_id)
-			return e->changes == changes &&
-				(catz_owner_cache_ttl_s == 0 ||
-				GetCurrentStatementStartTimestamp() - e->noted_at <=
-				 (int64) catz_owner_cache_ttl_s * USECS_PER_SEC);
+		if (e->epoch == empty_epoch && e->owner_id == owner_id)
+		{
+			if (e->changes != changes ||
+				(catz_owner_cache_ttl_s > 0 &&
+				 GetCurrentStatementStartTimestamp() - e->noted_at >
+				 (int64) catz_owner_cache_ttl_s * USECS_PER_SEC))
+				return false;
+			e->used = ++empty_clock;
+			return true;
+		}
 	}
+	return false;
 }
 
 void
 catz_note_owner_empty(int64 owner_id, uint32 changes)
 {
-	uint32		i;
+	EmptyOwner *b;
+	EmptyOwner *e = NULL;
+	int			i;
 
 	if (empty_owners == NULL)
 		empty_owners = MemoryContextAllocZero(TopMemoryContext,
-											  sizeof(EmptyOwner) * EMPTY_OWNER_SLOTS);
-	if (empty_count >= EMPTY_OWNER_MAX)
-		catz_forget_empty_owners();
-	for (i = empty_slot(owner_id);; i = (i + 1) & (EMPTY_OWNER_SLOTS - 1))
+											  sizeof(EmptyOwner) * EMPTY_OWNER_BUCKETS * EMPTY_OWNER_WAYS);
+	b = empty_bucket(owner_id);
+	for (i = 0; i < EMPTY_OWNER_WAYS; i++)
 	{
-		EmptyOwner *e = &empty_owners[i];
+		EmptyOwner *c = &b[i];
 
-		if (e->epoch != empty_epoch)
+		if (c->epoch == empty_epoch && c->owner_id == owner_id)
 		{
-			e->epoch = empty_epoch;
-			e->owner_id = owner_id;
-			empty_count++;
+			e = c;				/* noted again */
 			break;
 		}
-		if (e->owner_id == owner_id)
-			break;
+		/* otherwise a free entry, or else the least recently used (wrap-safe) */
+		if (e == NULL || (e->epoch == empty_epoch &&
+						  (c->epoch != empty_epoch || (int32) (c->used - e->used) < 0)))
+			e = c;
 	}
-	empty_owners[i].noted_at = GetCurrentStatementStartTimestamp();
-	empty_owners[i].changes = changes;
+	e->epoch = empty_epoch;
+	e->owner_id = owner_id;
+	e->noted_at = GetCurrentStatementStartTimestamp();
+	e->changes = changes;
+	e->used = ++empty_clock;
+	empty_any = true;
 }

@@ -69,6 +69,23 @@ is($node->safe_psql('postgres', q{SELECT categorize.categorize('shop 1 branch 4'
 my ($ev2, $miss2) = split / /, $node->safe_psql('postgres', $stats);
 is($miss2, $miss1, 'from its scope still in the cache (no miss)');
 
+# Owners with nothing of their own: a session looks each one up once and
+# then remembers it, and one that keeps meeting the same 100 owners between
+# 4100 others met once (more than it remembers) looks up no busy one again
+my $empty_pass = q{
+	SELECT count(categorize.categorize('nothing of theirs', NULL, NULL, o))
+	  FROM (SELECT CASE WHEN busy THEN 200000 + i ELSE 300000 + r * 100 + i END AS o
+	          FROM generate_series(1, 41) r, generate_series(1, 100) i,
+	               (VALUES (true), (false)) b(busy)
+	         ORDER BY r, busy DESC, i) s};
+my $empty_misses = $node->safe_psql('postgres', qq{
+	SELECT cache_misses FROM categorize.stats;
+	$empty_pass;
+	SELECT cache_misses FROM categorize.stats;});
+my ($em0, $en, $em1) = split /\n/, $empty_misses;
+is($en, '0', 'owners with nothing of their own get no category');
+is($em1 - $em0, 4200, 'each owner without patterns was looked up once (100 busy, 4100 met once)');
+
 # TTL: an owner's scope is reloaded after categorize.owner_cache_ttl.
 # Wait for the reload to reach new sessions, then for the expiry itself:
 # calls are hits until the scope is older than the TTL, and the first call
