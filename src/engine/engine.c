@@ -680,14 +680,14 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 			bool		empty;
 
 			owner_changes = catz_owner_changes(db, e->user_id);
-			if (catz_owner_known_empty(e->user_id, owner_changes))
+			if (catz_owner_known_empty(db, e->user_id, owner_changes))
 				use_owner = false;
 			else
 			{
 				os = catz_serve_shared(db, false, e->user_id, &empty);
 				if (empty)
 				{
-					catz_note_owner_empty(e->user_id, owner_changes);
+					catz_note_owner_empty(db, e->user_id, owner_changes);
 					use_owner = false;
 				}
 			}
@@ -711,7 +711,7 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	{
 		*owner = shared_view(os);
 		if (view_empty(owner))
-			catz_note_owner_empty(e->user_id, owner_changes);
+			catz_note_owner_empty(db, e->user_id, owner_changes);
 	}
 	return use_owner;
 }

@@ -21,6 +21,17 @@
  * An entry also lapses after categorize.owner_cache_ttl, like the shared
  * scope it stands for, and all of them when the extension is recreated.
  *
+ * The same notes are shared by the database's sessions
+ * (CatzSharedDb.empty_owner): a session that does not know an owner
+ * asks there before it looks the owner up, so a new session (a pool's
+ * connections, every pgbench client) does not look up again each owner
+ * without patterns that another session already found empty.  A slot
+ * holds a 64-bit fingerprint of what a note says (the owner, the count of
+ * changes it was noted at, the database and extension instance, and the
+ * owner_cache_ttl period it was noted in, so that it lapses at the
+ * period's end); a note of another owner, or one the owner's count has
+ * moved past, does not match.  A slot keeps the latest note made in it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -80,6 +91,37 @@ catz_forget_empty_owners(void)
 	}
 }
 
+/* The owner_cache_ttl period a time falls in (0 without a TTL) */
+static int64
+ttl_period(TimestampTz t)
+{
+	return catz_owner_cache_ttl_s > 0 ? t / ((int64) catz_owner_cache_ttl_s * USECS_PER_SEC) : 0;
+}
+
+/* The shared slot of an owner */
+static inline pg_atomic_uint64 *
+shared_slot(CatzSharedDb *db, int64 owner_id)
+{
+	return &db->empty_owner[(catz_owner_hash(owner_id) >> 16) & (CATZ_EMPTY_OWNER_SLOTS - 1)];
+}
+
+/* What a shared note of an owner empty at a count of changes, in a period, holds */
+static uint64
+fingerprint(CatzSharedDb *db, int64 owner_id, uint32 changes, int64 period)
+{
+	uint64		key[4];
+	uint64		f;
+
+	key[0] = (uint64) owner_id;
+	key[1] = ((uint64) db->dboid << 32) | changes;
+	key[2] = (uint64) db->patterns_relid;
+	key[3] = (uint64) period;
+	f = catz_hash_bytes(key, sizeof(key), 0x656d707479ull);
+	return f != 0 ? f : 1;		/* 0 is a free slot */
+}
+
+static void note_local(int64 owner_id, uint32 changes, TimestampTz noted_at);
+
 uint32
 catz_owner_changes(CatzSharedDb *db, int64 owner_id)
 {
@@ -97,34 +139,56 @@ catz_owner_changed(CatzSharedDb *db, int64 owner_id)
 }
 
 bool
-catz_owner_known_empty(int64 owner_id, uint32 changes)
+catz_owner_known_empty(CatzSharedDb *db, int64 owner_id, uint32 changes)
 {
-	EmptyOwner *b;
-	int			i;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	int64		period;
 
-	if (!empty_any)
-		return false;
-	b = empty_bucket(owner_id);
-	for (i = 0; i < EMPTY_OWNER_WAYS; i++)
+	if (empty_any)
 	{
-		EmptyOwner *e = &b[i];
+		EmptyOwner *b = empty_bucket(owner_id);
+		int			i;
 
-		if (e->epoch == empty_epoch && e->owner_id == owner_id)
+		for (i = 0; i < EMPTY_OWNER_WAYS; i++)
 		{
-			if (e->changes != changes ||
-				(catz_owner_cache_ttl_s > 0 &&
-				 GetCurrentStatementStartTimestamp() - e->noted_at >
-				 (int64) catz_owner_cache_ttl_s * USECS_PER_SEC))
-				return false;
-			e->used = ++empty_clock;
-			return true;
+			EmptyOwner *e = &b[i];
+
+			if (e->epoch == empty_epoch && e->owner_id == owner_id)
+			{
+				if (e->changes == changes &&
+					(catz_owner_cache_ttl_s == 0 ||
+					 now - e->noted_at <= (int64) catz_owner_cache_ttl_s * USECS_PER_SEC))
+				{
+					e->used = ++empty_clock;
+					return true;
+				}
+				break;
+			}
 		}
 	}
-	return false;
+
+	/* Another session's note: kept here too, lapsing when the shared one does */
+	period = ttl_period(now);
+	if (pg_atomic_read_u64(shared_slot(db, owner_id)) != fingerprint(db, owner_id, changes, period))
+		return false;
+	note_local(owner_id, changes,
+			   catz_owner_cache_ttl_s > 0 ? period * catz_owner_cache_ttl_s * USECS_PER_SEC : now);
+	return true;
 }
 
 void
-catz_note_owner_empty(int64 owner_id, uint32 changes)
+catz_note_owner_empty(CatzSharedDb *db, int64 owner_id, uint32 changes)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	note_local(owner_id, changes, now);
+	pg_atomic_write_u64(shared_slot(db, owner_id),
+						fingerprint(db, owner_id, changes, ttl_period(now)));
+}
+
+/* Note an owner empty in this session's table, as of noted_at */
+static void
+note_local(int64 owner_id, uint32 changes, TimestampTz noted_at)
 {
 	EmptyOwner *b;
 	EmptyOwner *e = NULL;
@@ -150,7 +214,7 @@ catz_note_owner_empty(int64 owner_id, uint32 changes)
 	}
 	e->epoch = empty_epoch;
 	e->owner_id = owner_id;
-	e->noted_at = GetCurrentStatementStartTimestamp();
+	e->noted_at = noted_at;
 	e->changes = changes;
 	e->used = ++empty_clock;
 	empty_any = true;

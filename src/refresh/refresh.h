@@ -83,15 +83,15 @@ extern void catz_serve_fold(CatzSharedDb *db, bool global, int64 owner_id);
 
 /* ----------------------------------------------------------------
  * Owners with nothing of their own (empty_owners.c): those whose shared
- * scope this backend found empty need not be pinned while the count of
- * changes (read with catz_owner_changes() before looking)
+ * scope a session of the database found empty need not be pinned while
+ * the count of changes (read with catz_owner_changes() before looking)
  * stays the same.  catz_owner_changed() counts a change applied.
  * ----------------------------------------------------------------
  */
 extern uint32 catz_owner_changes(CatzSharedDb *db, int64 owner_id);
 extern void catz_owner_changed(CatzSharedDb *db, int64 owner_id);
-extern bool catz_owner_known_empty(int64 owner_id, uint32 changes);
-extern void catz_note_owner_empty(int64 owner_id, uint32 changes);
+extern bool catz_owner_known_empty(CatzSharedDb *db, int64 owner_id, uint32 changes);
+extern void catz_note_owner_empty(CatzSharedDb *db, int64 owner_id, uint32 changes);
 extern void catz_forget_empty_owners(void);
 
 /* ----------------------------------------------------------------

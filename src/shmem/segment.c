@@ -150,6 +150,8 @@ shmem_startup(void)
 			pg_atomic_init_u32(&db->owners_retired, 0);
 			for (j = 0; j < CATZ_OWNER_CHANGE_SLOTS; j++)
 				pg_atomic_init_u32(&db->owner_changes[j], 0);
+			for (j = 0; j < CATZ_EMPTY_OWNER_SLOTS; j++)
+				pg_atomic_init_u64(&db->empty_owner[j], 0);
 			db->last_applied_commit = InvalidXLogRecPtr;
 			db->applied_floor = InvalidXLogRecPtr;
 			db->applied_next = 0;
@@ -327,6 +329,8 @@ catz_shared_db(bool create)
 		pg_atomic_write_u64(&free_slot->feedback_fold_at, 0);
 		for (i = 0; i < CATZ_HOT_PATTERNS; i++)
 			pg_atomic_write_u64(&free_slot->hot_at[i], 0);
+		for (i = 0; i < CATZ_EMPTY_OWNER_SLOTS; i++)
+			pg_atomic_write_u64(&free_slot->empty_owner[i], 0);
 		free_slot->replayed = false;
 		/* prepared before a restart, committed after it: nobody counts it */
 		free_slot->twophase = max_prepared_xacts > 0;

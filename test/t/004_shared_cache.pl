@@ -86,6 +86,30 @@ my ($em0, $en, $em1) = split /\n/, $empty_misses;
 is($en, '0', 'owners with nothing of their own get no category');
 is($em1 - $em0, 4200, 'each owner without patterns was looked up once (100 busy, 4100 met once)');
 
+# What one session found empty, the next sessions know: a new session
+# looks up none of the busy owners again
+my $busy_pass = q{SELECT count(categorize.categorize('nothing of theirs', NULL, NULL, 200000 + i))
+	FROM generate_series(1, 100) i};
+$empty_misses = $node->safe_psql('postgres', qq{
+	SELECT cache_misses FROM categorize.stats; $busy_pass; SELECT cache_misses FROM categorize.stats;});
+($em0, $en, $em1) = split /\n/, $empty_misses;
+is($em1 - $em0, 0, 'a new session looks up no owner another session found empty');
+
+# An owner who gets a pattern is not empty any more, in any session, at once
+my $bg = $node->background_psql('postgres');
+$bg->query_safe($busy_pass);
+$node->safe_psql('postgres', q{
+	INSERT INTO categorize.categories (id, name, owner_id) VALUES (9200007, 'of 200007', 200007);
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id)
+	VALUES (9200007, 'keyword', 'nothing', 200007)});
+is($bg->query_safe(q{SELECT categorize.categorize('nothing of theirs', NULL, NULL, 200007)}),
+	'9200007', 'a session that knew the owner empty sees their new pattern');
+is($node->safe_psql('postgres', q{SELECT categorize.categorize('nothing of theirs', NULL, NULL, 200007)}),
+	'9200007', 'so does a new session');
+is($bg->query_safe(q{SELECT categorize.categorize('nothing of theirs', NULL, NULL, 200008)}),
+	'', 'the other owners still get nothing');
+$bg->quit;
+
 # TTL: an owner's scope is reloaded after categorize.owner_cache_ttl.
 # Wait for the reload to reach new sessions, then for the expiry itself:
 # calls are hits until the scope is older than the TTL, and the first call
