@@ -27,6 +27,13 @@
 #include "fmgr.h"
 #include "utils/snapshot.h"
 
+/* Start loading the cache line at an address that a call reads soon */
+#if defined(__GNUC__) || defined(__clang__)
+#define catz_prefetch(addr) __builtin_prefetch(addr)
+#else
+#define catz_prefetch(addr) ((void) (addr))
+#endif
+
 /* ----------------------------------------------------------------
  * Errors and allocation (errors.c)
  * ----------------------------------------------------------------

@@ -663,6 +663,9 @@ acquire_views(const CatzExpense *e, ScopeView *global, ScopeView *owner)
 	catz_engine_release();
 	if (db && !db->disabled)
 	{
+		if (use_owner)
+			catz_owner_prefetch(db, e->user_id);
+
 		/*
 		 * Pin first (pinning may build and run SQL), lock afterwards; a pin
 		 * is held at once, so an error in the next build releases it

@@ -132,6 +132,25 @@ catz_owner_changes(CatzSharedDb *db, int64 owner_id)
 	return changes;
 }
 
+/*
+ * Start loading what the calls below read of an owner, which are cache
+ * misses at once (a random slot of 256 kB, of this session's table and of
+ * the shared one), while the caller pins everyone's scope
+ */
+void
+catz_owner_prefetch(CatzSharedDb *db, int64 owner_id)
+{
+	catz_prefetch(catz_owner_changes_of(db, owner_id));
+	catz_prefetch(shared_slot(db, owner_id));
+	if (empty_any)
+	{
+		EmptyOwner *b = empty_bucket(owner_id);
+
+		catz_prefetch(b);
+		catz_prefetch(&b[EMPTY_OWNER_WAYS - 1]);
+	}
+}
+
 void
 catz_owner_changed(CatzSharedDb *db, int64 owner_id)
 {

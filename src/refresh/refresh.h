@@ -93,6 +93,7 @@ extern void catz_owner_changed(CatzSharedDb *db, int64 owner_id);
 extern bool catz_owner_known_empty(CatzSharedDb *db, int64 owner_id, uint32 changes);
 extern void catz_note_owner_empty(CatzSharedDb *db, int64 owner_id, uint32 changes);
 extern void catz_forget_empty_owners(void);
+extern void catz_owner_prefetch(CatzSharedDb *db, int64 owner_id);
 
 /* ----------------------------------------------------------------
  * Standby (standby.c): clear errors for writes to our tables on a standby
