@@ -127,4 +127,15 @@ DELETE FROM categorize.patterns WHERE value_norm = 'waterstones piccadilly';
 SELECT kind FROM categorize.categorize_detail(NULL, 'waterstones piccadilly', NULL, NULL, 1);
 SELECT count(*) AS recreated FROM categorize.patterns WHERE value_norm = 'waterstones piccadilly';
 
+-- case: a schema altered so that the categories' primary key index is not
+-- found reads the category by SQL, with the same answers and errors
+ALTER INDEX categorize.categories_pkey RENAME TO categories_pkey_renamed;
+SELECT categorize.learn_correction('Foyles', NULL, 8, 100, 3) IS NOT NULL AS learned;
+SELECT categorize.categorize('Foyles', NULL, NULL, 100) AS foyles;
+SELECT categorize.learn_correction('x', NULL, 1, 100, 999);
+SELECT categorize.learn_correction('x', NULL, 1, 100, 20);
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (20, 'merchant', 'x', 100);
+ALTER INDEX categorize.categories_pkey_renamed RENAME TO categories_pkey;
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (20, 'merchant', 'x', 100);
+
 DROP TABLE expenses;

@@ -104,36 +104,6 @@ get_text(HeapTuple tup, TupleDesc desc, int attnum)
 	return isnull ? NULL : DatumGetTextPP(d);
 }
 
-/* Owner of a category: true if it exists; *has_owner and *owner say whose */
-static SPIPlanPtr plan_category_owner = NULL;
-
-static bool
-category_owner(int64 category_id, bool *has_owner, int64 *owner)
-{
-	CatzSpi		spi_level;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(category_id)};
-	bool		found = false;
-
-	spi_level = catz_spi_connect();
-	catz_spi_prepare_kept(&plan_category_owner,
-						  "SELECT owner_id FROM categorize.categories WHERE id = $1",
-						  1, argtypes, 0);
-	if (SPI_execute_plan(plan_category_owner, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "categorize: could not read a category");
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		found = true;
-		*has_owner = !isnull;
-		*owner = isnull ? 0 : DatumGetInt64(d);
-	}
-	catz_spi_finish(spi_level);
-	return found;
-}
-
 /* A correction's amount as a double; false when NULL or NaN */
 static bool
 amount_of(HeapTuple tup, TupleDesc desc, double *out)
@@ -374,7 +344,7 @@ categorize_patterns_before_write(PG_FUNCTION_ARGS)
 		if (!isnull && !same_category)
 		{
 			category_id = DatumGetInt64(d);
-			if (category_owner(category_id, &cat_has_owner, &cat_owner) &&
+			if (catz_category_owner(category_id, &cat_has_owner, &cat_owner) &&
 				cat_has_owner && (!has_owner || cat_owner != owner))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -48,7 +48,6 @@ PG_FUNCTION_INFO_V1(categorize_learn_record);
 PG_FUNCTION_INFO_V1(categorize_learn_values);
 
 /* Prepared statements */
-static SPIPlanPtr plan_category = NULL;
 static SPIPlanPtr plan_insert_correction = NULL;
 static SPIPlanPtr plan_latest_owner = NULL;
 static SPIPlanPtr plan_latest_nobody = NULL;
@@ -83,19 +82,15 @@ text_arg(const char *ptr, int len, bool present, char *null)
 static void
 check_category(int64 category_id, const CatzExpense *e)
 {
-	Oid			types[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(category_id)};
-	bool		isnull;
-	Datum		owner;
+	bool		has_owner;
+	int64		owner;
 
-	if (exec(prepared(&plan_category, "SELECT owner_id FROM categorize.categories WHERE id = $1",
-					  1, types), args, NULL, true, SPI_OK_SELECT) == 0)
+	if (!catz_category_owner(category_id, &has_owner, &owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("category %lld does not exist", (long long) category_id),
 				 errhint("Create it in categorize.categories first.")));
-	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull && (!e->has_user || DatumGetInt64(owner) != e->user_id))
+	if (has_owner && (!e->has_user || owner != e->user_id))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("category %lld belongs to another user", (long long) category_id),

@@ -181,6 +181,12 @@ extern bool catz_blob_apply(const CatzBlobChange *c, CatzBlobGrowFn grow, void *
  */
 extern bool catz_owner_may_have_rows(int64 owner_id, Snapshot snap);
 
+/*
+ * category_probe.c: whether a category exists and, when it does, its
+ * owner (*has_owner false: shared), as a statement run now would see it
+ */
+extern bool catz_category_owner(int64 category_id, bool *has_owner, int64 *owner);
+
 /* scope.c: build a scope (uncached), and the backend-local cache of scopes */
 extern CatzScope *catz_scope_build(bool global, int64 owner_id);
 extern void catz_scope_free(CatzScope *scope);
