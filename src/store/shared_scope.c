@@ -397,9 +397,9 @@ overlay_fold_at(const CatzSet *set)
 /*
  * The same for the corrections a scope's delta model takes: a fold
  * rebuilds the whole scope, patterns and model, so it waits for an eighth
- * of the compiled set here too (a learning load folded a 100k-pattern
- * scope every 4096 corrections, a tenth of the machine), below half the
- * delta's largest capacity
+ * of the compiled set here too (single-tenant learning, whose
+ * corrections all go to everyone's delta, recompiled a 100k-pattern scope
+ * every 4096 of them), below half the delta's largest capacity
  */
 static uint32
 delta_fold_at(const CatzSet *set)
