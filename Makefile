@@ -18,8 +18,7 @@ OBJS = \
 	src/engine/engine.o src/engine/decide.o \
 	src/refresh/refresh.o src/refresh/changes.o src/refresh/serve.o \
 	src/refresh/standby.o src/refresh/empty_owners.o \
-	src/store/scope.o src/store/shared_scope.o src/store/blob.o src/store/owner_probe.o \
-	src/store/category_probe.o \
+	src/store/scope.o src/store/shared_scope.o src/store/blob.o src/store/index_probe.o \
 	src/shmem/segment.o src/shmem/stats.o src/shmem/ratelimit.o src/shmem/owner_heat.o \
 	src/shmem/decisions.o src/shmem/decisions_file.o \
 	src/base/errors.o src/base/xact_state.o src/base/expense.o \

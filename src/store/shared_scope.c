@@ -378,36 +378,22 @@ catz_shared_retire_all(CatzSharedDb *db)
 }
 
 /*
- * The changes a scope's overlay takes before it asks for a fold: at least
+ * The changes a scope's overlay (or its delta model, with cap
+ * CATZ_SHARED_DELTA_MAX / 2) takes before it asks for a fold: at least
  * categorize.fold_threshold, and an eighth of the compiled set, so that the
  * rebuilds of a large set cost a bounded amount per change (a change made
- * to a pattern's counts by every correction would otherwise rebuild a
- * million patterns every few thousand corrections); below the overlay's
+ * to a pattern's counts by every correction, or single-tenant learning,
+ * whose corrections all go to everyone's delta, would otherwise rebuild a
+ * large set every few thousand corrections); below cap, half the blob's
  * largest capacity, so that it never fills before the fold is published
  */
 static uint32
-overlay_fold_at(const CatzSet *set)
+fold_at(const CatzSet *set, uint32 cap)
 {
 	uint32		at = set ? catz_set_count(set) / 8 : 0;
 
 	at = Max(at, (uint32) catz_fold_threshold);
-	return Min(at, CATZ_SHARED_OVERLAY_MAX / 2);
-}
-
-/*
- * The same for the corrections a scope's delta model takes: a fold
- * rebuilds the whole scope, patterns and model, so it waits for an eighth
- * of the compiled set here too (single-tenant learning, whose
- * corrections all go to everyone's delta, recompiled a 100k-pattern scope
- * every 4096 of them), below half the delta's largest capacity
- */
-static uint32
-delta_fold_at(const CatzSet *set)
-{
-	uint32		at = set ? catz_set_count(set) / 8 : 0;
-
-	at = Min(at, CATZ_SHARED_DELTA_MAX / 2);
-	return Max(at, (uint32) catz_fold_threshold);
+	return Min(at, cap);
 }
 
 /* Copy a scope built in backend memory into the area; NULL if it does not fit */
@@ -446,8 +432,8 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	s->loaded_at = GetCurrentTimestamp();
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
 	pg_atomic_init_u32(&s->fold_claimed, 0);
-	s->fold_at = overlay_fold_at(local->set);
-	s->delta_fold_at = delta_fold_at(local->set);
+	s->fold_at = fold_at(local->set, CATZ_SHARED_OVERLAY_MAX / 2);
+	s->delta_fold_at = fold_at(local->set, CATZ_SHARED_DELTA_MAX / 2);
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
 	s->crowd_refold = local->crowd_refold;
 	pg_atomic_init_u32(&s->crowd_pending, local->crowd_pending);

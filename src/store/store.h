@@ -176,15 +176,12 @@ extern bool catz_blob_apply(const CatzBlobChange *c, CatzBlobGrowFn grow, void *
 							CatzStatus *status);
 
 /*
- * owner_probe.c: whether the owner may have rows in patterns or corrections
- * that snap sees (false: certainly none)
+ * index_probe.c: whether the owner may have rows in patterns or corrections
+ * that snap sees (false: certainly none); and whether a category exists
+ * and, when it does, its owner (*has_owner false: shared), as a statement
+ * run now would see it
  */
 extern bool catz_owner_may_have_rows(int64 owner_id, Snapshot snap);
-
-/*
- * category_probe.c: whether a category exists and, when it does, its
- * owner (*has_owner false: shared), as a statement run now would see it
- */
 extern bool catz_category_owner(int64 category_id, bool *has_owner, int64 *owner);
 
 /* scope.c: build a scope (uncached), and the backend-local cache of scopes */
