@@ -538,7 +538,11 @@ own_sink(void *arg, bool has_owner, int64 owner, uint64 xid, const CatzBlobChang
 	catz_xact_apply(has_owner, owner, c);
 }
 
-/* Catching up a scope being published: rows of its owner that F saw and it did not */
+/*
+ * Catching up a scope being published: rows of its owner that F saw and it
+ * did not, nor an earlier catch-up of it (a correction's document counts
+ * once)
+ */
 typedef struct CatchUp
 {
 	CatzScope  *scope;
@@ -552,7 +556,10 @@ typedef struct CatchUp
 static bool
 catch_up_wants(const CatchUp *c, uint64 xid)
 {
-	return catz_snapshot_sees(c->fetch, xid) && !catz_snapshot_sees(&c->scope->base_snap, xid);
+	const CatzScope *scope = c->scope;
+
+	return catz_snapshot_sees(c->fetch, xid) && !catz_snapshot_sees(&scope->base_snap, xid) &&
+		!(scope->caught_up.valid && catz_snapshot_sees(&scope->caught_up, xid));
 }
 
 static void
@@ -751,26 +758,50 @@ refresh_shared(CatzSharedDb *db)
 	PG_END_TRY();
 }
 
+/*
+ * Take the refresh slot, waiting for a refresh or a writer's apply under
+ * way; returns refresh_started then
+ */
+static uint64
+take_refresh_slot(CatzSharedDb *db)
+{
+	uint32		expected;
+
+	Assert(pg_atomic_read_u32(&db->refresh_running) != (uint32) MyProcPid);
+	ConditionVariablePrepareToSleep(&db->refresh_cv);
+	for (;;)
+	{
+		expected = 0;
+		if (pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
+			break;
+		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return pg_atomic_read_u64(&db->refresh_started);
+}
+
 void
-catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
+catz_catch_up(CatzScope *scope, CatzSharedDb *db, bool exclusive, uint64 *seen)
 {
 	CatzSpi		spi_level;
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "categorize catch-up",
-											  ALLOCSET_SMALL_SIZES);
 	CatzSnapshot fetch;
 	Snapshot	snap;
 	CatchUp		c;
 	CatzChangeRead r;
 
-	*seen = catz_shared_quiet_point(db);
-	catz_shared_get_fetch_snap(db, tmp, &fetch);
+	*seen = exclusive ? take_refresh_slot(db) : catz_shared_quiet_point(db);
+	/* F as it is now is what the scope holds after this: kept in its context */
+	catz_shared_get_fetch_snap(db, scope->cxt, &fetch);
 	if (fetch.valid && scope->base_snap.valid)
 	{
-		/* read from our base snapshot; keep what F saw */
+		/*
+		 * Read from our base snapshot, or from the last catch-up's F (it
+		 * applied every row F saw then); keep what F saw now
+		 */
 		snap = RegisterSnapshot(catz_fresh_snapshot());
 		c.scope = scope;
 		c.fetch = &fetch;
-		r.since = &scope->base_snap;
+		r.since = scope->caught_up.valid ? &scope->caught_up : &scope->base_snap;
 		r.snap = snap;
 		r.own = catz_own_fxid();
 		r.only = scope;
@@ -780,7 +811,17 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen)
 		catz_spi_finish(spi_level);
 		UnregisterSnapshot(snap);
 	}
-	MemoryContextDelete(tmp);
+	if (scope->caught_up.xip)
+		pfree(scope->caught_up.xip);
+	if (scope->caught_up.seen)
+		pfree((void *) scope->caught_up.seen);
+	scope->caught_up = fetch;
+}
+
+void
+catz_catch_up_done(CatzSharedDb *db)
+{
+	release_refresh_slot(db);
 }
 
 void

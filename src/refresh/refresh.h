@@ -53,9 +53,17 @@ extern void catz_changes_forget_plans(void);
  */
 extern void catz_refresh(void);
 
-/* Where shared refreshes stand, and catching up a scope before publishing */
+/*
+ * Where shared refreshes stand, and catching up a scope before publishing:
+ * with the rows committed since it was built or last caught up, that F
+ * saw; *seen is refresh_started as of F.  Exclusive, it returns holding
+ * the refresh slot, so that no writer applies and no refresh starts (and
+ * the scope misses nothing) until catz_catch_up_done: the commits meanwhile
+ * are left to the next refresh.
+ */
 extern uint64 catz_shared_quiet_point(CatzSharedDb *db);
-extern void catz_catch_up(CatzScope *scope, CatzSharedDb *db, uint64 *seen);
+extern void catz_catch_up(CatzScope *scope, CatzSharedDb *db, bool exclusive, uint64 *seen);
+extern void catz_catch_up_done(CatzSharedDb *db);
 
 /* This transaction bumped the reload epoch: drop what it cached */
 extern void catz_own_epoch_bump(void);

@@ -46,18 +46,27 @@ built_empty(const CatzScope *scope)
 }
 
 /*
- * Build a scope now and publish it, pinned, catching up with refreshes that
- * ran meanwhile; NULL when it cannot be shared (no room), or when empty is
- * given and the owner's scope holds nothing (then *empty is set)
+ * Publications of a scope that find it stale (writers applied commits to
+ * the published one while it was built or caught up) before the next
+ * catch-up keeps writers out: at a few thousand commits a second every
+ * attempt to publish a scope of 100k patterns would be stale
+ */
+#define PUBLISH_SHARED_TRIES 2
+
+/*
+ * Build a scope now and publish it, pinned, catching up with the commits
+ * applied meanwhile; NULL when it cannot be shared (no room), or when empty
+ * is given and the owner's scope holds nothing (then *empty is set)
  */
 static CatzSharedScope *
 build_and_publish(CatzSharedDb *db, bool global, int64 owner_id, bool *empty)
 {
-	CatzSharedScope *s = NULL;
+	CatzSharedScope *volatile s = NULL;
+	CatzSharedScope *volatile draft = NULL;
+	volatile bool exclusive = false;
+	volatile bool no_room = false;
 	CatzScope  *local;
-	bool		stale = false;
 	uint64		seen;
-	int			tries;
 
 	seen = catz_shared_quiet_point(db);
 	local = catz_scope_build(global, owner_id);
@@ -70,15 +79,47 @@ build_and_publish(CatzSharedDb *db, bool global, int64 owner_id, bool *empty)
 		*empty = true;
 		return NULL;
 	}
-	for (tries = 0; tries < 20 && !local->needs_reload; tries++)
+	PG_TRY();
 	{
-		s = catz_shared_publish(db, local, seen, &stale);
-		if (s != NULL || !stale)
-			break;
-		catz_catch_up(local, db, &seen);
+		if (!local->needs_reload)
+		{
+			draft = catz_shared_draft(db, local);
+			no_room = draft == NULL;
+		}
+		for (int tries = 1; draft != NULL; tries++)
+		{
+			bool		stale;
+
+			s = catz_shared_publish(db, draft, local, seen, &stale);
+			if (s != NULL || !stale)
+			{
+				no_room = s == NULL;
+				break;
+			}
+			if (exclusive)
+				break;			/* not while holding the slot: nobody applied */
+			exclusive = tries >= PUBLISH_SHARED_TRIES;
+			catz_catch_up(local, db, exclusive, &seen);
+			catz_test_pause_build(tries);
+			if (local->needs_reload)
+				break;
+			if (!catz_shared_redraft(draft, local))
+			{
+				no_room = true;
+				break;
+			}
+		}
 	}
-	catz_scope_free(local);
-	if (s == NULL && global && !stale)
+	PG_FINALLY();
+	{
+		if (exclusive)
+			catz_catch_up_done(db);
+		if (s == NULL && draft != NULL)
+			catz_shared_discard(draft);
+		catz_scope_free(local);
+	}
+	PG_END_TRY();
+	if (no_room && global)
 		disable_shared(db);
 	return s;
 }

@@ -302,16 +302,19 @@ run_plan(SPIPlanPtr plan, Datum *args, Snapshot snap)
 
 /*
  * Testing aid (categorize.test_build_lock): when the key is not 0, wait for
- * a shared advisory lock on it once a scope is compiled and before anything
- * is published, then let go at once.  A session holding
- * pg_advisory_lock(key) thereby holds every build of its database at that
- * point, so a test can cancel, time out or kill a build that is certainly
- * under way, whatever the machine's speed.  The wait is an ordinary lock
- * wait: pg_locks and pg_stat_activity show it, a cancel or statement_timeout
+ * a shared advisory lock at a known point of a build, then let go at once.
+ * Point 0 is once a scope is compiled and before anything is published:
+ * the lock pg_advisory_lock(key) takes.  Point n > 0 is after the n-th
+ * catch-up of a publication that found itself stale (refresh/serve.c):
+ * pg_advisory_lock(key, n).  A session holding those locks thereby holds
+ * every build of its database at those points, so a test can cancel, time
+ * out or kill a build that is certainly under way, or commit between its
+ * steps, whatever the machine's speed.  The wait is an ordinary lock wait:
+ * pg_locks and pg_stat_activity show it, a cancel or statement_timeout
  * ends it.
  */
-static void
-test_pause_after_build(void)
+void
+catz_test_pause_build(uint32 point)
 {
 	LOCKTAG		tag;
 
@@ -320,7 +323,10 @@ test_pause_after_build(void)
 	/* a lock wait with interrupts held could not be canceled: say so */
 	if (InterruptHoldoffCount > 0 || CritSectionCount > 0)
 		elog(ERROR, "categorize: a scope was built with interrupts held");
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, (uint32) catz_test_build_lock, 1);
+	if (point == 0)
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, (uint32) catz_test_build_lock, 1);
+	else
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) catz_test_build_lock, point, 2);
 	(void) LockAcquire(&tag, ShareLock, false, false);
 	LockRelease(&tag, ShareLock, false);
 }
@@ -442,7 +448,7 @@ catz_scope_build(bool global, int64 owner_id)
 	/* The overlay and delta for what commits later are allocated on first use */
 
 	if (has_rows)
-		test_pause_after_build();	/* a new owner's nothing is not held */
+		catz_test_pause_build(0);	/* a new owner's nothing is not held */
 	error_context_stack = errcallback.previous;
 
 	scope->build_us = (double) TimestampDifferenceMilliseconds(scope->loaded_at, GetCurrentTimestamp()) * 1000.0;
@@ -925,12 +931,12 @@ catz_local_store_init(void)
 
 	/*
 	 * For the crash and cancel tests: holds every build at a known point
-	 * (see test_pause_after_build in scope.c).  Not for users: hidden from
+	 * (see catz_test_pause_build).  Not for users: hidden from
 	 * SHOW ALL and the sample file.
 	 */
 	DefineCustomIntVariable("categorize.test_build_lock",
 							"Testing aid: an advisory lock key every compilation of patterns waits for before it is published; 0 is off.",
-							"A session holding pg_advisory_lock(key) holds every build of its database once compiled, so a test can act on a build under way.",
+							"A session holding pg_advisory_lock(key) holds every build of its database once compiled, pg_advisory_lock(key, n) after a stale publication's n-th catch-up, so a test can act on a build under way.",
 							&catz_test_build_lock,
 							0,
 							0, INT_MAX,

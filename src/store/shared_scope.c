@@ -64,20 +64,28 @@ addr(dsa_pointer dp)
  * which the bytes freed by one round of evictions need not give.
  */
 static dsa_pointer
-area_alloc(Size size)
+area_alloc_flags(Size size, int flags)
 {
-	dsa_pointer dp = dsa_allocate_extended(catz_area(), size,
-										   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+	dsa_pointer dp = dsa_allocate_extended(catz_area(), size, DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | flags);
 
 	while (!DsaPointerIsValid(dp) && catz_shared_make_room(size))
-		dp = dsa_allocate_extended(catz_area(), size,
-								   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | DSA_ALLOC_ZERO);
+		dp = dsa_allocate_extended(catz_area(), size, DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE | flags);
 	if (!DsaPointerIsValid(dp))
 		pg_atomic_fetch_add_u64(&catz_shared->alloc_failures, 1);
 	return dp;
 }
 
-/* Copy size bytes into a new allocation */
+/* Zeroed */
+static dsa_pointer
+area_alloc(Size size)
+{
+	return area_alloc_flags(size, DSA_ALLOC_ZERO);
+}
+
+/*
+ * Copy size bytes into a new allocation; not zeroed first (a publication
+ * of everyone's scope copies tens of megabytes)
+ */
 static dsa_pointer
 area_copy(const void *src, Size size)
 {
@@ -85,7 +93,7 @@ area_copy(const void *src, Size size)
 
 	if (src == NULL)
 		return InvalidDsaPointer;
-	dp = area_alloc(size);
+	dp = area_alloc_flags(size, 0);
 	if (DsaPointerIsValid(dp))
 		memcpy(addr(dp), src, size);
 	return dp;
@@ -106,12 +114,19 @@ free_scope(CatzSharedScope *s)
 	dsa_free(a, s->self);
 }
 
+/* Raise an error when pins[] is full (before a pin changes anything) */
+static void
+check_pin_room(void)
+{
+	if (npins >= MAX_PINS)
+		elog(ERROR, "categorize: too many shared scopes pinned at once");
+}
+
 /* Add a pin; the caller holds catz_shared->lock */
 static void
 pin_locked(CatzSharedScope *s)
 {
-	if (npins >= MAX_PINS)
-		elog(ERROR, "categorize: too many shared scopes pinned at once");
+	check_pin_room();
 	pg_atomic_fetch_add_u32(&s->refcount, 1);
 	pg_atomic_write_u64(&s->last_used, (uint64) GetCurrentTimestamp());
 	pins[npins++] = s;
@@ -396,17 +411,63 @@ fold_at(const CatzSet *set, uint32 cap)
 	return Min(at, cap);
 }
 
-/* Copy a scope built in backend memory into the area; NULL if it does not fit */
-static CatzSharedScope *
-copy_scope(CatzSharedDb *db, CatzScope *local)
+/* Bytes of a scope's overlay and delta as s holds them */
+static Size
+changes_bytes(const CatzSharedScope *s)
+{
+	return catz_blob_bytes(CATZ_BLOB_OVERLAY, addr(s->overlay), s->overlay_capacity) +
+		catz_blob_bytes(CATZ_BLOB_DELTA, addr(s->delta), s->delta_capacity);
+}
+
+/*
+ * Copy local's overlay and delta (what a catch-up changes) into s in place
+ * of those s holds; false if they do not fit (s keeps its own)
+ */
+static bool
+copy_changes(CatzSharedScope *s, const CatzScope *local)
+{
+	Size		old_bytes = changes_bytes(s);
+	dsa_pointer ov = area_copy(local->overlay, catz_blob_bytes(CATZ_BLOB_OVERLAY, local->overlay,
+															   local->overlay_capacity));
+	dsa_pointer d = area_copy(local->delta, catz_blob_bytes(CATZ_BLOB_DELTA, local->delta,
+															local->delta_capacity));
+	Size		new_bytes;
+
+	if ((local->overlay && !DsaPointerIsValid(ov)) || (local->delta && !DsaPointerIsValid(d)))
+	{
+		if (DsaPointerIsValid(ov))
+			dsa_free(catz_area(), ov);
+		if (DsaPointerIsValid(d))
+			dsa_free(catz_area(), d);
+		return false;
+	}
+	if (DsaPointerIsValid(s->overlay))
+		dsa_free(catz_area(), s->overlay);
+	if (DsaPointerIsValid(s->delta))
+		dsa_free(catz_area(), s->delta);
+	s->overlay = ov;
+	s->overlay_capacity = local->overlay_capacity;
+	s->delta = d;
+	s->delta_capacity = local->delta_capacity;
+	pg_atomic_write_u32(&s->crowd_pending, local->crowd_pending);
+	new_bytes = changes_bytes(s);
+	s->bytes += new_bytes - old_bytes;
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, new_bytes);
+	pg_atomic_fetch_sub_u64(&catz_shared->cache_bytes, old_bytes);
+	return true;
+}
+
+/*
+ * Copy a scope built in backend memory into the area, unpublished (no
+ * other backend can see it); NULL if it does not fit
+ */
+CatzSharedScope *
+catz_shared_draft(CatzSharedDb *db, const CatzScope *local)
 {
 	dsa_pointer self = area_alloc(sizeof(CatzSharedScope));
 	CatzSharedScope *s;
 	Size		set_size = local->set ? catz_set_size(local->set) : 0;
 	Size		model_size = local->model ? catz_model_size(local->model) : 0;
-	Size		overlay_size = catz_blob_bytes(CATZ_BLOB_OVERLAY, local->overlay,
-											   local->overlay_capacity);
-	Size		delta_size = catz_blob_bytes(CATZ_BLOB_DELTA, local->delta, local->delta_capacity);
 
 	if (!DsaPointerIsValid(self))
 		return NULL;
@@ -418,17 +479,13 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	LWLockInitialize(&s->lock, catz_shared->dsa_tranche);
 	s->set = area_copy(local->set, set_size);
 	s->model = area_copy(local->model, model_size);
-	s->overlay = area_copy(local->overlay, overlay_size);
-	s->overlay_capacity = local->overlay_capacity;
-	s->delta = area_copy(local->delta, delta_size);
-	s->delta_capacity = local->delta_capacity;
 	s->snap_valid = local->base_snap.valid;
 	s->snap_xmin = local->base_snap.xmin;
 	s->snap_xmax = local->base_snap.xmax;
 	s->snap_nxip = local->base_snap.nxip;
 	s->snap_xip = area_copy(local->base_snap.xip, sizeof(uint64) * Max(local->base_snap.nxip, 1));
-	s->bytes = sizeof(CatzSharedScope) + set_size + model_size + overlay_size +
-		delta_size + sizeof(uint64) * Max(local->base_snap.nxip, 1);
+	s->bytes = sizeof(CatzSharedScope) + set_size + model_size +
+		sizeof(uint64) * Max(local->base_snap.nxip, 1);
 	s->loaded_at = GetCurrentTimestamp();
 	pg_atomic_init_u32(&s->refcount, 1);	/* the publication's reference */
 	pg_atomic_init_u32(&s->fold_claimed, 0);
@@ -436,45 +493,53 @@ copy_scope(CatzSharedDb *db, CatzScope *local)
 	s->delta_fold_at = fold_at(local->set, CATZ_SHARED_DELTA_MAX / 2);
 	pg_atomic_init_u64(&s->last_used, (uint64) s->loaded_at);
 	s->crowd_refold = local->crowd_refold;
-	pg_atomic_init_u32(&s->crowd_pending, local->crowd_pending);
+	pg_atomic_init_u32(&s->crowd_pending, 0);
+	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, s->bytes);
 
 	if (!DsaPointerIsValid(s->set) || !DsaPointerIsValid(s->snap_xip) ||
-		(local->model && !DsaPointerIsValid(s->model)) ||
-		(local->overlay && !DsaPointerIsValid(s->overlay)) ||
-		(local->delta && !DsaPointerIsValid(s->delta)))
+		(local->model && !DsaPointerIsValid(s->model)) || !copy_changes(s, local))
 	{
-		s->bytes = 0;
 		free_scope(s);
 		return NULL;
 	}
-	pg_atomic_fetch_add_u64(&catz_shared->cache_bytes, s->bytes);
 	return s;
 }
 
+bool
+catz_shared_redraft(CatzSharedScope *draft, const CatzScope *local)
+{
+	return copy_changes(draft, local);
+}
+
+void
+catz_shared_discard(CatzSharedScope *draft)
+{
+	free_scope(draft);
+}
+
 /*
- * Publish a scope built by this backend and pin it.  refresh_seen is the
- * db's refresh_started read, with no refresh running, before the build's
- * snapshot was taken: if a refresh started since, it may apply changes this
- * scope lacks, so nothing is published and *stale is set (the caller
- * catches up and tries again).  The first scope of a database also sets
- * the database's refresh snapshot F to its base snapshot.  NULL without *stale: the area or the owner index has no
- * room.
+ * Publish a draft (catz_shared_draft of local) and pin it: it becomes the
+ * returned scope.  refresh_seen is the db's refresh_started read, with no
+ * refresh running, before the snapshot local was built or last caught up
+ * from: if a refresh started since, it may have applied changes local
+ * lacks to the scope published now, so nothing is published and *stale is
+ * set (the caller catches up, redrafts and tries again).  The first scope
+ * of a database also sets the database's refresh snapshot F to its base
+ * snapshot.  NULL without *stale: the owner index has no room.  Unless
+ * published, the draft stays the caller's (catz_shared_discard).
  */
 CatzSharedScope *
-catz_shared_publish(CatzSharedDb *db, CatzScope *local, uint64 refresh_seen,
-					bool *stale)
+catz_shared_publish(CatzSharedDb *db, CatzSharedScope *draft, const CatzScope *local,
+					uint64 refresh_seen, bool *stale)
 {
-	CatzSharedScope *s = copy_scope(db, local);
+	CatzSharedScope *s = draft;
 
 	*stale = false;
-	if (s == NULL)
-		return NULL;
-
+	check_pin_room();			/* published, it must not fail to pin */
 	LWLockAcquire(catz_shared->lock, LW_EXCLUSIVE);
 	if (pg_atomic_read_u64(&db->refresh_started) != refresh_seen)
 	{
 		LWLockRelease(catz_shared->lock);
-		free_scope(s);			/* never published: nobody else can see it */
 		*stale = true;
 		return NULL;
 	}
@@ -497,7 +562,6 @@ catz_shared_publish(CatzSharedDb *db, CatzScope *local, uint64 refresh_seen,
 		{
 			/* the index is full: the caller serves this owner from local memory */
 			LWLockRelease(catz_shared->lock);
-			free_scope(s);
 			return NULL;
 		}
 		if (DsaPointerIsValid(e->scope) && e->scope != s->self)

@@ -54,6 +54,8 @@ typedef struct CatzScope
 	bool		needs_reload;	/* overlay or delta full: reload at next use */
 	MemoryContext cxt;			/* holds everything below */
 	CatzSnapshot base_snap;		/* snapshot the base was loaded at */
+	CatzSnapshot caught_up;		/* F at the last catch-up before it was
+								 * published (refresh.c), or invalid */
 	CatzSet    *set;			/* active patterns at base_snap */
 	CatzModel  *model;			/* corrections at base_snap, or NULL */
 	CatzOverlay *overlay;		/* patterns changed after base_snap, or NULL
@@ -264,8 +266,12 @@ extern void catz_shared_unpin(CatzSharedScope *scope);
 extern void catz_shared_unpin_all(void);
 
 /* building and publishing */
-extern CatzSharedScope *catz_shared_publish(CatzSharedDb *db, CatzScope *local,
-											uint64 refresh_seen, bool *stale);
+extern CatzSharedScope *catz_shared_draft(CatzSharedDb *db, const CatzScope *local);
+extern bool catz_shared_redraft(CatzSharedScope *draft, const CatzScope *local);
+extern void catz_shared_discard(CatzSharedScope *draft);
+extern CatzSharedScope *catz_shared_publish(CatzSharedDb *db, CatzSharedScope *draft,
+											const CatzScope *local, uint64 refresh_seen,
+											bool *stale);
 extern void catz_shared_retire_all(CatzSharedDb *db);
 extern void catz_shared_evict_expired(void);
 extern bool catz_shared_make_room(Size need);
@@ -340,6 +346,9 @@ extern int	catz_backend_cache_kb;
 extern int	catz_test_build_lock;
 extern int	catz_promote_min_users;	/* categorize.promote_min_users */
 extern void catz_local_store_init(void);
+
+/* Testing aid of categorize.test_build_lock: wait at a known point of a build */
+extern void catz_test_pause_build(uint32 point);
 
 extern int	catz_owner_cache_ttl_s;
 extern int	catz_fold_threshold;

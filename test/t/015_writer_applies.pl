@@ -174,6 +174,88 @@ is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 2
 is($reader->query_safe(q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 23)}), '',
 	'and a third user neither (no promotion from two users)');
 
+# case: a publication that finds itself stale twice (writers keep applying
+# to what is published while it catches up) catches up once more holding
+# the refresh slot, so it cannot be stale again; a commit meanwhile is not
+# applied by its writer but left to the next refresh.  Each catch-up adds
+# only what the one before did not: a correction's document counts once.
+# The build of user 24's scope is held once compiled, then after each
+# catch-up (pg_advisory_lock(key, n), categorize.test_build_lock).  With a
+# fold threshold of 16 the scope is folded afterwards, and has the same
+# counts rebuilt from the tables.
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM SET categorize.fold_threshold = 16;
+	SELECT pg_reload_conf();
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (1, 'merchant', 'pi shop', 24)});
+my $step_lock = 1516;
+my $stepper = $node->background_psql('postgres');
+$stepper->query_safe("SELECT pg_advisory_lock($step_lock), pg_advisory_lock($step_lock, 1), pg_advisory_lock($step_lock, 2)");
+my $publisher = $node->background_psql('postgres');
+my $ppid = $publisher->query_safe('SELECT pg_backend_pid()');
+$publisher->query_safe("SET categorize.test_build_lock = $step_lock");
+$publisher->{stdin} .= "SELECT categorize.categorize('PI SHOP', NULL, NULL, 24);\n";
+$publisher->{run}->pump_nb;
+
+# The publisher waits for the advisory lock (k1, k2, objsubid)
+sub publisher_waits_at
+{
+	my ($k1, $k2, $sub) = @_;
+	return $node->poll_query_until('postgres', qq{
+		SELECT EXISTS (SELECT 1 FROM pg_locks
+		                WHERE locktype = 'advisory' AND classid = $k1 AND objid = $k2
+		                  AND objsubid = $sub AND NOT granted AND pid = $ppid)});
+}
+ok(publisher_waits_at(0, $step_lock, 1), 'user 24\'s scope is compiled and held');
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Rho Market', NULL, 5, 24, 3)});
+$stepper->query_safe("SELECT pg_advisory_unlock($step_lock)");
+ok(publisher_waits_at($step_lock, 1, 2), 'its publication was stale: it caught up and is held');
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Tau Market', NULL, 7, 24, 2)});
+$stepper->query_safe("SELECT pg_advisory_unlock($step_lock, 1)");
+ok(publisher_waits_at($step_lock, 2, 2), 'stale again: it caught up holding the refresh slot, and is held');
+my ($applied_held, $refreshes_held) = counts();
+$node->safe_psql('postgres', q{SELECT categorize.learn_correction('Upsilon Deli', NULL, 3, NULL, 2)});
+my ($applied_after, $refreshes_after) = counts();
+is($applied_after, $applied_held, 'a commit while the slot is held is not applied by its writer');
+$stepper->query_safe("SELECT pg_advisory_unlock($step_lock, 2)");
+$stepper->quit;
+is($publisher->query_safe("SELECT 'published'"), "1\npublished",
+	'the publisher answered from the scope it published');
+$publisher->quit;
+is($reader->query_safe(q{SELECT categorize.categorize('RHO MARKET', NULL, NULL, 24)}) . ' ' .
+   $reader->query_safe(q{SELECT categorize.categorize('TAU MARKET', NULL, NULL, 24)}), '3 2',
+	'the published scope has both corrections made while it caught up');
+is($reader->query_safe(q{SELECT categorize.categorize('UPSILON DELI', NULL)}), '2',
+	'the commit left to a refresh is seen');
+my ($applied_end, $refreshes_end) = counts();
+is($refreshes_end, $refreshes_after + 1, 'one refresh read it');
+
+# The worker's folds, from health()
+sub folds
+{
+	my $detail = $node->safe_psql('postgres',
+		"SELECT detail FROM categorize.health() WHERE check_name = 'worker_alive'");
+	$detail =~ /(\d+) folds?/ or die "unexpected health() detail: $detail";
+	return $1;
+}
+my $detail_24 = q{
+	SELECT string_agg(concat_ws(':', d.rank, d.category_id, d.confidence, d.reason), ' | ' ORDER BY v, d.rank)
+	  FROM unnest(ARRAY['RHO MARKET', 'TAU MARKET', 'MARKET RHO', 'TAU']) v,
+	       categorize.categorize_detail(v, NULL, NULL, 24) d};
+my $caught_up_24 = $reader->query_safe($detail_24);
+my $folds0 = folds();
+$node->safe_psql('postgres', q{
+	INSERT INTO categorize.patterns (category_id, kind, value, owner_id)
+	SELECT 1, 'merchant', 'filler ' || i, 24 FROM generate_series(1, 16) i});
+ok($node->poll_query_until('postgres', q{
+	SELECT substring(detail from '(\d+) folds?$')::int > } . $folds0 . q{
+	  FROM categorize.health() WHERE check_name = 'worker_alive'}),
+	'the worker folded user 24\'s scope');
+is($reader->query_safe($detail_24), $caught_up_24,
+	'its counts equal those it had caught up to: no correction was counted twice');
+$node->safe_psql('postgres', q{
+	ALTER SYSTEM RESET categorize.fold_threshold;
+	SELECT pg_reload_conf()});
+
 # case: two writers of one row apply in the order opposite to their
 # commits.  Session A updates pattern 9300 and commits; its commit holds its
 # apply (categorize.test_apply_after_other) until another writer applies.
