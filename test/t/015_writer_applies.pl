@@ -138,6 +138,30 @@ $node->safe_psql('postgres', q{
 is($reader->query_safe(q{SELECT categorize.categorize('ROLLED PLACE', NULL, NULL, 9)}), '',
 	'a rolled-back correction is not seen');
 
+# A session that holds its builds at the points of categorize.test_build_lock
+# = $key, started on $query; returns the session and its pid
+sub held_session
+{
+	my ($key, $query) = @_;
+	my $session = $node->background_psql('postgres');
+	my $pid = $session->query_safe('SELECT pg_backend_pid()');
+	$session->query_safe("SET categorize.test_build_lock = $key");
+	$session->query_safe(q{SELECT categorize.categorize('ALPHA SHOP', NULL)});   # everyone's: published
+	$session->{stdin} .= "$query;\n";
+	$session->{run}->pump_nb;
+	return ($session, $pid);
+}
+
+# Whether process $pid comes to wait for the advisory lock ($k1, $k2, $sub)
+sub waits_at
+{
+	my ($pid, $k1, $k2, $sub) = @_;
+	return $node->poll_query_until('postgres', qq{
+		SELECT EXISTS (SELECT 1 FROM pg_locks
+		                WHERE locktype = 'advisory' AND classid = $k1 AND objid = $k2
+		                  AND objsubid = $sub AND NOT granted AND pid = $pid)});
+}
+
 # case: a scope compiled while others commit catches up with them before it
 # is published: its owner's rows that committed meanwhile are in it, and
 # another owner's are not.  The build is held once compiled
@@ -150,16 +174,8 @@ $node->safe_psql('postgres', q{
 my $build_lock = 1515;
 my $hold = $node->background_psql('postgres');
 $hold->query_safe("SELECT pg_advisory_lock($build_lock)");
-my $builder = $node->background_psql('postgres');
-my $bpid = $builder->query_safe('SELECT pg_backend_pid()');
-$builder->query_safe("SET categorize.test_build_lock = $build_lock");
-$builder->query_safe(q{SELECT categorize.categorize('ALPHA SHOP', NULL)});   # everyone's: published
-$builder->{stdin} .= "SELECT categorize.categorize('XI MARKET', NULL, NULL, 21);\n";
-$builder->{run}->pump_nb;
-ok($node->poll_query_until('postgres', qq{
-	SELECT EXISTS (SELECT 1 FROM pg_locks
-	                WHERE locktype = 'advisory' AND classid = 0 AND objid = $build_lock
-	                  AND objsubid = 1 AND NOT granted AND pid = $bpid)}),
+my ($builder, $bpid) = held_session($build_lock, q{SELECT categorize.categorize('XI MARKET', NULL, NULL, 21)});
+ok(waits_at($bpid, 0, $build_lock, 1),
 	'user 21\'s scope is compiled and held before it is published');
 $node->safe_psql('postgres', q{SELECT categorize.learn_correction('Xi Market', NULL, 5, 21, 3)});
 $node->safe_psql('postgres', q{SELECT categorize.learn_correction('Xi Market', NULL, 5, 22, 2)});
@@ -190,28 +206,14 @@ $node->safe_psql('postgres', q{
 my $step_lock = 1516;
 my $stepper = $node->background_psql('postgres');
 $stepper->query_safe("SELECT pg_advisory_lock($step_lock), pg_advisory_lock($step_lock, 1), pg_advisory_lock($step_lock, 2)");
-my $publisher = $node->background_psql('postgres');
-my $ppid = $publisher->query_safe('SELECT pg_backend_pid()');
-$publisher->query_safe("SET categorize.test_build_lock = $step_lock");
-$publisher->{stdin} .= "SELECT categorize.categorize('PI SHOP', NULL, NULL, 24);\n";
-$publisher->{run}->pump_nb;
-
-# The publisher waits for the advisory lock (k1, k2, objsubid)
-sub publisher_waits_at
-{
-	my ($k1, $k2, $sub) = @_;
-	return $node->poll_query_until('postgres', qq{
-		SELECT EXISTS (SELECT 1 FROM pg_locks
-		                WHERE locktype = 'advisory' AND classid = $k1 AND objid = $k2
-		                  AND objsubid = $sub AND NOT granted AND pid = $ppid)});
-}
-ok(publisher_waits_at(0, $step_lock, 1), 'user 24\'s scope is compiled and held');
+my ($publisher, $ppid) = held_session($step_lock, q{SELECT categorize.categorize('PI SHOP', NULL, NULL, 24)});
+ok(waits_at($ppid, 0, $step_lock, 1), 'user 24\'s scope is compiled and held');
 $node->safe_psql('postgres', q{SELECT categorize.learn_correction('Rho Market', NULL, 5, 24, 3)});
 $stepper->query_safe("SELECT pg_advisory_unlock($step_lock)");
-ok(publisher_waits_at($step_lock, 1, 2), 'its publication was stale: it caught up and is held');
+ok(waits_at($ppid, $step_lock, 1, 2), 'its publication was stale: it caught up and is held');
 $node->safe_psql('postgres', q{SELECT categorize.learn_correction('Tau Market', NULL, 7, 24, 2)});
 $stepper->query_safe("SELECT pg_advisory_unlock($step_lock, 1)");
-ok(publisher_waits_at($step_lock, 2, 2), 'stale again: it caught up holding the refresh slot, and is held');
+ok(waits_at($ppid, $step_lock, 2, 2), 'stale again: it caught up holding the refresh slot, and is held');
 my ($applied_held, $refreshes_held) = counts();
 $node->safe_psql('postgres', q{SELECT categorize.learn_correction('Upsilon Deli', NULL, 3, NULL, 2)});
 my ($applied_after, $refreshes_after) = counts();
