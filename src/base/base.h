@@ -185,6 +185,9 @@ extern void catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternIn
  */
 extern uint32 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 								CatzModelDoc *doc, uint64 *features);
+/* The same from a row of categorize.corrections as the table holds it (columns found by name) */
+extern uint32 catz_doc_from_tuple(HeapTuple tup, TupleDesc desc, CatzModelDoc *doc,
+								  uint64 *features);
 
 /*
  * The token model's features of an expense: its normalized merchant name

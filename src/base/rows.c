@@ -322,9 +322,14 @@ catz_doc_features(const char *merchant, int mlen,
 	return n;
 }
 
-uint32
-catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
-				  CatzModelDoc *doc, uint64 *features)
+/*
+ * A correction's document from the row's merchant, description, category
+ * (text, text, int8) and amount columns: float8, or numeric when
+ * amount_numeric (taken as amount::float8 takes it)
+ */
+static uint32
+doc_from(HeapTuple tup, TupleDesc desc, int m_col, int d_col, int c_col, int amount_col,
+		 bool amount_numeric, CatzModelDoc *doc, uint64 *features)
 {
 	DeformedRow row;
 	int			mlen;
@@ -333,13 +338,17 @@ catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 	char	   *d;
 	Datum		v;
 	bool		has_amount;
+	double		amount = 0;
 
 	deform_row(tup, desc, &row);
-	m = text_column(&row, first_col, &mlen);
-	d = text_column(&row, first_col + 1, &dlen);
-	doc->category_id = column(&row, first_col + 2, &v) ? DatumGetInt64(v) : 0;
+	m = text_column(&row, m_col, &mlen);
+	d = text_column(&row, d_col, &dlen);
+	doc->category_id = column(&row, c_col, &v) ? DatumGetInt64(v) : 0;
 	has_amount = column(&row, amount_col, &v);
-	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, has_amount, has_amount ? DatumGetFloat8(v) : 0,
+	if (has_amount)
+		amount = amount_numeric ? DatumGetFloat8(DirectFunctionCall1(numeric_float8, v)) :
+			DatumGetFloat8(v);
+	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, has_amount, amount,
 									   features, CATZ_MAX_FEATURES);
 	doc->features = features;
 	if (m)
@@ -348,6 +357,22 @@ catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 		pfree(d);
 	deformed_free(&row);
 	return doc->nfeatures;
+}
+
+uint32
+catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
+				  CatzModelDoc *doc, uint64 *features)
+{
+	return doc_from(tup, desc, first_col, first_col + 1, first_col + 2, amount_col, false,
+					doc, features);
+}
+
+uint32
+catz_doc_from_tuple(HeapTuple tup, TupleDesc desc, CatzModelDoc *doc, uint64 *features)
+{
+	return doc_from(tup, desc, SPI_fnumber(desc, "merchant_name"), SPI_fnumber(desc, "description"),
+					SPI_fnumber(desc, "to_category_id"), SPI_fnumber(desc, "amount"), true,
+					doc, features);
 }
 
 bool

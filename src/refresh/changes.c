@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/plancache.h"
 #include "utils/resowner.h"
 #include "utils/xid8.h"
@@ -288,8 +289,71 @@ catz_changes_read(const CatzChangeRead *r, CatzChangeSink sink, void *arg)
 	return true;
 }
 
-void
-catz_changes_read_own(uint64 own, uint32 tables, CatzChangeSink sink, void *arg)
+/* Where a transaction's own rows read through an index go */
+typedef struct OwnRows
 {
+	uint64		xid;
+	CatzChangeSink sink;
+	void	   *arg;
+	int			learn_scope;	/* corrections: the column */
+} OwnRows;
+
+/* A row of categorize.patterns the transaction wrote (CatzRowFn) */
+static void
+own_pattern(void *arg, HeapTuple tup, TupleDesc desc)
+{
+	OwnRows    *o = arg;
+	CatzPatternInput p;
+	bool		active;
+	CatzBlobChange c = {0};
+
+	catz_pattern_from_tuple(tup, desc, &p, &active);
+	c.op = active ? CATZ_CHANGE_PUT : CATZ_CHANGE_DELETE;
+	c.pattern = &p;
+	c.pattern_id = p.pattern_id;
+	o->sink(o->arg, (p.flags & CATZ_PF_OWNER) != 0, p.owner_id, o->xid, &c);
+}
+
+/* A row of categorize.corrections the transaction wrote, if it teaches (CatzRowFn) */
+static void
+own_correction(void *arg, HeapTuple tup, TupleDesc desc)
+{
+	OwnRows    *o = arg;
+	uint64		features[CATZ_MAX_FEATURES];
+	CatzModelDoc doc;
+	CatzBlobChange c = {.op = CATZ_CHANGE_DOC,.doc = &doc};
+	char	   *scope = SPI_getvalue(tup, desc, o->learn_scope);
+	bool		teaches = scope && (strcmp(scope, "all") == 0 || strcmp(scope, "owner") == 0);
+	int64		owner;
+	bool		has_owner;
+
+	if (scope)
+		pfree(scope);
+	if (!teaches)
+		return;
+	has_owner = row_owner(tup, desc, SPI_fnumber(desc, "owner_id"), &owner);
+	catz_doc_from_tuple(tup, desc, &doc, features);
+	o->sink(o->arg, has_owner, owner, o->xid, &c);
+}
+
+void
+catz_changes_read_own(uint64 own, uint32 tables, Snapshot snap, CatzChangeSink sink, void *arg)
+{
+	const CatzRelids *rel = catz_relids();
+	OwnRows		o = {own, sink, arg, 0};
+
+	/*
+	 * With a snapshot, through the change_xid indexes when they are as
+	 * created (one or two rows: an executor start-up each was most of the
+	 * read); tombstones, written by deletes only, by SQL
+	 */
+	if (snap && (tables & CATZ_WROTE_PATTERNS) &&
+		catz_rows_written_by(rel->patterns, "patterns_change_xid_idx", own, snap, own_pattern, &o))
+		tables &= ~CATZ_WROTE_PATTERNS;
+	if (snap && (tables & CATZ_WROTE_CORRECTIONS) &&
+		(o.learn_scope = get_attnum(rel->corrections, "learn_scope")) != InvalidAttrNumber &&
+		catz_rows_written_by(rel->corrections, "corrections_change_xid_idx", own, snap,
+							 own_correction, &o))
+		tables &= ~CATZ_WROTE_CORRECTIONS;
 	read_changes(own, own, NULL, NULL, tables, sink, arg);
 }

@@ -338,7 +338,8 @@ prepare_own_commit(void)
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	spi_level = catz_spi_connect();
-	catz_changes_read_own(own_commit_fxid, catz_xact_tables_written(), own_commit_sink, NULL);
+	catz_changes_read_own(own_commit_fxid, catz_xact_tables_written(), GetActiveSnapshot(),
+						  own_commit_sink, NULL);
 	catz_spi_finish(spi_level);
 	PopActiveSnapshot();
 	if (own_commit_changes == NIL)
@@ -891,7 +892,7 @@ catz_refresh(void)
 		if (own != 0)
 		{
 			spi_level = catz_spi_connect();
-			catz_changes_read_own(own, catz_xact_tables_written(), own_sink, NULL);
+			catz_changes_read_own(own, catz_xact_tables_written(), NULL, own_sink, NULL);
 			catz_spi_finish(spi_level);
 		}
 	}

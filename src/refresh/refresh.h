@@ -39,9 +39,12 @@ extern bool catz_changes_read(const CatzChangeRead *r, CatzChangeSink sink, void
 
 /*
  * Read the rows this transaction (xid own) wrote and still has, in the
- * tables it wrote (CATZ_WROTE_*: catz_xact_tables_written())
+ * tables it wrote (CATZ_WROTE_*: catz_xact_tables_written()): those snap
+ * sees (it must see the transaction's last command), or with NULL those
+ * a statement run now sees
  */
-extern void catz_changes_read_own(uint64 own, uint32 tables, CatzChangeSink sink, void *arg);
+extern void catz_changes_read_own(uint64 own, uint32 tables, Snapshot snap, CatzChangeSink sink,
+								  void *arg);
 
 /* Forget prepared queries (the tables may have been recreated) */
 extern void catz_changes_forget_plans(void);

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * index_probe.c
- *	  Reads of one row of our tables by an int8 index key, without SQL:
- *	  whether an owner may have rows in categorize.patterns or
- *	  categorize.corrections, and who owns a category.
+ *	  Reads of our tables by an index key, without SQL: whether an owner
+ *	  may have rows in categorize.patterns or categorize.corrections, who
+ *	  owns a category, and the rows a transaction wrote.
  *
  * Owners.  Loading an owner's scope runs two queries (the owner's patterns
  * and corrections).  For a user seen for the first time, the common case
@@ -25,6 +25,12 @@
  * categories_pkey under the active snapshot, what the statement would have
  * seen.  Where that index is not what this reads, the statement runs.
  *
+ * A transaction's rows.  Before it commits, a transaction that wrote a
+ * correction reads back the rows it wrote (by change_xid), to apply them
+ * to the shared scopes at commit (refresh/refresh.c).  Two statements
+ * did that, each an executor start-up for one or two rows; here each
+ * table's change_xid index is scanned for the transaction's id.
+ *
  * Either way a schema someone altered falls back to SQL.  No privilege is
  * checked, as the queries run as the extension's owner
  * (catz_spi_connect()).
@@ -38,24 +44,27 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "nodes/primnodes.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/xid8.h"
 
 #include "store/store.h"
 
 /*
- * Whether index (of heap) is a valid btree whose first key is the int8
- * column att
+ * Whether index (of heap) is a valid btree whose first key is the column
+ * att, of type type
  */
 static bool
-keyed_on(Relation heap, Relation index, AttrNumber att)
+keyed_on_type(Relation heap, Relation index, AttrNumber att, Oid type)
 {
 	return index->rd_rel->relam == BTREE_AM_OID &&
 		index->rd_index->indisvalid &&
@@ -63,7 +72,27 @@ keyed_on(Relation heap, Relation index, AttrNumber att)
 		index->rd_index->indnkeyatts >= 1 &&
 		att != InvalidAttrNumber &&
 		index->rd_index->indkey.values[0] == att &&
-		TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == INT8OID;
+		TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == type;
+}
+
+/* The same for an int8 column */
+static bool
+keyed_on(Relation heap, Relation index, AttrNumber att)
+{
+	return keyed_on_type(heap, index, att, INT8OID);
+}
+
+/* An index scan of heap for the rows whose index's first key equals key (proc eq) */
+static IndexScanDesc
+scan_equal(Relation heap, Relation index, RegProcedure eq, Datum key, Snapshot snap)
+{
+	ScanKeyData skey;
+	IndexScanDesc scan;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, eq, key);
+	scan = index_beginscan(heap, index, snap, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	return scan;
 }
 
 /*
@@ -73,14 +102,10 @@ keyed_on(Relation heap, Relation index, AttrNumber att)
 static TupleTableSlot *
 fetch_first(Relation heap, Relation index, int64 key, Snapshot snap)
 {
-	ScanKeyData skey;
-	IndexScanDesc scan;
+	IndexScanDesc scan = scan_equal(heap, index, F_INT8EQ, Int64GetDatum(key), snap);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	bool		found;
 
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
-	scan = index_beginscan(heap, index, snap, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
 	if (found)
@@ -221,4 +246,49 @@ catz_category_owner(int64 category_id, bool *has_owner, int64 *owner)
 	index_close(index, AccessShareLock);
 	table_close(heap, AccessShareLock);
 	return probed ? found : category_owner_by_sql(category_id, has_owner, owner);
+}
+
+/* ----------------------------------------------------------------
+ * A transaction's rows
+ * ----------------------------------------------------------------
+ */
+
+bool
+catz_rows_written_by(Oid relid, const char *index_name, uint64 xid, Snapshot snap,
+					 CatzRowFn fn, void *arg)
+{
+	Oid			indexoid = get_relname_relid(index_name, catz_relids()->namespace);
+	Relation	heap;
+	Relation	index;
+	bool		scanned = false;
+
+	if (!OidIsValid(relid) || !OidIsValid(indexoid))
+		return false;
+	heap = table_open(relid, AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (keyed_on_type(heap, index, get_attnum(relid, "change_xid"), XID8OID) &&
+		RelationGetIndexPredicate(index) == NIL)
+	{
+		IndexScanDesc scan = scan_equal(heap, index, F_XID8EQ,
+										FullTransactionIdGetDatum(FullTransactionIdFromU64(xid)),
+										snap);
+		TupleTableSlot *slot = table_slot_create(heap, NULL);
+
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		should_free;
+			HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &should_free);
+
+			CHECK_FOR_INTERRUPTS();
+			fn(arg, tup, RelationGetDescr(heap));
+			if (should_free)
+				heap_freetuple(tup);
+		}
+		index_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
+		scanned = true;
+	}
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return scanned;
 }

@@ -186,6 +186,16 @@ extern bool catz_blob_apply(const CatzBlobChange *c, CatzBlobGrowFn grow, void *
 extern bool catz_owner_may_have_rows(int64 owner_id, Snapshot snap);
 extern bool catz_category_owner(int64 category_id, bool *has_owner, int64 *owner);
 
+/*
+ * Every row of table relid that snap sees with change_xid = xid, read
+ * through its index index_name and passed to fn; false (nothing passed)
+ * when that index is missing or not a plain btree on change_xid: the
+ * caller reads by SQL
+ */
+typedef void (*CatzRowFn) (void *arg, HeapTuple tup, TupleDesc desc);
+extern bool catz_rows_written_by(Oid relid, const char *index_name, uint64 xid, Snapshot snap,
+								 CatzRowFn fn, void *arg);
+
 /* scope.c: build a scope (uncached), and the backend-local cache of scopes */
 extern CatzScope *catz_scope_build(bool global, int64 owner_id);
 extern void catz_scope_free(CatzScope *scope);
