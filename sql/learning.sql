@@ -138,4 +138,12 @@ INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (20,
 ALTER INDEX categorize.categories_pkey_renamed RENAME TO categories_pkey;
 INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (20, 'merchant', 'x', 100);
 
+-- case: a learned pattern written by hand (nothing taught yet) and then
+-- corrected to: the correction's evidence joins that row, no second one
+INSERT INTO categorize.patterns (category_id, kind, value, owner_id, source)
+VALUES (3, 'merchant', 'Hatchards', 100, 'learned');
+SELECT categorize.learn_correction('Hatchards', NULL, 12, 100, 3) IS NOT NULL AS learned;
+SELECT count(*) AS rows, sum(taught) AS taught, sum(hits) AS hits
+  FROM categorize.patterns WHERE value_norm = 'hatchards' AND owner_id = 100;
+
 DROP TABLE expenses;
