@@ -128,14 +128,19 @@ SELECT kind FROM categorize.categorize_detail(NULL, 'waterstones piccadilly', NU
 SELECT count(*) AS recreated FROM categorize.patterns WHERE value_norm = 'waterstones piccadilly';
 
 -- case: a schema altered so that the categories' primary key index is not
--- found reads the category by SQL, with the same answers and errors
+-- found reads the category by SQL, with the same answers and errors; and
+-- without the change_xid indexes a commit reads its own rows back by SQL
 ALTER INDEX categorize.categories_pkey RENAME TO categories_pkey_renamed;
+ALTER INDEX categorize.patterns_change_xid_idx RENAME TO patterns_change_xid_renamed;
+ALTER INDEX categorize.corrections_change_xid_idx RENAME TO corrections_change_xid_renamed;
 SELECT categorize.learn_correction('Foyles', NULL, 8, 100, 3) IS NOT NULL AS learned;
 SELECT categorize.categorize('Foyles', NULL, NULL, 100) AS foyles;
 SELECT categorize.learn_correction('x', NULL, 1, 100, 999);
 SELECT categorize.learn_correction('x', NULL, 1, 100, 20);
 INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (20, 'merchant', 'x', 100);
 ALTER INDEX categorize.categories_pkey_renamed RENAME TO categories_pkey;
+ALTER INDEX categorize.patterns_change_xid_renamed RENAME TO patterns_change_xid_idx;
+ALTER INDEX categorize.corrections_change_xid_renamed RENAME TO corrections_change_xid_idx;
 INSERT INTO categorize.patterns (category_id, kind, value, owner_id) VALUES (20, 'merchant', 'x', 100);
 
 -- case: a learned pattern written by hand (nothing taught yet) and then
