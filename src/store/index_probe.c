@@ -82,6 +82,29 @@ keyed_on(Relation heap, Relation index, AttrNumber att)
 	return keyed_on_type(heap, index, att, INT8OID);
 }
 
+/*
+ * Open table relid and its index index_name (of our schema), or false
+ * when either is not there
+ */
+static bool
+open_with_index(Oid relid, const char *index_name, Relation *heap, Relation *index)
+{
+	Oid			indexoid = get_relname_relid(index_name, catz_relids()->namespace);
+
+	if (!OidIsValid(relid) || !OidIsValid(indexoid))
+		return false;
+	*heap = table_open(relid, AccessShareLock);
+	*index = index_open(indexoid, AccessShareLock);
+	return true;
+}
+
+static void
+close_with_index(Relation heap, Relation index)
+{
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+}
+
 /* An index scan of heap for the rows whose index's first key equals key (proc eq) */
 static IndexScanDesc
 scan_equal(Relation heap, Relation index, RegProcedure eq, Datum key, Snapshot snap)
@@ -139,16 +162,13 @@ predicate_keeps_owners(Relation index, AttrNumber owner)
 static bool
 table_may_have(Oid relid, const char *index_name, int64 owner_id, Snapshot snap)
 {
-	Oid			indexoid = get_relname_relid(index_name, catz_relids()->namespace);
 	Relation	heap;
 	Relation	index;
 	AttrNumber	owner;
 	bool		found = true;
 
-	if (!OidIsValid(relid) || !OidIsValid(indexoid))
+	if (!open_with_index(relid, index_name, &heap, &index))
 		return true;
-	heap = table_open(relid, AccessShareLock);
-	index = index_open(indexoid, AccessShareLock);
 	owner = get_attnum(relid, "owner_id");
 	if (keyed_on(heap, index, owner) && predicate_keeps_owners(index, owner))
 	{
@@ -158,8 +178,7 @@ table_may_have(Oid relid, const char *index_name, int64 owner_id, Snapshot snap)
 		if (slot)
 			ExecDropSingleTupleTableSlot(slot);
 	}
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
+	close_with_index(heap, index);
 	return found;
 }
 
@@ -211,7 +230,6 @@ bool
 catz_category_owner(int64 category_id, bool *has_owner, int64 *owner)
 {
 	const CatzRelids *r = catz_relids();
-	Oid			indexoid = get_relname_relid("categories_pkey", r->namespace);
 	Relation	heap;
 	Relation	index;
 	AttrNumber	owner_att;
@@ -220,10 +238,8 @@ catz_category_owner(int64 category_id, bool *has_owner, int64 *owner)
 
 	*has_owner = false;
 	*owner = 0;
-	if (!OidIsValid(r->categories) || !OidIsValid(indexoid) || !ActiveSnapshotSet())
+	if (!ActiveSnapshotSet() || !open_with_index(r->categories, "categories_pkey", &heap, &index))
 		return category_owner_by_sql(category_id, has_owner, owner);
-	heap = table_open(r->categories, AccessShareLock);
-	index = index_open(indexoid, AccessShareLock);
 	owner_att = get_attnum(r->categories, "owner_id");
 	if (keyed_on(heap, index, get_attnum(r->categories, "id")) &&
 		index->rd_index->indnkeyatts == 1 && owner_att != InvalidAttrNumber &&
@@ -243,8 +259,7 @@ catz_category_owner(int64 category_id, bool *has_owner, int64 *owner)
 		}
 		probed = true;
 	}
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
+	close_with_index(heap, index);
 	return probed ? found : category_owner_by_sql(category_id, has_owner, owner);
 }
 
@@ -257,15 +272,12 @@ bool
 catz_rows_written_by(Oid relid, const char *index_name, uint64 xid, Snapshot snap,
 					 CatzRowFn fn, void *arg)
 {
-	Oid			indexoid = get_relname_relid(index_name, catz_relids()->namespace);
 	Relation	heap;
 	Relation	index;
 	bool		scanned = false;
 
-	if (!OidIsValid(relid) || !OidIsValid(indexoid))
+	if (!open_with_index(relid, index_name, &heap, &index))
 		return false;
-	heap = table_open(relid, AccessShareLock);
-	index = index_open(indexoid, AccessShareLock);
 	if (keyed_on_type(heap, index, get_attnum(relid, "change_xid"), XID8OID) &&
 		RelationGetIndexPredicate(index) == NIL)
 	{
@@ -288,7 +300,6 @@ catz_rows_written_by(Oid relid, const char *index_name, uint64 xid, Snapshot sna
 		ExecDropSingleTupleTableSlot(slot);
 		scanned = true;
 	}
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
+	close_with_index(heap, index);
 	return scanned;
 }
