@@ -796,13 +796,17 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, bool exclusive, uint64 *seen)
 	if (fetch.valid && scope->base_snap.valid)
 	{
 		/*
-		 * Read from our base snapshot, or from the last catch-up's F (it
-		 * applied every row F saw then); keep what F saw now
+		 * Read what neither our base snapshot nor the last catch-up's F
+		 * (it applied every row F saw then) saw, from whichever of the two
+		 * has the later xmin (F's stays where the last refresh left it,
+		 * which may be long before the build: every row since would be
+		 * read, with writers kept out); keep what F saw now
 		 */
 		snap = RegisterSnapshot(catz_fresh_snapshot());
 		c.scope = scope;
 		c.fetch = &fetch;
-		r.since = scope->caught_up.valid ? &scope->caught_up : &scope->base_snap;
+		r.since = scope->caught_up.valid && scope->caught_up.xmin > scope->base_snap.xmin ?
+			&scope->caught_up : &scope->base_snap;
 		r.snap = snap;
 		r.own = catz_own_fxid();
 		r.only = scope;
