@@ -104,16 +104,6 @@ get_text(HeapTuple tup, TupleDesc desc, int attnum)
 	return isnull ? NULL : DatumGetTextPP(d);
 }
 
-/* A correction's amount as a double; false when NULL or NaN */
-static bool
-amount_of(HeapTuple tup, TupleDesc desc, double *out)
-{
-	bool		isnull;
-	Datum		d = heap_getattr(tup, column(desc, "amount"), desc, &isnull);
-
-	return !isnull && catz_numeric_to_double(d, out);
-}
-
 /* Check a numeric amount bound; *out gets it as double */
 static bool
 amount_bound(HeapTuple tup, TupleDesc desc, int attnum, double *out)
@@ -434,31 +424,15 @@ Datum
 categorize_corrections_after_insert(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = catz_check_trigger(fcinfo, "corrections_after_insert", false, true);
-	TupleDesc	desc = td->tg_relation->rd_att;
-	HeapTuple	tup = td->tg_trigtuple;
-	text	   *scope = get_text(tup, desc, column(desc, "learn_scope"));
-	text	   *m = get_text(tup, desc, column(desc, "merchant_name"));
-	text	   *d = get_text(tup, desc, column(desc, "description"));
-	bool		isnull;
-	Datum		owner = heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
 	uint64		features[CATZ_MAX_FEATURES];
 	CatzModelDoc doc;
-	double		amount = 0;
-	bool		has_amount;
+	int64		owner;
+	bool		has_owner;
 
-	if (!catz_learning_in_bulk && scope &&
-		(strcmp(text_to_cstring(scope), "all") == 0 || strcmp(text_to_cstring(scope), "owner") == 0))
-	{
-		doc.category_id = DatumGetInt64(heap_getattr(tup, column(desc, "to_category_id"),
-													 desc, &isnull));
-		has_amount = amount_of(tup, desc, &amount);
-		doc.nfeatures = catz_doc_features(m ? VARDATA_ANY(m) : NULL, m ? VARSIZE_ANY_EXHDR(m) : 0,
-										  d ? VARDATA_ANY(d) : NULL, d ? VARSIZE_ANY_EXHDR(d) : 0,
-										  has_amount, amount, features, CATZ_MAX_FEATURES);
-		doc.features = features;
-		heap_getattr(tup, column(desc, "owner_id"), desc, &isnull);
-		catz_xact_add_doc(!isnull, isnull ? 0 : DatumGetInt64(owner), isnull, &doc);
-	}
+	if (!catz_learning_in_bulk &&
+		catz_correction_doc(td->tg_trigtuple, td->tg_relation->rd_att, &has_owner, &owner,
+							&doc, features))
+		catz_xact_add_doc(has_owner, owner, !has_owner, &doc);
 	note_change(CATZ_WROTE_CORRECTIONS);
 	return PointerGetDatum(NULL);
 }

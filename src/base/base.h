@@ -185,9 +185,15 @@ extern void catz_pattern_from_tuple(HeapTuple tup, TupleDesc desc, CatzPatternIn
  */
 extern uint32 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 								CatzModelDoc *doc, uint64 *features);
-/* The same from a row of categorize.corrections as the table holds it (columns found by name) */
-extern uint32 catz_doc_from_tuple(HeapTuple tup, TupleDesc desc, CatzModelDoc *doc,
-								  uint64 *features);
+/*
+ * A row of categorize.corrections as the table holds it (triggers, index
+ * scans; columns found by name): whether it teaches the token model
+ * (learn_scope 'all' or 'owner'), and then its owner (*has_owner false:
+ * nobody's) and its document, the amount taken as catz_numeric_to_double()
+ * takes it
+ */
+extern bool catz_correction_doc(HeapTuple tup, TupleDesc desc, bool *has_owner, int64 *owner,
+								CatzModelDoc *doc, uint64 *features);
 
 /*
  * The token model's features of an expense: its normalized merchant name

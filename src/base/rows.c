@@ -150,18 +150,25 @@ text_field(const DeformedRow *r, const int *attnum, PatternField f, int *len)
 	return text_column(r, attnum[f], len);
 }
 
-/* Whether a text field equals s (false when NULL); nothing is copied */
+/* Whether a text column equals s (false when NULL); nothing is copied */
 static bool
-field_is(const DeformedRow *r, const int *attnum, PatternField f, const char *s)
+column_is(const DeformedRow *r, int col, const char *s)
 {
 	Datum		d;
 	text	   *t;
 	size_t		len = strlen(s);
 
-	if (!field(r, attnum, f, &d))
+	if (!column(r, col, &d))
 		return false;
 	t = DatumGetTextPP(d);
 	return VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+}
+
+/* The same for a field of a pattern's row */
+static bool
+field_is(const DeformedRow *r, const int *attnum, PatternField f, const char *s)
+{
+	return column_is(r, attnum[f], s);
 }
 
 /*
@@ -323,31 +330,28 @@ catz_doc_features(const char *merchant, int mlen,
 }
 
 /*
- * A correction's document from the row's merchant, description, category
- * (text, text, int8) and amount columns: float8, or numeric when
- * amount_numeric (taken as amount::float8 takes it)
+ * A correction's document from a deformed row's merchant, description,
+ * category (text, text, int8) and amount columns: float8, or numeric when
+ * amount_numeric
  */
 static uint32
-doc_from(HeapTuple tup, TupleDesc desc, int m_col, int d_col, int c_col, int amount_col,
+doc_from(const DeformedRow *row, int m_col, int d_col, int c_col, int amount_col,
 		 bool amount_numeric, CatzModelDoc *doc, uint64 *features)
 {
-	DeformedRow row;
 	int			mlen;
 	int			dlen;
-	char	   *m;
-	char	   *d;
-	Datum		v;
-	bool		has_amount;
+	char	   *m = text_column(row, m_col, &mlen);
+	char	   *d = text_column(row, d_col, &dlen);
+	Datum		c;
+	Datum		a;
+	bool		has_amount = column(row, amount_col, &a);
 	double		amount = 0;
 
-	deform_row(tup, desc, &row);
-	m = text_column(&row, m_col, &mlen);
-	d = text_column(&row, d_col, &dlen);
-	doc->category_id = column(&row, c_col, &v) ? DatumGetInt64(v) : 0;
-	has_amount = column(&row, amount_col, &v);
-	if (has_amount)
-		amount = amount_numeric ? DatumGetFloat8(DirectFunctionCall1(numeric_float8, v)) :
-			DatumGetFloat8(v);
+	doc->category_id = column(row, c_col, &c) ? DatumGetInt64(c) : 0;
+	if (has_amount && amount_numeric)
+		has_amount = catz_numeric_to_double(a, &amount);
+	else if (has_amount)
+		amount = DatumGetFloat8(a);
 	doc->nfeatures = catz_doc_features(m, mlen, d, dlen, has_amount, amount,
 									   features, CATZ_MAX_FEATURES);
 	doc->features = features;
@@ -355,7 +359,6 @@ doc_from(HeapTuple tup, TupleDesc desc, int m_col, int d_col, int c_col, int amo
 		pfree(m);
 	if (d)
 		pfree(d);
-	deformed_free(&row);
 	return doc->nfeatures;
 }
 
@@ -363,16 +366,37 @@ uint32
 catz_doc_from_row(HeapTuple tup, TupleDesc desc, int first_col, int amount_col,
 				  CatzModelDoc *doc, uint64 *features)
 {
-	return doc_from(tup, desc, first_col, first_col + 1, first_col + 2, amount_col, false,
+	DeformedRow row;
+
+	deform_row(tup, desc, &row);
+	(void) doc_from(&row, first_col, first_col + 1, first_col + 2, amount_col, false,
 					doc, features);
+	deformed_free(&row);
+	return doc->nfeatures;
 }
 
-uint32
-catz_doc_from_tuple(HeapTuple tup, TupleDesc desc, CatzModelDoc *doc, uint64 *features)
+bool
+catz_correction_doc(HeapTuple tup, TupleDesc desc, bool *has_owner, int64 *owner,
+					CatzModelDoc *doc, uint64 *features)
 {
-	return doc_from(tup, desc, SPI_fnumber(desc, "merchant_name"), SPI_fnumber(desc, "description"),
-					SPI_fnumber(desc, "to_category_id"), SPI_fnumber(desc, "amount"), true,
-					doc, features);
+	DeformedRow row;
+	int			scope = SPI_fnumber(desc, "learn_scope");
+	bool		teaches;
+
+	deform_row(tup, desc, &row);
+	teaches = column_is(&row, scope, "all") || column_is(&row, scope, "owner");
+	if (teaches)
+	{
+		Datum		v;
+
+		*has_owner = column(&row, SPI_fnumber(desc, "owner_id"), &v);
+		*owner = *has_owner ? DatumGetInt64(v) : 0;
+		(void) doc_from(&row, SPI_fnumber(desc, "merchant_name"), SPI_fnumber(desc, "description"),
+						SPI_fnumber(desc, "to_category_id"), SPI_fnumber(desc, "amount"), true,
+						doc, features);
+	}
+	deformed_free(&row);
+	return teaches;
 }
 
 bool

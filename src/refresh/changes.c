@@ -26,7 +26,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/plancache.h"
 #include "utils/resowner.h"
 #include "utils/xid8.h"
@@ -295,7 +294,6 @@ typedef struct OwnRows
 	uint64		xid;
 	CatzChangeSink sink;
 	void	   *arg;
-	int			learn_scope;	/* corrections: the column */
 } OwnRows;
 
 /* A row of categorize.patterns the transaction wrote (CatzRowFn) */
@@ -322,25 +320,18 @@ own_correction(void *arg, HeapTuple tup, TupleDesc desc)
 	uint64		features[CATZ_MAX_FEATURES];
 	CatzModelDoc doc;
 	CatzBlobChange c = {.op = CATZ_CHANGE_DOC,.doc = &doc};
-	char	   *scope = SPI_getvalue(tup, desc, o->learn_scope);
-	bool		teaches = scope && (strcmp(scope, "all") == 0 || strcmp(scope, "owner") == 0);
 	int64		owner;
 	bool		has_owner;
 
-	if (scope)
-		pfree(scope);
-	if (!teaches)
-		return;
-	has_owner = row_owner(tup, desc, SPI_fnumber(desc, "owner_id"), &owner);
-	catz_doc_from_tuple(tup, desc, &doc, features);
-	o->sink(o->arg, has_owner, owner, o->xid, &c);
+	if (catz_correction_doc(tup, desc, &has_owner, &owner, &doc, features))
+		o->sink(o->arg, has_owner, owner, o->xid, &c);
 }
 
 void
 catz_changes_read_own(uint64 own, uint32 tables, Snapshot snap, CatzChangeSink sink, void *arg)
 {
 	const CatzRelids *rel = catz_relids();
-	OwnRows		o = {own, sink, arg, 0};
+	OwnRows		o = {own, sink, arg};
 
 	/*
 	 * With a snapshot, through the change_xid indexes when they are as
@@ -351,7 +342,6 @@ catz_changes_read_own(uint64 own, uint32 tables, Snapshot snap, CatzChangeSink s
 		catz_rows_written_by(rel->patterns, "patterns_change_xid_idx", own, snap, own_pattern, &o))
 		tables &= ~CATZ_WROTE_PATTERNS;
 	if (snap && (tables & CATZ_WROTE_CORRECTIONS) &&
-		(o.learn_scope = get_attnum(rel->corrections, "learn_scope")) != InvalidAttrNumber &&
 		catz_rows_written_by(rel->corrections, "corrections_change_xid_idx", own, snap,
 							 own_correction, &o))
 		tables &= ~CATZ_WROTE_CORRECTIONS;
