@@ -725,29 +725,40 @@ catz_shared_quiet_point(CatzSharedDb *db)
 	return pg_atomic_read_u64(&db->refresh_started);
 }
 
-/* Shared refresh: unless someone already did it, become the refresher or wait */
-static void
-refresh_shared(CatzSharedDb *db)
+/*
+ * Take the refresh slot, waiting while a refresh or a writer's apply holds
+ * it; false, without it, once a refresh that started after *done_after is
+ * done (done_after NULL: wait for the slot whatever is done)
+ */
+static bool
+take_refresh_slot(CatzSharedDb *db, const uint64 *done_after)
 {
 	uint32		expected;
+	bool		taken = false;
 
-	if (shared_current(db))
-		return;
+	Assert(pg_atomic_read_u32(&db->refresh_running) != (uint32) MyProcPid);
 	ConditionVariablePrepareToSleep(&db->refresh_cv);
 	for (;;)
 	{
-		if (pg_atomic_read_u64(&db->refresh_done) > stale_mark)
-		{
-			ConditionVariableCancelSleep();
-			return;				/* a refresh that started after we became stale is done */
-		}
+		if (done_after && pg_atomic_read_u64(&db->refresh_done) > *done_after)
+			break;
 		expected = 0;
-		if (pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
+		if ((taken = pg_atomic_compare_exchange_u32(&db->refresh_running, &expected,
+													 (uint32) MyProcPid)))
 			break;
 		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+	return taken;
+}
 
+/* Shared refresh: unless someone already did it, become the refresher or wait */
+static void
+refresh_shared(CatzSharedDb *db)
+{
+	/* done already by a refresh that started after we became stale, or ours to do */
+	if (shared_current(db) || !take_refresh_slot(db, &stale_mark))
+		return;
 	PG_TRY();
 	{
 		refresh_shared_locked(db);
@@ -759,28 +770,6 @@ refresh_shared(CatzSharedDb *db)
 	PG_END_TRY();
 }
 
-/*
- * Take the refresh slot, waiting for a refresh or a writer's apply under
- * way; returns refresh_started then
- */
-static uint64
-take_refresh_slot(CatzSharedDb *db)
-{
-	uint32		expected;
-
-	Assert(pg_atomic_read_u32(&db->refresh_running) != (uint32) MyProcPid);
-	ConditionVariablePrepareToSleep(&db->refresh_cv);
-	for (;;)
-	{
-		expected = 0;
-		if (pg_atomic_compare_exchange_u32(&db->refresh_running, &expected, (uint32) MyProcPid))
-			break;
-		ConditionVariableSleep(&db->refresh_cv, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-	return pg_atomic_read_u64(&db->refresh_started);
-}
-
 void
 catz_catch_up(CatzScope *scope, CatzSharedDb *db, bool exclusive, uint64 *seen)
 {
@@ -790,7 +779,13 @@ catz_catch_up(CatzScope *scope, CatzSharedDb *db, bool exclusive, uint64 *seen)
 	CatchUp		c;
 	CatzChangeRead r;
 
-	*seen = exclusive ? take_refresh_slot(db) : catz_shared_quiet_point(db);
+	if (exclusive)
+	{
+		(void) take_refresh_slot(db, NULL);
+		*seen = pg_atomic_read_u64(&db->refresh_started);
+	}
+	else
+		*seen = catz_shared_quiet_point(db);
 	/* F as it is now is what the scope holds after this: kept in its context */
 	catz_shared_get_fetch_snap(db, scope->cxt, &fetch);
 	if (fetch.valid && scope->base_snap.valid)
