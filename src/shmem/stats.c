@@ -132,14 +132,14 @@ sum_slots(CatzStats *s, CallCounters *out)
 
 /*
  * Histogram bucket of a latency in microseconds: floor(4 log2(us)), from
- * the double's exponent and how many of the quarter-octave steps 2^(1/4),
- * 2^(2/4), 2^(3/4) its mantissa reaches (log2() took a tenth of the time
- * of counting a call)
+ * the exponent frexp() gives and how many of the quarter-octave steps
+ * 2^(1/4), 2^(2/4), 2^(3/4) the mantissa reaches (log2() took a tenth of
+ * the time of counting a call)
  */
 static int
 latency_bucket(double us)
 {
-	uint64		bits;
+	int			e;
 	double		mantissa;
 	int			b;
 
@@ -147,11 +147,8 @@ latency_bucket(double us)
 		return 0;
 	if (us >= 1e12)
 		return LATENCY_BUCKETS - 1;
-	memcpy(&bits, &us, sizeof(bits));
-	b = 4 * ((int) ((bits >> 52) & 0x7ff) - 1023);
-	bits = (bits & UINT64CONST(0x000fffffffffffff)) | UINT64CONST(0x3ff0000000000000);
-	memcpy(&mantissa, &bits, sizeof(mantissa));
-	b += (mantissa >= 1.189207115002721) + (mantissa >= 1.414213562373095) +
+	mantissa = 2.0 * frexp(us, &e); /* us = mantissa * 2^(e - 1), mantissa in [1, 2) */
+	b = 4 * (e - 1) + (mantissa >= 1.189207115002721) + (mantissa >= 1.414213562373095) +
 		(mantissa >= 1.681792830507429);
 	return b >= LATENCY_BUCKETS ? LATENCY_BUCKETS - 1 : b;
 }
